@@ -1,0 +1,63 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "HearingAI",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "HearingAI", targets: ["HearingAI"]),
+        .executable(name: "hearingai", targets: ["hearingai"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // System libraries from Debian's -dev packages.
+        .systemLibrary(
+            name: "CSndFile",
+            pkgConfig: "sndfile",
+            providers: [.apt(["libsndfile1-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSoxr",
+            pkgConfig: "soxr",
+            providers: [.apt(["libsoxr-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPocketSphinx",
+            pkgConfig: "pocketsphinx",
+            providers: [.apt(["libpocketsphinx-dev", "libsphinxbase-dev", "pocketsphinx-en-us"])]
+        ),
+        // What Swift cannot reach directly (malloc_trim, ...).
+        .target(name: "CHearingShims"),
+
+        .target(
+            name: "HearingAI",
+            dependencies: [
+                "CSndFile", "CSoxr", "CPocketSphinx", "CHearingShims",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "hearingai",
+            dependencies: [
+                "HearingAI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "HearingAITests", dependencies: ["HearingAI"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HearingAI"]),
+    ]
+)
+
+// Shared settings, applied to every Swift target in one place.
+for target in package.targets where target.type != .system && target.name != "CHearingShims" {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .swiftLanguageMode(.v6),
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+    ]
+}

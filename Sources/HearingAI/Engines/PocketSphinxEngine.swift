@@ -1,0 +1,176 @@
+import CPocketSphinx
+import Foundation
+import Synchronization
+
+/// The embedded engine: CMU PocketSphinx through its C API, in process, no network.
+public struct PocketSphinxEngine: TranscriptionEngine {
+    /// The model files the decoders load.
+    public var model: PocketSphinxModel
+
+    /// An engine for `model` (Debian's US English model by default).
+    public init(model: PocketSphinxModel = PocketSphinxModel()) {
+        self.model = model
+    }
+
+    public var name: String { "pocketsphinx" }
+
+    public var modelDescription: String {
+        "hmm=\(model.acousticModel) lm=\(model.languageModel) dict=\(model.dictionary)"
+    }
+
+    public func makeDecoder() async throws -> any ChunkDecoder {
+        try model.validate()
+        return try await PocketSphinxDecoder.make(model: model)
+    }
+}
+
+/// A PocketSphinx decoder confined to a thread of its own.
+final class PocketSphinxDecoder: ChunkDecoder {
+    /// The C decoder. Only touched on `thread`, which serialises every call.
+    private final class Handle: @unchecked Sendable {
+        var decoder: OpaquePointer?
+        var config: OpaquePointer?
+        init() {}
+    }
+
+    private static let instances = Atomic<Int>(0)
+    private static let silenceLogs: Void = { err_set_logfp(nil) }()
+
+    private let thread: BlockingThread
+    private let handle: Handle
+    /// Frames per second of the decoder's feature stream (`-frate`).
+    private let frameRate: Double
+
+    private init(thread: BlockingThread, handle: Handle, frameRate: Double) {
+        self.thread = thread
+        self.handle = handle
+        self.frameRate = frameRate
+    }
+
+    static func make(model: PocketSphinxModel) async throws -> PocketSphinxDecoder {
+        let number = instances.add(1, ordering: .relaxed).newValue
+        let thread = BlockingThread(name: "pocketsphinx-\(number)")
+        let handle = Handle()
+        do {
+            let frameRate = try await thread.run {
+                _ = silenceLogs
+                let args = [
+                    "-hmm", model.acousticModel, "-lm", model.languageModel, "-dict", model.dictionary,
+                    "-samprate", "16000",
+                ]
+                var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
+                defer { argv.forEach { free($0) } }
+                guard let config = cmd_ln_parse_r(nil, ps_args(), Int32(argv.count), &argv, 1) else {
+                    throw HearingAIError(.engineUnavailable, reason: "PocketSphinx rejected its configuration")
+                }
+                guard let decoder = ps_init(config) else {
+                    cmd_ln_free_r(config)
+                    throw HearingAIError(.engineUnavailable, path: model.acousticModel, reason: "PocketSphinx could not load the model")
+                }
+                handle.config = config
+                handle.decoder = decoder
+                return Double(cmd_ln_int_r(config, "-frate"))
+            }
+            return PocketSphinxDecoder(thread: thread, handle: handle, frameRate: frameRate > 0 ? frameRate : 100)
+        } catch {
+            thread.shutdown()
+            throw error
+        }
+    }
+
+    func decode(_ chunk: Chunk) async throws -> [Word] {
+        let handle = self.handle
+        let frameRate = self.frameRate
+        let samples = chunk.samples
+        let index = chunk.index
+        return try await thread.run {
+            guard let ps = handle.decoder else {
+                throw HearingAIError(.engineFailed, reason: "decoder is closed")
+            }
+            return try Self.decode(samples, with: ps, frameRate: frameRate, chunkIndex: index)
+        }
+    }
+
+    /// Decodes like `pocketsphinx_continuous`: one stream, cut into utterances where the
+    /// decoder's voice activity detector hears the end of speech.
+    private static func decode(_ samples: [Int16], with ps: OpaquePointer, frameRate: Double, chunkIndex: Int) throws -> [Word] {
+        var words: [Word] = []
+        guard ps_start_stream(ps) >= 0, ps_start_utt(ps) >= 0 else {
+            throw HearingAIError(.engineFailed, reason: "PocketSphinx could not start chunk \(chunkIndex)")
+        }
+        var inUtterance = false
+        let block = 2048
+        try samples.withUnsafeBufferPointer { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let count = min(block, buffer.count - offset)
+                if ps_process_raw(ps, buffer.baseAddress! + offset, count, 0, 0) < 0 {
+                    throw HearingAIError(.engineFailed, reason: "PocketSphinx failed on chunk \(chunkIndex)")
+                }
+                offset += count
+                let inSpeech = ps_get_in_speech(ps) != 0
+                if inSpeech, !inUtterance {
+                    inUtterance = true
+                } else if !inSpeech, inUtterance {
+                    ps_end_utt(ps)
+                    words += collectWords(ps, frameRate: frameRate)
+                    ps_start_utt(ps)
+                    inUtterance = false
+                }
+            }
+        }
+        ps_end_utt(ps)
+        if inUtterance { words += collectWords(ps, frameRate: frameRate) }
+        return words
+    }
+
+    private static func collectWords(_ ps: OpaquePointer, frameRate: Double) -> [Word] {
+        var words: [Word] = []
+        let logmath = ps_get_logmath(ps)
+        var segment = ps_seg_iter(ps)
+        while let current = segment {
+            if let raw = ps_seg_word(current) {
+                let spelled = String(cString: raw)
+                if let text = normalizedWord(spelled) {
+                    var startFrame: Int32 = 0
+                    var endFrame: Int32 = 0
+                    ps_seg_frames(current, &startFrame, &endFrame)
+                    let posterior = ps_seg_prob(current, nil, nil, nil)
+                    let confidence = min(1, max(0, logmath_exp(logmath, posterior)))
+                    words.append(Word(
+                        text: text,
+                        start: Double(startFrame) / frameRate,
+                        end: Double(endFrame + 1) / frameRate,
+                        confidence: confidence))
+                }
+            }
+            segment = ps_seg_next(current)
+        }
+        return words
+    }
+
+    /// Drops silence and filler tokens (`<s>`, `<sil>`, `[noise]`) and pronunciation
+    /// variant markers (`to(3)` becomes `to`).
+    static func normalizedWord(_ spelled: String) -> String? {
+        if spelled.hasPrefix("<") || spelled.hasPrefix("[") || spelled.hasPrefix("++") { return nil }
+        if let paren = spelled.firstIndex(of: "("), spelled.hasSuffix(")") {
+            return String(spelled[..<paren])
+        }
+        return spelled
+    }
+
+    func close() {
+        let handle = self.handle
+        // Free on the owning thread, after any decode in flight, then end the thread.
+        thread.shutdown {
+            if let decoder = handle.decoder { ps_free(decoder) }
+            if let config = handle.config { cmd_ln_free_r(config) }
+            handle.decoder = nil
+            handle.config = nil
+        }
+    }
+
+    deinit {
+        close()
+    }
+}

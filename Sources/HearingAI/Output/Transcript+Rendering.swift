@@ -1,0 +1,107 @@
+public import Foundation
+
+extension Transcript {
+    /// The transcript rendered in `format`.
+    public func rendered(as format: TranscriptFormat) throws -> String {
+        switch format {
+        case .json: return try renderJSON()
+        case .srt: return renderSRT()
+        case .vtt: return renderVTT()
+        case .md: return renderMarkdown()
+        default: return renderText()
+        }
+    }
+
+    /// Writes the transcript in `format` to `url` atomically: a temporary file in the same
+    /// directory, flushed, then renamed. A failure leaves no file at `url`.
+    public func save(to url: URL, format: TranscriptFormat) throws {
+        let text = try rendered(as: format)
+        try AtomicFile.write(Data(text.utf8), to: url)
+    }
+
+    /// Paragraphs of text: a new paragraph at a change of speaker or a pause over two seconds.
+    func renderText() -> String {
+        var out = ""
+        for paragraph in paragraphs() {
+            let body = paragraph.map(\.text).joined(separator: " ")
+            if let speaker = paragraph.first?.speaker {
+                out += "\(speaker): \(body)\n\n"
+            } else {
+                out += "\(body)\n\n"
+            }
+        }
+        return out.isEmpty ? "" : String(out.dropLast())
+    }
+
+    func renderJSON() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
+    }
+
+    func renderSRT() -> String {
+        var out = ""
+        for (number, segment) in segments.enumerated() {
+            let text = segment.speaker.map { "\($0): \(segment.text)" } ?? segment.text
+            out += "\(number + 1)\n\(Self.timestamp(segment.start, separator: ",")) --> \(Self.timestamp(segment.end, separator: ","))\n\(text)\n\n"
+        }
+        return out
+    }
+
+    func renderVTT() -> String {
+        var out = "WEBVTT\n\n"
+        for segment in segments {
+            let text = segment.speaker.map { "<v \($0)>\(segment.text)" } ?? segment.text
+            out += "\(Self.timestamp(segment.start, separator: ".")) --> \(Self.timestamp(segment.end, separator: "."))\n\(text)\n\n"
+        }
+        return out
+    }
+
+    func renderMarkdown() -> String {
+        let name = URL(fileURLWithPath: metadata.source).lastPathComponent
+        var out = "# Transcript of \(name)\n\n"
+        out += "- Duration: \(Self.clock(metadata.duration))\n"
+        out += "- Engine: \(metadata.engine)\n"
+        out += "- Chunks: \(metadata.chunking.chunks) of \(Self.number(metadata.chunking.chunkSize)) s\n\n"
+        for paragraph in paragraphs() {
+            let stamp = "**[\(Self.clock(paragraph.first?.start ?? 0))]**"
+            let body = paragraph.map(\.text).joined(separator: " ")
+            if let speaker = paragraph.first?.speaker {
+                out += "\(stamp) **\(speaker):** \(body)\n\n"
+            } else {
+                out += "\(stamp) \(body)\n\n"
+            }
+        }
+        return out
+    }
+
+    /// Segments grouped into paragraphs.
+    private func paragraphs() -> [[Segment]] {
+        var result: [[Segment]] = []
+        for segment in segments {
+            if let last = result.last?.last, last.speaker == segment.speaker, segment.start - last.end <= 2 {
+                result[result.count - 1].append(segment)
+            } else {
+                result.append([segment])
+            }
+        }
+        return result
+    }
+
+    /// `HH:MM:SS,mmm` (SRT) or `HH:MM:SS.mmm` (VTT).
+    static func timestamp(_ seconds: Double, separator: String) -> String {
+        let millis = Int((max(0, seconds) * 1000).rounded())
+        let h = millis / 3_600_000, m = millis / 60_000 % 60, s = millis / 1000 % 60, ms = millis % 1000
+        return String(format: "%02d:%02d:%02d", h, m, s) + separator + String(format: "%03d", ms)
+    }
+
+    /// `H:MM:SS` for reading.
+    static func clock(_ seconds: Double) -> String {
+        let total = Int(max(0, seconds).rounded(.down))
+        return String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)
+    }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
+    }
+}

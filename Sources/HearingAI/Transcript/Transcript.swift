@@ -1,0 +1,129 @@
+/// A recognised word with its times on the file's clock.
+public struct Word: Sendable, Hashable, Codable {
+    /// The word as the engine spelled it (pronunciation variants removed).
+    public var text: String
+    /// Start, in seconds from the start of the file.
+    public var start: Double
+    /// End, in seconds from the start of the file.
+    public var end: Double
+    /// The engine's posterior confidence, 0...1.
+    public var confidence: Double
+    /// The speaker label, when diarization assigned one.
+    public var speaker: String?
+
+    /// Creates a word.
+    public init(text: String, start: Double, end: Double, confidence: Double, speaker: String? = nil) {
+        self.text = text
+        self.start = start
+        self.end = end
+        self.confidence = confidence
+        self.speaker = speaker
+    }
+}
+
+/// A stretch of speech: consecutive words without a long pause or a change of speaker.
+public struct Segment: Sendable, Hashable, Codable {
+    /// Start, in seconds from the start of the file.
+    public var start: Double
+    /// End, in seconds from the start of the file.
+    public var end: Double
+    /// The words joined by spaces.
+    public var text: String
+    /// The speaker label, when known.
+    public var speaker: String?
+    /// The words of the segment, in time order.
+    public var words: [Word]
+
+    /// Creates a segment from `words`; its times and text follow from them.
+    public init(words: [Word], speaker: String? = nil) {
+        self.words = words
+        self.start = words.first?.start ?? 0
+        self.end = words.last?.end ?? 0
+        self.text = words.map(\.text).joined(separator: " ")
+        self.speaker = speaker
+    }
+
+    enum CodingKeys: String, CodingKey { case start, end, text, speaker, words }
+}
+
+/// A transcript: segments in time order, and how they were made.
+public struct Transcript: Sendable, Hashable, Codable {
+    /// Segments in time order.
+    public var segments: [Segment]
+    /// Where the transcript came from and how it was made.
+    public var metadata: TranscriptMetadata
+
+    /// Creates a transcript.
+    public init(segments: [Segment], metadata: TranscriptMetadata) {
+        self.segments = segments
+        self.metadata = metadata
+    }
+
+    /// All words in time order.
+    public var words: [Word] { segments.flatMap(\.words) }
+
+    /// The whole text, segments joined by spaces.
+    public var text: String { segments.map(\.text).joined(separator: " ") }
+}
+
+/// How a transcript was made: source, engine, chunking and timings.
+public struct TranscriptMetadata: Sendable, Hashable, Codable {
+    /// The input file as given.
+    public var source: String
+    /// Seconds of audio transcribed.
+    public var duration: Double
+    /// Seconds into the file where transcription started.
+    public var startTime: Double
+    /// libsndfile's description of the input format.
+    public var inputFormat: String
+    /// The input's sample rate and channel count.
+    public var inputSampleRate: Int
+    /// The input's channel count.
+    public var inputChannels: Int
+    /// Engine name, such as "pocketsphinx".
+    public var engine: String
+    /// The acoustic model, language model and dictionary the engine used.
+    public var model: String
+    /// Chunking parameters and the resulting chunk count.
+    public var chunking: Chunking
+    /// Wall-clock timings of the run.
+    public var timings: Timings
+    /// Memory figures of the run.
+    public var memory: Memory
+
+    /// Chunking parameters of the run.
+    public struct Chunking: Sendable, Hashable, Codable {
+        /// Nominal chunk length in seconds.
+        public var chunkSize: Double
+        /// Overlap on each side of a boundary, in seconds.
+        public var overlap: Double
+        /// How far from the nominal boundary the quietest point was searched, in seconds.
+        public var boundaryWindow: Double
+        /// Number of chunks decoded.
+        public var chunks: Int
+        /// Workers requested.
+        public var maxWorkers: Int
+    }
+
+    /// Wall-clock timings in seconds.
+    public struct Timings: Sendable, Hashable, Codable {
+        /// From start to the assembled transcript.
+        public var total: Double
+        /// Time spent loading decoders.
+        public var engineLoad: Double
+        /// Audio seconds per wall-clock second.
+        public var speed: Double
+    }
+
+    /// Memory figures in megabytes.
+    public struct Memory: Sendable, Hashable, Codable {
+        /// The memory limit in force, or nil when unlimited.
+        public var limitMB: Int?
+        /// Where the limit came from (flag, environment, cgroup, ...), when there is one.
+        public var limitSource: String?
+        /// Peak resident set size of the process during the run.
+        public var peakRSSMB: Double
+        /// How many workers the limit allowed to run at once.
+        public var workersAllowed: Int
+    }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import HearingAI
+
+/// `hearingai cache clean`: empties the checkpoint cache.
+struct CacheCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cache",
+        abstract: "Manage the chunk checkpoint cache.",
+        subcommands: [Clean.self]
+    )
+
+    struct Clean: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove every chunk checkpoint.")
+
+        @Option(name: .customLong("cache-dir"), help: "The cache directory (default: $XDG_CACHE_HOME/hearingai).")
+        var cacheDir: String?
+
+        func run() async throws {
+            let cache = ChunkCache(directory: cacheDir.map { URL(fileURLWithPath: $0) } ?? ChunkCache.defaultDirectory)
+            do {
+                let bytes = try cache.clean()
+                print("Removed \(bytes / 1024) KiB from \(cache.directory.path)")
+            } catch {
+                throw CLIFailure("\(cache.directory.path): \(error.localizedDescription)")
+            }
+        }
+    }
+}

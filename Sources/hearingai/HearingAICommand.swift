@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// `hearingai`: transcripts with speaker labels from audio files, offline.
+@main
+struct HearingAICommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hearingai",
+        abstract: "Transcribe audio files offline, in chunks, within a memory limit.",
+        version: HearingAIVersion.current,
+        subcommands: [TranscribeCommand.self, CacheCommand.self],
+        defaultSubcommand: TranscribeCommand.self
+    )
+}
+
+enum HearingAIVersion {
+    static let current = "0.1.0"
+}

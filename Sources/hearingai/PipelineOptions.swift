@@ -1,0 +1,37 @@
+import ArgumentParser
+import HearingAI
+
+/// Options shared by every command that runs the pipeline.
+struct PipelineOptions: ParsableArguments {
+    @Option(name: .customLong("chunk-size"), help: "Nominal chunk length in seconds.")
+    var chunkSize: Double = ChunkPlan.defaultChunkSize
+
+    @Option(help: "Seconds of overlap on each side of a chunk boundary.")
+    var overlap: Double = ChunkPlan.defaultOverlap
+
+    @Option(name: .customLong("max-workers"), help: "Chunks decoded at once (default: the number of cores).")
+    var maxWorkers: Int = TranscriptionOptions.defaultWorkers
+
+    @Option(name: .customLong("memory-limit"), help: "Memory limit in MB (0: none).")
+    var memoryLimit: Int?
+
+    @Option(name: .customLong("cache-dir"), help: "Where chunk checkpoints live (default: $XDG_CACHE_HOME/hearingai).")
+    var cacheDir: String?
+
+    @Option(name: .customLong("model-dir"), help: "PocketSphinx model directory, laid out like Debian's pocketsphinx-en-us.")
+    var modelDir: String?
+
+    @Option(help: "PocketSphinx pronunciation dictionary.")
+    var dictionary: String?
+
+    @Option(name: .customLong("language-model"), help: "PocketSphinx language model.")
+    var languageModel: String?
+
+    var engine: PocketSphinxEngine {
+        PocketSphinxEngine(model: PocketSphinxModel(modelDirectory: modelDir, dictionary: dictionary, languageModel: languageModel))
+    }
+
+    var chunkPlan: ChunkPlan {
+        ChunkPlan(chunkSize: chunkSize, overlap: overlap)
+    }
+}
