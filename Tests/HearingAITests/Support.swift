@@ -1,0 +1,68 @@
+import Foundation
+@testable import HearingAI
+
+/// Where the generated test audio lives: `$HEARINGAI_FIXTURES`, or `fixtures/` at the package
+/// root, made by `scripts/make-fixtures.sh` (the README's test command runs it first).
+enum Fixtures {
+    static let root: URL = {
+        if let dir = ProcessInfo.processInfo.environment["HEARINGAI_FIXTURES"] {
+            return URL(fileURLWithPath: dir)
+        }
+        return URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fixtures")
+    }()
+
+    static func path(_ relative: String) -> String {
+        let url = root.appendingPathComponent(relative)
+        precondition(FileManager.default.fileExists(atPath: url.path),
+                     "missing fixture \(url.path): run scripts/make-fixtures.sh fixtures")
+        return url.path
+    }
+
+    static func text(_ relative: String) throws -> String {
+        try String(contentsOfFile: path(relative), encoding: .utf8)
+    }
+}
+
+/// A fresh temporary directory, removed by the caller.
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("hearingai-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Word error rate of `hypothesis` against `reference`: word-level Levenshtein distance over
+/// the reference length.
+func wordErrorRate(reference: String, hypothesis: String) -> Double {
+    let ref = normalizedWords(reference)
+    let hyp = normalizedWords(hypothesis)
+    guard !ref.isEmpty else { return hyp.isEmpty ? 0 : 1 }
+    var previous = Array(0...hyp.count)
+    for i in 1...ref.count {
+        var current = [i] + Array(repeating: 0, count: hyp.count)
+        for j in stride(from: 1, through: hyp.count, by: 1) {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref[i - 1] == hyp[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return Double(previous[hyp.count]) / Double(ref.count)
+}
+
+func normalizedWords(_ text: String) -> [String] {
+    text.lowercased()
+        .split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "'" })
+        .map(String.init)
+}
+
+/// Writes 16-bit mono PCM WAV at `rate` from `samples`.
+func writeWAV(_ samples: [Int16], rate: Int = 16_000, to url: URL) throws {
+    var data = Data()
+    func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+    func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+    data.append(contentsOf: Array("RIFF".utf8)); u32(UInt32(36 + samples.count * 2))
+    data.append(contentsOf: Array("WAVEfmt ".utf8)); u32(16); u16(1); u16(1); u32(UInt32(rate)); u32(UInt32(rate * 2)); u16(2); u16(16)
+    data.append(contentsOf: Array("data".utf8)); u32(UInt32(samples.count * 2))
+    for s in samples { u16(UInt16(bitPattern: s)) }
+    try data.write(to: url)
+}
