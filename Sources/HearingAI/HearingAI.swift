@@ -8,14 +8,8 @@ public func transcribe(
     engine: any TranscriptionEngine = PocketSphinxEngine(),
     progress: (@Sendable (TranscriptionProgress) -> Void)? = nil
 ) async throws -> Transcript {
-    let orchestrator = WorkflowOrchestrator(engine: engine, maxWorkers: options.maxWorkers)
-    do {
-        let transcript = try await orchestrator.transcribe(path, options: options, progress: progress)
-        await orchestrator.close()
-        return transcript
-    } catch {
-        await orchestrator.close()
-        throw error
+    try await pipelineSession(engine: engine, maxWorkers: options.maxWorkers) { session in
+        try await session.transcribe(path, options: options, progress: progress)
     }
 }
 

@@ -31,6 +31,12 @@ struct PipelineOptions: ParsableArguments {
         PocketSphinxEngine(model: PocketSphinxModel(modelDirectory: modelDir, dictionary: dictionary, languageModel: languageModel))
     }
 
+    /// The limit in force: this flag over the environment, then the lower of that and the
+    /// cgroup's. `configuration` is the configuration file's value, where there is one.
+    func resolvedMemoryLimit(configuration: (megabytes: Int, file: String?)? = nil) throws -> MemoryLimit? {
+        try MemoryLimit.resolve(explicit: memoryLimit, explicitSource: .flag, configuration: configuration)
+    }
+
     var chunkPlan: ChunkPlan {
         ChunkPlan(chunkSize: chunkSize, overlap: overlap)
     }

@@ -36,6 +36,9 @@ struct TranscribeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("show-chunks"), help: "Print each chunk's range, words and decode time.")
     var showChunks = false
 
+    @Option(name: .customLong("memory-trace"), help: "Write resident memory over time (TSV) to this file.")
+    var memoryTrace: String?
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -63,7 +66,17 @@ struct TranscribeCommand: AsyncParsableCommand {
             sampleDuration: sampleDuration
         )
         let cache = ChunkCache(directory: pipeline.cacheDir.map { URL(fileURLWithPath: $0) } ?? ChunkCache.defaultDirectory)
-        let orchestrator = WorkflowOrchestrator(engine: pipeline.engine, maxWorkers: options.maxWorkers, cache: cache, logger: logger)
+        let limit = try pipeline.resolvedMemoryLimit()
+        ResourceManager.shared.setLimit(limit)
+        logger.debug("Memory limit", metadata: ["memory.limit": "\(limit.map(\.description) ?? "none")"])
+        var traceHandler: (@Sendable ([ResourceSupervisor.Sample]) -> Void)?
+        if let memoryTrace {
+            let writer = MemoryTraceWriter(path: memoryTrace)
+            traceHandler = { samples in writer.write(samples, limit: limit) }
+        }
+        let orchestrator = WorkflowOrchestrator(
+            engine: pipeline.engine, maxWorkers: options.maxWorkers, cache: cache, logger: logger,
+            memoryTrace: traceHandler)
 
         let bar = ProgressBar.isTerminal && !verbose ? ProgressBar() : nil
         let verbose = self.verbose
@@ -103,7 +116,9 @@ struct TranscribeCommand: AsyncParsableCommand {
             logger.info("Transcribed", metadata: [
                 "audio.seconds": "\(String(format: "%.2f", m.duration))", "chunks": "\(m.chunking.chunks)",
                 "seconds": "\(String(format: "%.2f", m.timings.total))", "speed": "\(String(format: "%.1fx", m.timings.speed))",
-                "memory.peak_mb": "\(Int(m.memory.peakRSSMB))", "workers": "\(m.memory.workersAllowed)",
+                "memory.limit_mb": "\(m.memory.limitMB.map(String.init) ?? "none")",
+                "memory.limit_source": "\(m.memory.limitSource ?? "none")",
+                "memory.peak_mb": "\(m.memory.peakRSSMB)", "memory.workers_allowed": "\(m.memory.workersAllowed)",
             ])
         }
     }

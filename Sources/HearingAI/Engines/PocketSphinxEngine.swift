@@ -18,6 +18,13 @@ public struct PocketSphinxEngine: TranscriptionEngine {
         "hmm=\(model.acousticModel) lm=\(model.languageModel) dict=\(model.dictionary)"
     }
 
+    /// Measured with Debian's en-us model (docs/memory-management.md): a decoder adds about
+    /// 91 MB when created, then 7 MB on its first chunk and about 0.25 MB per second of the
+    /// longest chunk it decodes. The figures here round those up.
+    public var decoderCost: DecoderCost {
+        DecoderCost(footprintBytes: 96 * 1_048_576, fixedGrowthBytes: 8 * 1_048_576, growthBytesPerSecond: 320 * 1024)
+    }
+
     public func makeDecoder() async throws -> any ChunkDecoder {
         try model.validate()
         return try await PocketSphinxDecoder.make(model: model)

@@ -1,13 +1,29 @@
-/// Decoders shared by the chunks of a run (and, in a session, by several runs).
+import CHearingShims
+
+/// Decoders shared by the chunks of a run (and, in a session, by several runs), admitted
+/// against a ``MemoryBudget``.
 ///
 /// Creating a PocketSphinx decoder costs about 100 MB and a noticeable load time, so decoders
-/// are created lazily, at most `capacity` of them, and reused. A chunk waits for an idle
-/// decoder rather than creating one past the capacity.
+/// are created lazily and reused. Before a chunk starts, its cost is reserved: its buffers,
+/// the decoder's growth for its length, and — if no idle decoder can take it — a new
+/// decoder's footprint. What does not fit waits for a running chunk to finish; concurrency is
+/// whatever fits, never more than `capacity`.
 actor DecoderPool {
     private let engine: any TranscriptionEngine
-    private var idle: [any ChunkDecoder] = []
-    private var all: [any ChunkDecoder] = []
-    private var creating = 0
+    private let budget: MemoryBudget
+    private var cost: DecoderCost
+
+    private struct Slot {
+        let decoder: any ChunkDecoder
+        /// Bytes reserved for the decoder itself (footprint and growth allowance).
+        var reservedBytes: Int
+        /// The growth allowance included in `reservedBytes`.
+        var growthAllowance: Int
+    }
+
+    private var idle: [Slot] = []
+    private var busy: [ObjectIdentifier: Slot] = [:]
+    private var creating = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private(set) var capacity: Int
     private var closed = false
@@ -16,65 +32,105 @@ actor DecoderPool {
     private(set) var decodersCreated = 0
     /// Seconds spent creating decoders.
     private(set) var loadSeconds = 0.0
+    /// The most chunks that have been decoding at once.
+    private(set) var peakBusy = 0
+    /// The footprint of the last decoder created, as measured (bytes).
+    private(set) var measuredFootprint: Int?
 
-    init(engine: any TranscriptionEngine, capacity: Int) {
+    init(engine: any TranscriptionEngine, capacity: Int, budget: MemoryBudget) {
         self.engine = engine
         self.capacity = max(1, capacity)
+        self.budget = budget
+        self.cost = engine.decoderCost
     }
 
     /// Decoders alive now.
-    var liveCount: Int { all.count }
+    var liveCount: Int { idle.count + busy.count + (creating ? 1 : 0) }
+
+    /// Decoders idle now.
+    var idleCount: Int { idle.count }
+
+    /// Chunks decoding now.
+    var busyCount: Int { busy.count }
+
+    /// Bytes one worker needs: a decoder, its growth and a chunk of `seconds`.
+    func bytesPerWorker(chunkSeconds: Double) -> Int {
+        cost.footprintBytes + cost.growth(forChunkSeconds: chunkSeconds) + DecoderCost.chunkBufferBytes(seconds: chunkSeconds)
+    }
 
     /// Raises or lowers how many decoders may exist; idle ones beyond a lower capacity are freed.
     func setCapacity(_ newCapacity: Int) {
         capacity = max(1, newCapacity)
-        while all.count > capacity, let decoder = idle.popLast() {
-            remove(decoder)
+        while liveCount > capacity, let slot = idle.popLast() {
+            free(slot)
         }
         wakeAll()
     }
 
-    /// An idle decoder, a new one if there is room, or the next one released.
-    func acquire() async throws -> any ChunkDecoder {
+    /// A decoder admitted for a chunk of `chunkSeconds`, once its cost fits the budget.
+    /// Release it with ``release(_:chunkSeconds:)``.
+    func acquire(chunkSeconds: Double) async throws -> any ChunkDecoder {
+        let chunkBytes = DecoderCost.chunkBufferBytes(seconds: chunkSeconds)
+        let growth = cost.growth(forChunkSeconds: chunkSeconds)
         while true {
             if closed { throw HearingAIError(.cancelled, reason: "the pipeline is closed") }
-            if let decoder = idle.popLast() { return decoder }
-            if all.count + creating < capacity {
-                creating += 1
-                let clock = ContinuousClock()
-                let started = clock.now
-                do {
-                    let decoder = try await engine.makeDecoder()
-                    creating -= 1
-                    loadSeconds += (clock.now - started).seconds
-                    decodersCreated += 1
-                    all.append(decoder)
-                    return decoder
-                } catch {
-                    creating -= 1
-                    wakeAll()
-                    throw error
+
+            // An idle decoder: reserve the chunk and any growth beyond its allowance.
+            if let index = idle.indices.last {
+                let extra = max(0, growth - idle[index].growthAllowance)
+                if budget.tryReserve(chunkBytes + extra) {
+                    var slot = idle.remove(at: index)
+                    slot.reservedBytes += extra
+                    slot.growthAllowance += extra
+                    return markBusy(slot)
                 }
+            }
+
+            // A new decoder, one at a time so that its footprint can be measured.
+            if !creating, liveCount < capacity {
+                let decoderBytes = cost.footprintBytes + growth
+                if budget.tryReserve(decoderBytes + chunkBytes) {
+                    let slot = try await create(reserved: decoderBytes, growth: growth, chunkBytes: chunkBytes)
+                    return markBusy(slot)
+                }
+            }
+
+            // Nothing running will free memory: waiting would be forever.
+            if busy.isEmpty, !creating {
+                if let slot = idle.popLast() {
+                    // An idle decoder's reservation might be what blocks a smaller need.
+                    free(slot)
+                    continue
+                }
+                let perWorker = cost.footprintBytes + growth + chunkBytes
+                let limit = budget.limit.map { "\($0.megabytes) MB (\($0.source))" } ?? "the limit"
+                throw HearingAIError(
+                    .memoryLimitTooSmall,
+                    reason: "memory limit \(limit) is too small for one worker; the smallest that works is \(budget.smallestLimitMB(perWorker: perWorker)) MB")
             }
             await withCheckedContinuation { waiters.append($0) }
         }
     }
 
-    /// Returns `decoder` for reuse.
-    func release(_ decoder: any ChunkDecoder) {
-        if closed || all.count > capacity {
-            remove(decoder)
+    /// Returns `decoder` after a chunk of `chunkSeconds`, releasing the chunk's reservation.
+    func release(_ decoder: any ChunkDecoder, chunkSeconds: Double) {
+        budget.release(DecoderCost.chunkBufferBytes(seconds: chunkSeconds))
+        guard let slot = busy.removeValue(forKey: ObjectIdentifier(decoder)) else { return }
+        if closed || liveCount >= capacity {
+            free(slot)
         } else {
-            idle.append(decoder)
+            idle.append(slot)
         }
         wakeAll()
     }
 
-    /// Frees every idle decoder. Returns how many were freed.
+    /// Frees every idle decoder and returns heap pages to the kernel. Returns how many were freed.
     @discardableResult
     func drainIdle() -> Int {
         let count = idle.count
-        while let decoder = idle.popLast() { remove(decoder) }
+        while let slot = idle.popLast() { free(slot) }
+        if count > 0 { _ = CHearingShims_malloc_trim() }
+        wakeAll()
         return count
     }
 
@@ -85,9 +141,46 @@ actor DecoderPool {
         wakeAll()
     }
 
-    private func remove(_ decoder: any ChunkDecoder) {
-        all.removeAll { $0 === decoder }
-        decoder.close()
+    private func create(reserved: Int, growth: Int, chunkBytes: Int) async throws -> Slot {
+        creating = true
+        defer { creating = false }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let before = SystemInfo.residentBytes()
+        let decoder: any ChunkDecoder
+        do {
+            decoder = try await engine.makeDecoder()
+        } catch {
+            budget.release(reserved + chunkBytes)
+            wakeAll()
+            throw error
+        }
+        let measured = SystemInfo.residentBytes() - before
+        measuredFootprint = measured
+        loadSeconds += (clock.now - started).seconds
+        decodersCreated += 1
+        // Other decoders running meanwhile make the measurement noisy; the estimate is a floor,
+        // and a larger measurement raises it for the decoders created after this one.
+        var slot = Slot(decoder: decoder, reservedBytes: reserved, growthAllowance: growth)
+        if measured > cost.footprintBytes {
+            let extra = measured - cost.footprintBytes
+            cost.footprintBytes = measured
+            // Already resident: record it even if it overdraws, so later admissions see it.
+            if !budget.tryReserve(extra) { budget.forceReserve(extra) }
+            slot.reservedBytes += extra
+        }
+        return slot
+    }
+
+    private func markBusy(_ slot: Slot) -> any ChunkDecoder {
+        busy[ObjectIdentifier(slot.decoder)] = slot
+        peakBusy = max(peakBusy, busy.count)
+        return slot.decoder
+    }
+
+    private func free(_ slot: Slot) {
+        slot.decoder.close()
+        budget.release(slot.reservedBytes)
     }
 
     private func wakeAll() {

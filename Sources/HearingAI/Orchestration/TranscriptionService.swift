@@ -1,27 +1,30 @@
-/// Turns chunks into words with a pool of decoders from one engine.
+/// Turns chunks into words with a pool of decoders from one engine, admitted against the
+/// memory budget.
 ///
-/// Registered with the ``ResourceManager`` by the orchestrator that creates it; ``close()``
-/// frees its decoders.
-public final class TranscriptionService: Sendable {
+/// Registered with the ``ResourceManager`` by the orchestrator that creates it; cleanup frees
+/// its idle decoders and ``close()`` frees them all.
+public final class TranscriptionService: ManagedResource {
     /// The engine decoders come from.
     public let engine: any TranscriptionEngine
     let pool: DecoderPool
 
-    /// A service with at most `maxDecoders` decoders alive at once.
-    public init(engine: any TranscriptionEngine, maxDecoders: Int) {
+    /// A service with at most `maxDecoders` decoders alive at once, within `budget`.
+    public init(engine: any TranscriptionEngine, maxDecoders: Int, budget: MemoryBudget) {
         self.engine = engine
-        self.pool = DecoderPool(engine: engine, capacity: maxDecoders)
+        self.pool = DecoderPool(engine: engine, capacity: maxDecoders, budget: budget)
     }
 
-    /// Decodes `chunk` on a pooled decoder. Word times are seconds from `chunk.samples[0]`.
+    /// Decodes `chunk` on a pooled decoder once its cost fits the budget. Word times are
+    /// seconds from `chunk.samples[0]`.
     public func decode(_ chunk: Chunk) async throws -> [Word] {
-        let decoder = try await pool.acquire()
+        let seconds = Double(chunk.samples.count) / Double(ChunkPlan.sampleRate)
+        let decoder = try await pool.acquire(chunkSeconds: seconds)
         do {
             let words = try await decoder.decode(chunk)
-            await pool.release(decoder)
+            await pool.release(decoder, chunkSeconds: seconds)
             return words
         } catch {
-            await pool.release(decoder)
+            await pool.release(decoder, chunkSeconds: seconds)
             throw error
         }
     }
@@ -31,10 +34,24 @@ public final class TranscriptionService: Sendable {
         get async { await pool.decodersCreated }
     }
 
-    /// Frees idle decoders, keeping the service usable. Returns how many were freed.
-    @discardableResult
-    public func releaseIdle() async -> Int {
+    /// The most chunks that have decoded at once.
+    public var peakConcurrentDecodes: Int {
+        get async { await pool.peakBusy }
+    }
+
+    public var resourceName: String { "transcription(\(engine.name))" }
+
+    public func footprintBytes() async -> Int {
+        await pool.liveCount * engine.decoderCost.footprintBytes
+    }
+
+    public func releaseIdle() async {
         await pool.drainIdle()
+    }
+
+    public func throttle() async {
+        let live = await pool.liveCount
+        await pool.setCapacity(max(1, live - 1))
     }
 
     /// Frees every decoder. Later calls to ``decode(_:)`` fail.

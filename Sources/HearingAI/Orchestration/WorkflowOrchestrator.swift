@@ -2,11 +2,13 @@ public import Logging
 import Foundation
 
 /// Runs the pipeline for one file at a time: read and chunk the audio on a thread of its own,
-/// decode up to `maxWorkers` chunks at once on pooled decoders, keep each word once, assemble
-/// the transcript in time order.
+/// decode chunks on pooled decoders as the memory budget admits them (up to `maxWorkers` at
+/// once), keep each word once, and assemble the transcript in time order.
 ///
-/// An orchestrator owns the services it creates and can serve several files in a row (that is
-/// what a ``PipelineSession`` does), reusing its decoders. Call ``close()`` when done.
+/// It registers what it creates — the transcription service, each run's reconciliation —
+/// with its ``ResourceManager``, and watches memory with a ``ResourceSupervisor`` while a
+/// file runs. It can serve several files in a row (a ``PipelineSession``), reusing decoders.
+/// Call ``close()`` when done.
 public final class WorkflowOrchestrator: Sendable {
     /// The engine in use.
     public let engine: any TranscriptionEngine
@@ -14,21 +16,32 @@ public final class WorkflowOrchestrator: Sendable {
     public let transcription: TranscriptionService
     /// Where chunk checkpoints go, or nil for none.
     public let cache: ChunkCache?
+    /// The owner of the memory budget and the resources.
+    public let resources: ResourceManager
     let maxWorkers: Int
     let logger: Logger
+    let memoryTrace: (@Sendable ([ResourceSupervisor.Sample]) -> Void)?
 
-    /// An orchestrator that will run up to `maxWorkers` decoders of `engine`.
+    /// An orchestrator that will run up to `maxWorkers` decoders of `engine` within the budget
+    /// of `resources` (the shared manager by default).
+    ///
+    /// - Parameter memoryTrace: receives every memory sample of each run, for plotting.
     public init(
         engine: any TranscriptionEngine = PocketSphinxEngine(),
         maxWorkers: Int = TranscriptionOptions.defaultWorkers,
         cache: ChunkCache? = nil,
-        logger: Logger = Logger(label: "hearingai")
+        resources: ResourceManager = .shared,
+        logger: Logger = Logger(label: "hearingai"),
+        memoryTrace: (@Sendable ([ResourceSupervisor.Sample]) -> Void)? = nil
     ) {
         self.engine = engine
         self.maxWorkers = max(1, maxWorkers)
-        self.transcription = TranscriptionService(engine: engine, maxDecoders: self.maxWorkers)
+        self.resources = resources
+        self.transcription = TranscriptionService(engine: engine, maxDecoders: self.maxWorkers, budget: resources.budget)
         self.cache = cache
         self.logger = logger
+        self.memoryTrace = memoryTrace
+        resources.register(transcription)
     }
 
     /// Transcribes `path`. `progress` is called after every chunk, from any thread.
@@ -42,35 +55,63 @@ public final class WorkflowOrchestrator: Sendable {
         let started = clock.now
         SystemInfo.resetPeakResident()
         let loadBefore = await transcription.pool.loadSeconds
+        let plan = options.chunking
+
+        // Admission up front: refuse a limit that cannot fit one worker, and size the pool to
+        // what fits so that no decoder is created that could never run.
+        let longestChunk = plan.chunkSize + plan.boundaryWindow + 2 * plan.overlap
+        let perWorker = await transcription.pool.bytesPerWorker(chunkSeconds: longestChunk)
+        let fit = resources.budget.workersThatFit(perWorker: perWorker)
+        let live = await transcription.pool.liveCount
+        guard fit >= 1 || live >= 1 else {
+            let limit = resources.limit.map { "\($0.megabytes) MB (\($0.source))" } ?? "the limit"
+            throw HearingAIError(
+                .memoryLimitTooSmall, path: path,
+                reason: "memory limit \(limit) is too small for one worker; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker)) MB")
+        }
+        let workers = max(1, min(maxWorkers, options.maxWorkers, fit))
+        await transcription.pool.setCapacity(workers)
 
         let source = try await ChunkSource.open(path: path, options: options)
         defer { source.close() }
         let info = source.stream.file.info
         let audioTotal = source.stream.expectedDuration
-        let plan = options.chunking
-        let workers = min(maxWorkers, options.maxWorkers)
-        let estimatedChunks = max(1, Int((audioTotal / plan.chunkSize).rounded(.up)))
 
         let checkpoints = cache.flatMap { cache in
             ChunkCache.key(path: path, options: options, engine: engine).map { cache.entry(forKey: $0) }
         }
+        let reconciliation = ReconciliationService()
+        resources.register(reconciliation)
+        defer { resources.unregister(reconciliation) }
+
+        let supervisor = ResourceSupervisor(limit: resources.limit, keepSamples: memoryTrace != nil)
+        let manager = resources
+        supervisor.onHighUsage { _ in await manager.cleanup() }
+        supervisor.onHighUsage { _ in await manager.throttle() }
 
         var logger = self.logger
         logger[metadataKey: "file.path"] = "\(path)"
         logger.debug("Transcription started", metadata: [
             "audio.format": "\(info.formatName)", "audio.rate": "\(info.sampleRate)",
             "audio.channels": "\(info.channels)", "audio.duration": "\(audioTotal)",
-            "workers": "\(workers)",
+            "memory.limit": "\(resources.limit.map(\.description) ?? "none")",
+            "memory.workers_allowed": "\(workers)", "workers.requested": "\(options.maxWorkers)",
         ])
 
-        var results: [Int: [Word]] = [:]
-        var done = TranscriptionProgress(chunksDone: 0, chunksTotal: estimatedChunks, audioDone: 0, audioTotal: audioTotal, elapsed: 0)
+        var done = TranscriptionProgress(
+            chunksDone: 0, chunksTotal: max(1, Int((audioTotal / plan.chunkSize).rounded(.up))),
+            audioDone: 0, audioTotal: audioTotal, elapsed: 0)
         var chunkCount = 0
 
-        try await withThrowingTaskGroup(of: (ChunkReport, [Word]).self) { group in
+        try await withThrowingTaskGroup(of: ChunkReport?.self) { group in
+            group.addTask {
+                await supervisor.run()
+                return nil
+            }
             var inFlight = 0
-            func collect(_ report: ChunkReport, _ words: [Word]) {
-                results[report.index] = words
+            func collect(_ report: ChunkReport?) {
+                guard let report else { return }
+                inFlight -= 1
                 done.chunksDone += 1
                 done.audioDone += report.end - report.start
                 done.elapsed = (clock.now - started).seconds
@@ -80,30 +121,33 @@ public final class WorkflowOrchestrator: Sendable {
             while let chunk = try await source.next() {
                 chunkCount += 1
                 done.chunksTotal = max(done.chunksTotal, chunkCount)
-                if inFlight >= workers, let (report, words) = try await group.next() {
-                    inFlight -= 1
-                    collect(report, words)
+                // Keep no more chunks in hand than can decode at once.
+                while inFlight >= workers {
+                    collect(try await group.next() ?? nil)
                 }
                 let service = transcription
                 let offset = options.startTime
                 group.addTask {
-                    try await Self.process(chunk, service: service, checkpoints: checkpoints, fileOffset: offset)
+                    try await Self.process(chunk, service: service, reconciliation: reconciliation, checkpoints: checkpoints, fileOffset: offset)
                 }
                 inFlight += 1
             }
-            while let (report, words) = try await group.next() {
-                collect(report, words)
+            while inFlight > 0 {
+                collect(try await group.next() ?? nil)
             }
+            group.cancelAll()
         }
 
         guard chunkCount > 0 else {
             throw HearingAIError(.noAudio, path: path, reason: "no audio data in the selected range")
         }
-        let words = (0..<chunkCount).flatMap { results[$0] ?? [] }.sorted { $0.start < $1.start }
-        let segments = Segmenter(pause: options.segmentPause).segments(of: words)
+        let segments = reconciliation.segments(segmenter: Segmenter(pause: options.segmentPause))
+        await reconciliation.close()
         let duration = Double(source.stream.samplesProduced) / Double(AudioStream.sampleRate)
         let total = (clock.now - started).seconds
         let loadSeconds = await transcription.pool.loadSeconds - loadBefore
+        let peak = max(SystemInfo.peakResidentBytes(), supervisor.peakResidentBytes)
+        memoryTrace?(supervisor.samples)
 
         let metadata = TranscriptMetadata(
             source: path,
@@ -114,11 +158,15 @@ public final class WorkflowOrchestrator: Sendable {
             inputChannels: info.channels,
             engine: engine.name,
             model: engine.modelDescription,
-            chunking: .init(chunkSize: plan.chunkSize, overlap: plan.overlap, boundaryWindow: plan.boundaryWindow, chunks: chunkCount, maxWorkers: workers),
+            chunking: .init(chunkSize: plan.chunkSize, overlap: plan.overlap, boundaryWindow: plan.boundaryWindow, chunks: chunkCount, maxWorkers: options.maxWorkers),
             timings: .init(total: total, engineLoad: loadSeconds, speed: total > 0 ? duration / total : 0),
-            memory: .init(limitMB: nil, limitSource: nil, peakRSSMB: Double(SystemInfo.peakResidentBytes()) / 1_048_576, workersAllowed: workers)
+            memory: .init(limitMB: resources.limit?.megabytes, limitSource: resources.limit?.source.description,
+                          peakRSSMB: (Double(peak) / 1_048_576 * 10).rounded() / 10, workersAllowed: workers)
         )
-        logger.debug("Transcription finished", metadata: ["chunks": "\(chunkCount)", "words": "\(words.count)", "seconds": "\(total)"])
+        logger.debug("Transcription finished", metadata: [
+            "chunks": "\(chunkCount)", "seconds": "\(total)",
+            "memory.peak_mb": "\(metadata.memory.peakRSSMB)", "memory.interventions": "\(supervisor.interventions)",
+        ])
         return Transcript(segments: segments, metadata: metadata)
     }
 
@@ -128,40 +176,34 @@ public final class WorkflowOrchestrator: Sendable {
         cache.entry(forKey: key).remove()
     }
 
-    /// Decodes one chunk (or takes it from the checkpoints) and keeps the words it owns.
+    /// Decodes one chunk (or takes it from the checkpoints) and reconciles its words.
     private static func process(
-        _ chunk: Chunk, service: TranscriptionService, checkpoints: ChunkCache.Entry?, fileOffset: Double
-    ) async throws -> (ChunkReport, [Word]) {
+        _ chunk: Chunk, service: TranscriptionService, reconciliation: ReconciliationService,
+        checkpoints: ChunkCache.Entry?, fileOffset: Double
+    ) async throws -> ChunkReport {
         let owned = chunk.ownedSeconds
-        let report = { (words: [Word], seconds: Double, cached: Bool) in
-            ChunkReport(index: chunk.index, start: fileOffset + owned.lowerBound, end: fileOffset + owned.upperBound,
-                        words: words.count, decodeSeconds: seconds, cached: cached)
+        let words: [Word]
+        var seconds = 0.0
+        let cached = checkpoints?.load(chunk: chunk.index)
+        if let cached {
+            words = cached
+        } else {
+            let clock = ContinuousClock()
+            let started = clock.now
+            let raw = try await service.decode(chunk)
+            seconds = (clock.now - started).seconds
+            words = ReconciliationService.ownedWords(raw, of: chunk, fileOffset: fileOffset)
+            try? checkpoints?.store(words, chunk: chunk.index)
         }
-        if let cached = checkpoints?.load(chunk: chunk.index) {
-            return (report(cached, 0, true), cached)
-        }
-        let clock = ContinuousClock()
-        let started = clock.now
-        let raw = try await service.decode(chunk)
-        let seconds = (clock.now - started).seconds
-        // Keep a word only if its midpoint lies in the range this chunk owns; its neighbour
-        // owns the rest of the overlap. Times move onto the file's clock.
-        let words = raw.compactMap { word -> Word? in
-            let start = chunk.startSeconds + word.start
-            let end = chunk.startSeconds + word.end
-            guard owned.contains((start + end) / 2) else { return nil }
-            var moved = word
-            moved.start = ((fileOffset + start) * 1000).rounded() / 1000
-            moved.end = ((fileOffset + end) * 1000).rounded() / 1000
-            moved.confidence = (word.confidence * 1000).rounded() / 1000
-            return moved
-        }
-        try? checkpoints?.store(words, chunk: chunk.index)
-        return (report(words, seconds, false), words)
+        reconciliation.add(words, chunk: chunk.index)
+        return ChunkReport(
+            index: chunk.index, start: fileOffset + owned.lowerBound, end: fileOffset + owned.upperBound,
+            words: words.count, decodeSeconds: seconds, cached: cached != nil)
     }
 
     /// Frees every resource the orchestrator created.
     public func close() async {
         await transcription.close()
+        resources.unregister(transcription)
     }
 }
