@@ -49,7 +49,7 @@ let package = Package(
         ),
 
         .testTarget(name: "HearingAITests", dependencies: ["HearingAI"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["HearingAI"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["hearingai"]),
     ]
 )
 

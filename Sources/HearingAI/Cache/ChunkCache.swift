@@ -38,9 +38,10 @@ public struct ChunkCache: Sendable {
         let fm = FileManager.default
         guard fm.fileExists(atPath: directory.path) else { return 0 }
         var bytes: Int64 = 0
-        if let walker = fm.enumerator(at: directory, includingPropertiesForKeys: [.fileSizeKey]) {
+        if let walker = fm.enumerator(at: directory, includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey]) {
             for case let url as URL in walker {
-                bytes += Int64((try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0)
+                guard let values = try? url.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey]), values.isRegularFile == true else { continue }
+                bytes += Int64(values.fileSize ?? 0)
             }
         }
         for item in try fm.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil) {

@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+
+/// The real binary on real files.
+@Suite("hearingai transcribe", .timeLimit(.minutes(10)))
+struct TranscribeCommandTests {
+    /// Copies a fixture into a fresh directory, so outputs land beside it there.
+    static func staged(_ relative: String) throws -> (dir: URL, file: URL) {
+        let dir = try BinaryRunner.temporaryDirectory()
+        let source = URL(fileURLWithPath: BinaryRunner.fixture(relative))
+        let file = dir.appendingPathComponent(source.lastPathComponent)
+        try FileManager.default.copyItem(at: source, to: file)
+        return (dir, file)
+    }
+
+    @Test("The seed's form works: default subcommand, --chunk-size, --max-workers, --verbose")
+    func seedForm() throws {
+        let (dir, file) = try Self.staged("speech/conversation.wav")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try BinaryRunner.run([file.path, "--chunk-size", "10", "--max-workers", "2", "--verbose"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let txt = dir.appendingPathComponent("conversation.txt")
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == txt.path)
+        let text = try String(contentsOf: txt, encoding: .utf8)
+        #expect(text.split(separator: " ").count > 50)
+        // One log line per chunk off a terminal, and the run's memory figures.
+        let chunkLines = result.stderr.split(separator: "\n").filter { $0.contains("Chunk done") }
+        #expect(chunkLines.count >= 6)
+        #expect(result.stderr.contains("memory.workers_allowed"))
+        #expect(result.stderr.contains("memory.peak_mb"))
+        #expect(!result.stderr.contains("\u{1B}["), "no progress bar off a terminal")
+    }
+
+    @Test("Several formats, comma-separated and repeated, to an output directory")
+    func formats() throws {
+        let (dir, file) = try Self.staged("speech/short.wav")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let result = try BinaryRunner.run(["transcribe", file.path, "-f", "txt,json", "--format", "srt", "-f", "vtt,md", "-o", out.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+        #expect(names == ["short.json", "short.md", "short.srt", "short.txt", "short.vtt"])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("short.json"))) as? [String: Any]
+        #expect((json?["segments"] as? [Any])?.isEmpty == false)
+        #expect(try String(contentsOf: out.appendingPathComponent("short.vtt"), encoding: .utf8).hasPrefix("WEBVTT"))
+    }
+
+    @Test("-o FILE with one format writes exactly that file")
+    func outputFile() throws {
+        let (dir, file) = try Self.staged("speech/short.wav")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let target = dir.appendingPathComponent("named.srt")
+        let result = try BinaryRunner.run([file.path, "-f", "srt", "-o", target.path, "--sample-duration", "3"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: target.path))
+        #expect(try String(contentsOf: target, encoding: .utf8).hasPrefix("1\n00:00:0"))
+    }
+
+    @Test("Bad input: one line naming the file and the reason, exit 1, no output", arguments: [
+        "bad/empty.wav", "bad/notaudio.wav", "bad/truncated.wav", "bad/lying.wav", "bad/random.bin", "bad/hugechannels.wav",
+    ])
+    func badInput(relative: String) throws {
+        let (dir, file) = try Self.staged(relative)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try BinaryRunner.run([file.path, "-f", "txt,json"])
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.stderr)")
+        #expect(lines.first?.hasPrefix("hearingai: \(file.path): ") == true, "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == [file.lastPathComponent])
+    }
+
+    @Test("A missing file and a directory are refused the same way")
+    func unreadable() throws {
+        let dir = try BinaryRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let missing = try BinaryRunner.run([dir.appendingPathComponent("nope.wav").path])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("nope.wav: cannot open: No such file or directory"))
+        let directory = try BinaryRunner.run([dir.path])
+        #expect(directory.status == 1)
+        #expect(directory.stderr.contains("is a directory"))
+    }
+
+    @Test("A memory limit that fits one decoder runs one worker and stays under the limit")
+    func memoryLimit() throws {
+        let (dir, file) = try Self.staged("speech/conversation.wav")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try BinaryRunner.run([file.path, "--memory-limit", "160", "--max-workers", "2", "--chunk-size", "10", "-f", "json", "--verbose"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("conversation.json"))) as? [String: Any]
+        let memory = try #require((object?["metadata"] as? [String: Any])?["memory"] as? [String: Any])
+        #expect(memory["limitMB"] as? Int == 160)
+        #expect(memory["limitSource"] as? String == "flag")
+        #expect(memory["workersAllowed"] as? Int == 1)
+        let peak = try #require(memory["peakRSSMB"] as? Double)
+        #expect(peak <= 160 && peak > 50, "peak \(peak) MB")
+        #expect(result.stderr.contains("160 MB from flag"))
+    }
+
+    @Test("The environment sets the limit; too small a limit is refused with the smallest that works")
+    func memoryLimitFromEnvironment() throws {
+        let (dir, file) = try Self.staged("speech/short.wav")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try BinaryRunner.run([file.path], environment: ["PYHEARINGAI_MEMORY_LIMIT": "80"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("memory limit 80 MB (environment (PYHEARINGAI_MEMORY_LIMIT)) is too small for one worker; the smallest that works is"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["short.wav"])
+    }
+
+    @Test("Checkpoints are removed after a run; cache clean empties the cache")
+    func cache() throws {
+        let (dir, file) = try Self.staged("speech/short.wav")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cache = dir.appendingPathComponent("cache")
+        let run = try BinaryRunner.run([file.path, "--cache-dir", cache.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let chunks = cache.appendingPathComponent("chunks")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: chunks.path)) ?? []).isEmpty)
+        // Leave a checkpoint as an interrupted run would, then clean.
+        try FileManager.default.createDirectory(at: chunks.appendingPathComponent("abc"), withIntermediateDirectories: true)
+        try Data(repeating: 1, count: 4096).write(to: chunks.appendingPathComponent("abc/chunk-000000.json"))
+        let clean = try BinaryRunner.run(["cache", "clean", "--cache-dir", cache.path])
+        #expect(clean.status == 0)
+        #expect(clean.stdout.contains("Removed 4 KiB"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.path).isEmpty)
+    }
+
+    @Test("Invalid options exit non-zero with a message")
+    func invalidOptions() throws {
+        let file = BinaryRunner.fixture("speech/short.wav")
+        let overlap = try BinaryRunner.run([file, "--chunk-size", "10", "--overlap", "5", "-o", "/tmp/never.txt"])
+        #expect(overlap.status == 1)
+        #expect(overlap.stderr.contains("--overlap"))
+        let format = try BinaryRunner.run([file, "-f", "docx"])
+        #expect(format.status == 1)
+        #expect(format.stderr.contains("unknown format 'docx'"))
+    }
+}

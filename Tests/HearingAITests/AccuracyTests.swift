@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import HearingAI
+
+/// Real PocketSphinx on flite speech with known text.
+@Suite("Accuracy", .timeLimit(.minutes(10)))
+struct AccuracyTests {
+    /// `pocketsphinx_continuous` on the same files scores about this (docs/benchmarks.md);
+    /// the pipeline must stay near it.
+    static let referenceTolerance = 0.15
+
+    @Test("A short sentence is transcribed with its words in order and file-clock times")
+    func shortSentence() async throws {
+        let reference = try Fixtures.text("speech/short.txt")
+        let transcript = try await transcribe(Fixtures.path("speech/short.wav"), options: TranscriptionOptions(maxWorkers: 1))
+        let wer = wordErrorRate(reference: reference, hypothesis: transcript.text)
+        #expect(wer <= Self.referenceTolerance, "WER \(wer): \(transcript.text)")
+        let words = transcript.words
+        #expect(zip(words, words.dropFirst()).allSatisfy { $0.start <= $1.start })
+        #expect(words.allSatisfy { $0.end > $0.start && (0...1).contains($0.confidence) })
+        #expect(transcript.metadata.engine == "pocketsphinx")
+    }
+
+    @Test("Chunking costs no accuracy: no lost or doubled words at boundaries")
+    func chunkedMatchesUnchunked() async throws {
+        let path = Fixtures.path("speech/conversation.wav")
+        let reference = try Fixtures.text("speech/conversation.txt")
+        let whole = try await transcribe(path, options: TranscriptionOptions(chunking: ChunkPlan(chunkSize: 600, overlap: 0), maxWorkers: 1))
+        #expect(whole.metadata.chunking.chunks == 1)
+        let chunked = try await transcribe(path, options: TranscriptionOptions(chunking: ChunkPlan(chunkSize: 8, overlap: 1), maxWorkers: 2))
+        #expect(chunked.metadata.chunking.chunks >= 6)
+
+        let wholeWER = wordErrorRate(reference: reference, hypothesis: whole.text)
+        let chunkedWER = wordErrorRate(reference: reference, hypothesis: chunked.text)
+        #expect(wholeWER <= Self.referenceTolerance, "unchunked WER \(wholeWER)")
+        #expect(chunkedWER <= wholeWER + 0.02, "chunked WER \(chunkedWER) vs unchunked \(wholeWER)\n\(chunked.text)\n\(whole.text)")
+
+        // No word twice: no two words overlap in time.
+        let words = chunked.words
+        for (a, b) in zip(words, words.dropFirst()) {
+            #expect(b.start >= a.end - 0.05, "overlapping words \(a) \(b)")
+        }
+        #expect(abs(words.count - whole.words.count) <= 2, "\(words.count) words chunked, \(whole.words.count) whole")
+    }
+
+    @Test("Words come back in time order however the chunks finish", .timeLimit(.minutes(5)))
+    func timeOrderAcrossWorkers() async throws {
+        let path = Fixtures.path("speech/conversation3.wav")
+        let reference = try Fixtures.text("speech/conversation3.txt")
+        let transcript = try await transcribe(path, options: TranscriptionOptions(chunking: ChunkPlan(chunkSize: 6, overlap: 0.5), maxWorkers: 3))
+        let starts = transcript.words.map(\.start)
+        #expect(starts == starts.sorted())
+        #expect(wordErrorRate(reference: reference, hypothesis: transcript.text) <= Self.referenceTolerance + 0.02)
+    }
+}

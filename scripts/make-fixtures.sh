@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# make-fixtures.sh OUTDIR
+#
+# Generates HearingAI's test audio from scratch: speech is synthesised with
+# flite (PocketSphinx's generic en-us model recognises it well) and shaped
+# with sox; nothing is downloaded.  The output is byte-for-byte reproducible
+# on the same Debian package set (fixed text, fixed pauses, sox -R, fixed Ogg
+# serial numbers, no dither, no timestamps).
+#
+# Layout:
+#   speech/   short, conversation (slt+rms), conversation3 (slt+rms+awb),
+#             long (~3 min, slt+rms): 16 kHz mono 16-bit WAV + .txt
+#             (reference words) + .turns.tsv (sample-exact turn times)
+#   formats/  one ~12 s flite paragraph (source.txt) in many containers/codecs
+#   bad/      malformed inputs (see bad/README)
+#
+# Idempotent: OUTDIR/.complete holds this script's sha256; if it matches we
+# exit at once.  Otherwise everything is built in a sibling temp dir and
+# renamed into place, with .complete written last, so a half-made OUTDIR is
+# never taken as complete.
+#
+# Debian packages: flite sox (its libsox-fmt-base does FLAC/Vorbis)
+# sndfile-programs opus-tools lame python3 (stdlib only), plus coreutils and
+# util-linux (flock), which every Debian system has.  Run time: ~5 s.
+set -euo pipefail
+export LC_ALL=C
+
+if [[ $# -ne 1 || -z $1 ]]; then
+    echo "usage: $0 OUTDIR" >&2
+    exit 2
+fi
+
+SELF=$(realpath "${BASH_SOURCE[0]}")
+HASH=$(sha256sum "$SELF" | cut -d' ' -f1)
+OUTDIR=$(realpath -m "$1")
+PARENT=$(dirname "$OUTDIR")
+
+is_complete() { [[ -f $OUTDIR/.complete && $(<"$OUTDIR/.complete") == "$HASH" ]]; }
+is_complete && exit 0
+
+for tool in flite sox soxi sndfile-convert sndfile-info opusenc lame python3 flock; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "make-fixtures: missing $tool; apt-get install flite sox sndfile-programs opus-tools lame python3" >&2
+        exit 1
+    fi
+done
+
+# Never clobber a directory we did not make (e.g. a mistyped OUTDIR=.).
+if [[ -e $OUTDIR && ! -f $OUTDIR/.complete ]]; then
+    if [[ ! -d $OUTDIR || -n $(ls -A "$OUTDIR") ]]; then
+        echo "make-fixtures: $OUTDIR exists and is not a fixtures dir; refusing to replace it" >&2
+        exit 1
+    fi
+fi
+
+# Serialise concurrent runs (e.g. parallel test jobs) on the parent dir, then
+# re-check: another run may have just finished the same work.
+mkdir -p "$PARENT"
+exec 9<"$PARENT"
+flock 9
+is_complete && exit 0
+
+STAGE=$(mktemp -d "$PARENT/.$(basename "$OUTDIR").tmp.XXXXXX")
+chmod 755 "$STAGE"   # mktemp makes it 0700
+trap 'rm -rf "$STAGE" "$STAGE.old"' EXIT
+WORK=$STAGE/.work
+mkdir -p "$WORK" "$STAGE/speech" "$STAGE/formats" "$STAGE/bad"
+
+RATE=16000   # speech/ sample rate; all turn arithmetic is in samples at this rate
+
+# ---------------------------------------------------------------- helpers
+
+# Reference text: lowercase, punctuation removed, single spaces.
+norm() { tr '[:upper:]' '[:lower:]' | sed "s/[^a-z0-9' ]//g; s/  */ /g; s/^ //; s/ $//"; }
+
+# synth VOICE TEXT OUT.raw -> headerless s16le 16 kHz mono (sox resamples only
+# if a voice is not 16 kHz, e.g. kal).
+synth() {
+    flite -voice "$1" -t "$2" -o "$WORK/flite.wav"
+    sox -R -D "$WORK/flite.wav" -t raw -e signed-integer -b 16 -c 1 -r "$RATE" "$3"
+}
+
+# Exact decimal seconds for a sample count at 16 kHz (1/16000 s = 625e-7 s).
+secs() { printf '%d.%07d' $(($1 / RATE)) $(($1 % RATE * 625)); }
+
+# Append N samples of digital silence to a raw file.
+silence() { head -c $(($2 * 2)) /dev/zero >>"$1"; }
+
+# Deterministic pause before turn I: 400..900 ms, varied so segmenters can't
+# rely on a fixed gap.
+pause_samples() { echo $(((400 + ($1 * 263 + 137) % 501) * RATE / 1000)); }
+
+# conversation NAME "voice|text"... -> speech/NAME.{wav,txt,turns.tsv}
+conversation() {
+    local name=$1; shift
+    local raw=$WORK/$name.raw pos=$((RATE / 2)) i=0 turn voice text n
+    local tsv=$STAGE/speech/$name.turns.tsv
+    : >"$raw"
+    silence "$raw" "$pos"   # 0.5 s lead-in so the recogniser's VAD settles
+    printf 'start_seconds\tend_seconds\tspeaker_voice\ttext\n' >"$tsv"
+    for turn in "$@"; do
+        voice=${turn%%|*} text=${turn#*|}
+        if ((i > 0)); then
+            n=$(pause_samples "$i"); silence "$raw" "$n"; pos=$((pos + n))
+        fi
+        synth "$voice" "$text" "$WORK/turn.raw"
+        n=$(($(stat -c %s "$WORK/turn.raw") / 2))
+        cat "$WORK/turn.raw" >>"$raw"
+        printf '%s\t%s\t%s\t%s\n' "$(secs $pos)" "$(secs $((pos + n)))" "$voice" "$(norm <<<"$text")" >>"$tsv"
+        pos=$((pos + n)); i=$((i + 1))
+    done
+    silence "$raw" $((RATE / 2))
+    sox -R -t raw -e signed-integer -b 16 -c 1 -r "$RATE" "$raw" "$STAGE/speech/$name.wav"
+    cut -f4 "$tsv" | tail -n +2 | tr '\n' ' ' | norm >"$STAGE/speech/$name.txt"
+    echo >>"$STAGE/speech/$name.txt"
+}
+
+# ---------------------------------------------------------------- speech/
+# Sentences were chosen (and poorly recognised ones replaced) by decoding
+# each with pocketsphinx_continuous per voice: everyday words, no proper
+# names, no digits.  Voices slt/rms/awb only: kal is an 8 kHz voice and
+# PocketSphinx's 16 kHz model gets most of it wrong (WER ~0.9).
+
+SHORT="My father used to tell us stories every night before bed when we were young."
+flite -voice slt -t "$SHORT" -o "$WORK/short.wav"
+sox -R -D "$WORK/short.wav" -e signed-integer -b 16 -c 1 -r "$RATE" "$STAGE/speech/short.wav"
+norm <<<"$SHORT" >"$STAGE/speech/short.txt"
+
+conversation conversation \
+    "rms|Good morning, how was your weekend?" \
+    "slt|It was very nice, thank you. We went to the beach with the children. How long have you lived here?" \
+    "rms|I moved here about five years ago for work. The store was out of fresh bread when I got there." \
+    "slt|That is fine, we can have soup for lunch instead." \
+    "rms|The children painted pictures of animals at school today." \
+    "slt|They want to hang them on the wall in the kitchen." \
+    "rms|Where did you put the plates from the party?" \
+    "slt|They are in the box on the top shelf." \
+    "rms|I would like to learn how to play the piano." \
+    "slt|It takes time, but you will get better every week." \
+    "rms|Could you please turn down the radio a little?" \
+    "slt|I want to sleep for an hour before dinner." \
+    "rms|Please remember to turn off the lights when you leave." \
+    "slt|We want to use less power this year." \
+    "rms|We should clean the house before our friends come over."
+
+conversation conversation3 \
+    "slt|Are you ready for the meeting this afternoon?" \
+    "rms|Almost, I need to print a few more pages first." \
+    "awb|The bridge will be closed for repairs this summer." \
+    "slt|We will have to drive the long way around the lake." \
+    "rms|The baby is finally asleep, so please talk quietly." \
+    "awb|I will make some tea and sit down for a while." \
+    "slt|Did you have good weather?" \
+    "rms|Yes, the sun was out all day and the water was warm." \
+    "awb|The city looks beautiful at night from the top of the hill." \
+    "slt|I would love to see it, maybe we can go there this weekend." \
+    "rms|I am learning to cook a few simple meals at home." \
+    "awb|Last night I made pasta with fresh vegetables." \
+    "slt|I think we should leave early to avoid the traffic." \
+    "rms|That is a good idea, the roads are always busy on Friday." \
+    "awb|I need a new pair of shoes for work." \
+    "slt|There is a big sale at the shop in the middle of town."
+
+conversation long \
+    "rms|The children are playing in the park after school." \
+    "slt|They will be hungry when they come back." \
+    "rms|The house is quiet when everyone is asleep." \
+    "slt|I like to read the news with my first cup of coffee. My sister bought a small house in the country." \
+    "rms|It has a big garden and a view of the hills. The bus stops right in front of our building." \
+    "slt|That makes it easy to get to work in the morning. I am going to the market to buy some fruit." \
+    "rms|Could you get some apples and a bag of oranges for me?" \
+    "slt|I want to start running in the morning before work." \
+    "rms|You should start slowly and run a little more each week. The school will be closed on Monday for the holiday." \
+    "slt|The kids will be very happy to have a long weekend. The weather report says tomorrow will be sunny and warm." \
+    "rms|Maybe we can eat lunch outside on the patio." \
+    "slt|The garden looks much better since you cut the grass." \
+    "rms|I spent the whole morning working in the yard. I called the bank this morning about my account." \
+    "slt|They said everything will be fixed by the end of the week. The river is very high after all the rain last week." \
+    "rms|Some of the roads near the water are still closed." \
+    "slt|The museum is free on the first Sunday of the month." \
+    "rms|We could go there in the morning and have lunch in the park. The students worked hard all year and did very well." \
+    "slt|Their teacher was very proud of them." \
+    "rms|The dog needs to go for a walk before it gets dark." \
+    "slt|I will take him to the park around the corner. I have been very busy at work this month." \
+    "rms|You should take a few days off and rest." \
+    "slt|The new road will make the drive to town much shorter." \
+    "rms|They say it will be finished by the end of the year. The mail came early today." \
+    "slt|There was a letter from the water company and two small packages." \
+    "rms|The grass is still wet from the rain this morning." \
+    "slt|Let us wait an hour before we start to play outside." \
+    "rms|I have a lot of work to do before the trip." \
+    "slt|Maybe you can help me with some of it tonight. That sounds like a lot of fun." \
+    "rms|What did you do on Saturday?" \
+    "slt|The train was late again this morning." \
+    "rms|I had to wait for almost an hour at the station. My brother is coming to visit us next week." \
+    "slt|He will stay with us for a few days. Do you like your new job?" \
+    "rms|Yes, the people are friendly and the work is interesting. I left my phone at home this morning." \
+    "slt|You can use my phone if you need to call someone. Our team won the game last night." \
+    "rms|Everyone was very happy and we stayed late to celebrate. Can you send me the report before the end of the day?" \
+    "slt|I will finish it after lunch and send it to you." \
+    "rms|We are planning a small party for our parents. They have been married for a long time." \
+    "slt|We had a long talk about our plans for the summer."
+
+# ---------------------------------------------------------------- formats/
+F=$STAGE/formats
+SOURCE="It looks like it is going to rain this afternoon. Do not forget to take your umbrella with you. The water in the lake was too cold for swimming. I would like to spend a week by the sea. I went to bed early because I was very tired."
+norm <<<"$SOURCE" >"$F/source.txt"
+flite -voice awb -t "$SOURCE" -o "$WORK/source.wav"
+
+# One 48 kHz stereo float master (dual mono) so every format is a single
+# conversion from it; -D: no dither, keeps output deterministic and simple.
+M=$WORK/master48.wav
+sox -R -D "$WORK/source.wav" -e floating-point -b 32 "$M" rate -v 48000 channels 2
+
+sox -R -D "$M" -e signed-integer -b 16 "$F/pcm16.wav"                     # WAVE_FORMAT_PCM
+sox -R -D "$M" -e signed-integer -b 24 -t wavpcm "$F/pcm24.wav"           # plain PCM tag, like most DAWs write
+sox -R -D "$M" -e signed-integer -b 32 "$F/pcm32.wav"                     # sox writes WAVE_FORMAT_EXTENSIBLE
+sox -R -D "$M" -e floating-point -b 32 "$F/float32.wav"                   # IEEE float tag + fact chunk
+sox -R -D "$M" -e signed-integer -b 16 "$F/aiff.aiff"                     # big-endian AIFF
+sox -R -D "$M" -b 24 "$F/flac.flac"
+sox -R -D "$M" -C 4 "$F/vorbis.ogg"                                       # -R fixes the Ogg serial
+
+# RF64: sox 14.4 cannot write it; libsndfile picks RF64 from the extension.
+sndfile-convert -pcm24 "$F/pcm24.wav" "$WORK/rf64.rf64" >/dev/null
+mv "$WORK/rf64.rf64" "$F/rf64.wav"
+
+# Opus is 48 kHz internally; fixed serial for reproducibility.
+sox -R -D "$M" -e signed-integer -b 16 "$WORK/opus-in.wav"
+opusenc --quiet --serial 1 --bitrate 96 "$WORK/opus-in.wav" "$F/opus.opus"
+
+# MP3 at 44.1 kHz (the usual consumer rate), CBR 128k, no ID3 tag.
+sox -R -D "$M" -e signed-integer -b 16 "$WORK/mp3-in.wav" rate -v 44100
+lame --quiet --noreplaygain -b 128 "$WORK/mp3-in.wav" "$F/mp3.mp3"
+
+# 6 channels (5.1 mask) 96 kHz 24-bit: speech on FL/FR, ~-70 dBFS noise on
+# the other four so "quiet" is not trivially digital zero.
+sox -R -D "$M" "$WORK/speech96.wav" rate -v 96000
+sox -R -n -r 96000 -c 4 -e floating-point -b 32 "$WORK/noise96.wav" \
+    synth "$(soxi -D "$WORK/speech96.wav")" whitenoise vol 0.0003
+sox -R -D -M "$WORK/speech96.wav" "$WORK/noise96.wav" -e signed-integer -b 24 "$F/multi6_96k.wav"
+
+# ---------------------------------------------------------------- python parts
+# BWF bext chunk and the hand-made bad files need exact bytes; python3 (stdlib)
+# is the simplest way to write them.
+python3 - "$F/pcm24.wav" "$F/bwf.wav" "$STAGE/bad" "$STAGE/speech/short.wav" <<'PY'
+import hashlib, struct, sys
+src, bwf, bad, short = sys.argv[1:]
+
+def chunks(data):
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    pos = 12
+    while pos + 8 <= len(data):
+        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        yield cid, data[pos:pos + 8 + size + (size & 1)]
+        pos += 8 + size + (size & 1)
+
+# bext (EBU Tech 3285 v1): 602 fixed bytes + CodingHistory.  Placed first,
+# before fmt, as field recorders do - parsers must not assume fmt at byte 12.
+def fixed(s, n): return s.encode("ascii").ljust(n, b"\0")
+history = b"A=PCM,F=48000,W=24,M=stereo,T=HearingAI fixture\r\n"
+history += b"\0" * (len(history) & 1)
+bext = (fixed("HearingAI test fixture: speech, 48 kHz 24-bit stereo", 256)
+        + fixed("HearingAI make-fixtures", 32) + fixed("HAI0000000001", 32)
+        + b"2024-01-01" + b"10:00:00"
+        + struct.pack("<II", 48000 * 3600 * 10, 0)   # TimeReference = 10:00:00:00
+        + struct.pack("<H", 1) + b"\0" * 64            # Version 1, empty UMID
+        + b"\0" * 10 + b"\0" * 180 + history)         # loudness fields, reserved
+assert len(bext) == 602 + len(history)
+body = b"WAVE" + b"bext" + struct.pack("<I", len(bext)) + bext
+data = open(src, "rb").read()
+body += b"".join(c for _, c in chunks(data))
+open(bwf, "wb").write(b"RIFF" + struct.pack("<I", len(body)) + body)
+
+def wav_header(channels, rate, bits, data_size, riff_size=None):
+    align = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * align, align, bits)
+    return (b"RIFF" + struct.pack("<I", riff_size if riff_size is not None else 36 + data_size)
+            + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt
+            + b"data" + struct.pack("<I", data_size))
+
+# lying.wav: exactly 100 bytes, sizes claim ~2 GB.
+lie = wav_header(1, 16000, 16, 2_000_000_000, 2_000_000_036) + b"\0" * 56
+assert len(lie) == 100
+open(f"{bad}/lying.wav", "wb").write(lie)
+
+# hugechannels.wav: self-consistent header (8-bit so block align fits in 16
+# bits) except for 60000 channels; 64 bytes of data, less than one frame.
+open(f"{bad}/hugechannels.wav", "wb").write(wav_header(60000, 16000, 8, 64) + b"\x80" * 64)
+
+# random.bin: SHA-256 in counter mode - stable across Python versions.
+rnd = b"".join(hashlib.sha256(b"hearingai-fixture-%d" % i).digest() for i in range(128))
+open(f"{bad}/random.bin", "wb").write(rnd)
+
+# truncated.wav: first 30% of a valid WAV; header still claims full length.
+whole = open(short, "rb").read()
+open(f"{bad}/truncated.wav", "wb").write(whole[: len(whole) * 30 // 100])
+PY
+
+B=$STAGE/bad
+: >"$B/empty.wav"
+printf 'This is not audio.\nIt is a plain text file with a .wav name.\n' >"$B/notaudio.wav"
+cat >"$B/README" <<'EOF'
+empty.wav         0 bytes
+notaudio.wav      plain text with a .wav extension
+truncated.wav     valid 16 kHz WAV (speech/short.wav) cut to 30% of its bytes; header still claims the full length
+lying.wav         exactly 100 bytes; RIFF/WAVE header whose RIFF and data sizes claim ~2 GB (2000000036 / 2000000000)
+random.bin        4096 deterministic pseudo-random bytes (SHA-256 counter mode), no header at all
+hugechannels.wav  otherwise consistent PCM header declaring 60000 channels (8-bit, 16 kHz), 64 data bytes
+EOF
+
+# ---------------------------------------------------------------- self-checks
+# Cheap assertions that the tricky files really are what their names say.
+fail() { echo "make-fixtures: check failed: $*" >&2; exit 1; }
+[[ $(head -c4 "$F/rf64.wav") == RF64 ]] || fail "rf64.wav magic"
+grep -qa bext "$F/bwf.wav" || fail "bwf.wav has no bext"
+[[ $(stat -c %s "$B/lying.wav") == 100 ]] || fail "lying.wav size"
+[[ $(stat -c %s "$B/random.bin") == 4096 ]] || fail "random.bin size"
+for f in "$F"/*.wav "$F"/*.aiff "$F"/*.flac "$F"/*.ogg "$F"/*.opus "$F"/*.mp3 "$STAGE"/speech/*.wav; do
+    # sndfile-info exits 0 even on failure, so look at its text.
+    if sndfile-info "$f" 2>&1 | grep -qi 'error :'; then fail "libsndfile cannot open $f"; fi
+done
+
+# ---------------------------------------------------------------- publish
+rm -rf "$WORK"
+echo "$HASH" >"$STAGE/.complete"
+if [[ -e $OUTDIR ]]; then mv "$OUTDIR" "$STAGE.old"; fi
+mv "$STAGE" "$OUTDIR"
+rm -rf "$STAGE.old"
+trap - EXIT
