@@ -37,6 +37,8 @@ final class PocketSphinxDecoder: ChunkDecoder {
     private final class Handle: @unchecked Sendable {
         var decoder: OpaquePointer?
         var config: OpaquePointer?
+        /// The cepstral mean the decoder starts with, restored before every chunk.
+        var initialMean: [mfcc_t] = []
         init() {}
     }
 
@@ -76,6 +78,9 @@ final class PocketSphinxDecoder: ChunkDecoder {
                 }
                 handle.config = config
                 handle.decoder = decoder
+                if let cmn = ps_get_feat(decoder)?.pointee.cmn_struct {
+                    handle.initialMean = Array(UnsafeBufferPointer(start: cmn.pointee.cmn_mean, count: Int(cmn.pointee.veclen)))
+                }
                 return Double(cmd_ln_int_r(config, "-frate"))
             }
             return PocketSphinxDecoder(thread: thread, handle: handle, frameRate: frameRate > 0 ? frameRate : 100)
@@ -93,6 +98,13 @@ final class PocketSphinxDecoder: ChunkDecoder {
         return try await thread.run {
             guard let ps = handle.decoder else {
                 throw HearingAIError(.engineFailed, reason: "decoder is closed")
+            }
+            // Live cepstral mean normalisation carries its estimate from one utterance to the
+            // next. A pooled decoder would carry it from whichever chunk it decoded last, so the
+            // result would depend on scheduling; start every chunk from the same estimate and
+            // let the overlap before the owned range adapt it.
+            if let cmn = ps_get_feat(ps)?.pointee.cmn_struct, !handle.initialMean.isEmpty {
+                cmn_live_set(cmn, handle.initialMean)
             }
             return try Self.decode(samples, with: ps, frameRate: frameRate, chunkIndex: index)
         }

@@ -23,7 +23,7 @@ actor DecoderPool {
 
     private var idle: [Slot] = []
     private var busy: [ObjectIdentifier: Slot] = [:]
-    private var creating = false
+    private var creating = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private(set) var capacity: Int
     private var closed = false
@@ -45,7 +45,7 @@ actor DecoderPool {
     }
 
     /// Decoders alive now.
-    var liveCount: Int { idle.count + busy.count + (creating ? 1 : 0) }
+    var liveCount: Int { idle.count + busy.count + creating }
 
     /// Decoders idle now.
     var idleCount: Int { idle.count }
@@ -86,8 +86,9 @@ actor DecoderPool {
                 }
             }
 
-            // A new decoder, one at a time so that its footprint can be measured.
-            if !creating, liveCount < capacity {
+            // A new decoder: the first alone, so that its footprint is measured cleanly; once
+            // one has been measured, several may load at once.
+            if creating == 0 || (measuredFootprint != nil), liveCount < capacity {
                 let decoderBytes = cost.footprintBytes + growth
                 if budget.tryReserve(decoderBytes + chunkBytes) {
                     let slot = try await create(reserved: decoderBytes, growth: growth, chunkBytes: chunkBytes)
@@ -96,7 +97,7 @@ actor DecoderPool {
             }
 
             // Nothing running will free memory: waiting would be forever.
-            if busy.isEmpty, !creating {
+            if busy.isEmpty, creating == 0 {
                 if let slot = idle.popLast() {
                     // An idle decoder's reservation might be what blocks a smaller need.
                     free(slot)
@@ -142,8 +143,8 @@ actor DecoderPool {
     }
 
     private func create(reserved: Int, growth: Int, chunkBytes: Int) async throws -> Slot {
-        creating = true
-        defer { creating = false }
+        creating += 1
+        defer { creating -= 1 }
         let clock = ContinuousClock()
         let started = clock.now
         let before = SystemInfo.residentBytes()
@@ -169,6 +170,8 @@ actor DecoderPool {
             if !budget.tryReserve(extra) { budget.forceReserve(extra) }
             slot.reservedBytes += extra
         }
+        // Chunks waiting for the first measurement may now create decoders of their own.
+        wakeAll()
         return slot
     }
 
