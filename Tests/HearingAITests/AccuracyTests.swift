@@ -43,6 +43,16 @@ struct AccuracyTests {
         #expect(abs(words.count - whole.words.count) <= 2, "\(words.count) words chunked, \(whole.words.count) whole")
     }
 
+    @Test("One worker and two give the same transcript: chunks do not depend on scheduling")
+    func deterministicAcrossWorkers() async throws {
+        let path = Fixtures.path("speech/conversation.wav")
+        let plan = ChunkPlan(chunkSize: 10, overlap: 1)
+        let one = try await transcribe(path, options: TranscriptionOptions(chunking: plan, maxWorkers: 1))
+        let two = try await transcribe(path, options: TranscriptionOptions(chunking: plan, maxWorkers: 2))
+        #expect(one.words.map(\.text) == two.words.map(\.text))
+        #expect(one.words.map(\.start) == two.words.map(\.start))
+    }
+
     @Test("Words come back in time order however the chunks finish", .timeLimit(.minutes(5)))
     func timeOrderAcrossWorkers() async throws {
         let path = Fixtures.path("speech/conversation3.wav")
