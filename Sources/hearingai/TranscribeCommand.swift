@@ -11,7 +11,7 @@ struct TranscribeCommand: AsyncParsableCommand {
     )
 
     @Argument(help: "The audio file.")
-    var file: String
+    var file: String?
 
     @Option(name: .shortAndLong, help: "Output file, or a directory for the outputs (default: beside the input).")
     var output: String?
@@ -39,15 +39,28 @@ struct TranscribeCommand: AsyncParsableCommand {
     @Option(name: .customLong("memory-trace"), help: "Write resident memory over time (TSV) to this file.")
     var memoryTrace: String?
 
-    func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = verbose ? .debug : .warning
-            return handler
+    @Flag(name: .customLong("list-jobs"), help: "List interrupted runs that can be resumed, with their IDs.")
+    var listJobs = false
+
+    @Option(name: .customLong("resume"), help: "Resume the interrupted run JOB_ID (see --list-jobs).")
+    var resume: String?
+
+    @Flag(help: "Start from scratch: discard this file's checkpoints from an earlier run.")
+    var force = false
+
+    func validate() throws {
+        if !listJobs, resume == nil, file == nil {
+            throw ValidationError("Missing the audio file.")
         }
+    }
+
+    func run() async throws {
+        bootstrapLogging(level: verbose ? .debug : .warning)
         let logger = Logger(label: "hearingai")
         do {
-            try await transcribe(logger: logger)
+            if listJobs { return listRuns() }
+            if let resume { return try await resumeRun(resume) }
+            try await transcribe(file!, logger: logger)
         } catch let error as HearingAIError {
             throw CLIFailure.report(error.description)
         } catch let error as CLIFailure {
@@ -55,9 +68,50 @@ struct TranscribeCommand: AsyncParsableCommand {
         }
     }
 
-    private func transcribe(logger: Logger) async throws {
+    private var cache: ChunkCache {
+        ChunkCache(directory: pipeline.cacheDir.map { URL(fileURLWithPath: $0) } ?? ChunkCache.defaultDirectory)
+    }
+
+    private func listRuns() {
+        let runs = cache.runs()
+        if runs.isEmpty {
+            print("No interrupted runs in \(cache.directory.path)")
+            return
+        }
+        print("JOB_ID\tCHUNKS\tSTARTED\tFILE")
+        for run in runs {
+            print("\(run.id)\t\(run.chunksDone)\t\(ISO8601DateFormatter().string(from: run.manifest.started))\t\(run.manifest.source)")
+        }
+    }
+
+    private func resumeRun(_ id: String) async throws {
+        guard let run = cache.run(id: id) else {
+            throw CLIFailure("\(id): no interrupted run with this ID in \(cache.directory.path) (see --list-jobs)")
+        }
+        var command = try TranscribeCommand.parse([run.manifest.source] + run.manifest.arguments)
+        command.verbose = command.verbose || verbose
+        try await command.run()
+    }
+
+    /// The options of this run after the file, so that `--resume` can repeat it.
+    private var repeatableArguments: [String] {
+        var args = ["--chunk-size", "\(pipeline.chunkSize)", "--overlap", "\(pipeline.overlap)", "--max-workers", "\(pipeline.maxWorkers)",
+                    "--start-time", "\(startTime)"]
+        for value in format { args += ["-f", value] }
+        if let output { args += ["-o", URL(fileURLWithPath: output).path + (output.hasSuffix("/") ? "/" : "")] }
+        if let endTime { args += ["--end-time", "\(endTime)"] }
+        if let sampleDuration { args += ["--sample-duration", "\(sampleDuration)"] }
+        if let limit = pipeline.memoryLimit { args += ["--memory-limit", "\(limit)"] }
+        if let dir = pipeline.cacheDir { args += ["--cache-dir", URL(fileURLWithPath: dir).path] }
+        if let dir = pipeline.modelDir { args += ["--model-dir", dir] }
+        if let dictionary = pipeline.dictionary { args += ["--dictionary", dictionary] }
+        if let lm = pipeline.languageModel { args += ["--language-model", lm] }
+        return args
+    }
+
+    private func transcribe(_ file: String, logger: Logger) async throws {
         let formats = try TranscriptFormat.parseList(format.isEmpty ? ["txt"] : format)
-        let destinations = try outputURLs(for: formats)
+        let destinations = try outputURLs(for: formats, file: file)
         let options = TranscriptionOptions(
             chunking: pipeline.chunkPlan,
             maxWorkers: pipeline.maxWorkers,
@@ -65,7 +119,7 @@ struct TranscribeCommand: AsyncParsableCommand {
             endTime: endTime,
             sampleDuration: sampleDuration
         )
-        let cache = ChunkCache(directory: pipeline.cacheDir.map { URL(fileURLWithPath: $0) } ?? ChunkCache.defaultDirectory)
+        let cache = self.cache
         let limit = try pipeline.resolvedMemoryLimit()
         ResourceManager.shared.setLimit(limit)
         logger.debug("Memory limit", metadata: ["memory.limit": "\(limit.map(\.description) ?? "none")"])
@@ -77,6 +131,12 @@ struct TranscribeCommand: AsyncParsableCommand {
         let orchestrator = WorkflowOrchestrator(
             engine: pipeline.engine, maxWorkers: options.maxWorkers, cache: cache, logger: logger,
             memoryTrace: traceHandler)
+
+        if let key = ChunkCache.key(path: file, options: options, engine: orchestrator.engine) {
+            let entry = cache.entry(forKey: key)
+            if force { entry.remove() }
+            try? entry.writeManifest(.init(source: URL(fileURLWithPath: file).path, arguments: repeatableArguments, started: Date()))
+        }
 
         let bar = ProgressBar.isTerminal && !verbose ? ProgressBar() : nil
         let verbose = self.verbose
@@ -141,7 +201,7 @@ struct TranscribeCommand: AsyncParsableCommand {
 
     /// Where each format goes: `-o FILE` for one format; `-o DIR` or `-o BASE.ext` for several
     /// (the extension is swapped per format); otherwise beside the input.
-    private func outputURLs(for formats: [TranscriptFormat]) throws -> [(TranscriptFormat, URL)] {
+    private func outputURLs(for formats: [TranscriptFormat], file: String) throws -> [(TranscriptFormat, URL)] {
         let input = URL(fileURLWithPath: file)
         let stem = input.deletingPathExtension().lastPathComponent
         guard let output else {

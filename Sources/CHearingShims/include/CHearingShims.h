@@ -7,4 +7,10 @@
 /// Returns 1 if memory was released, 0 otherwise, and 0 where unsupported.
 int CHearingShims_malloc_trim(void);
 
+/// `renameat2(2)` with `RENAME_NOREPLACE`: fails with EEXIST instead of replacing the target.
+int CHearingShims_renameat_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+
+/// `eventfd(2)` with `EFD_CLOEXEC | EFD_NONBLOCK`.
+int CHearingShims_eventfd(void);
+
 #endif

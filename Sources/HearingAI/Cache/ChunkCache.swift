@@ -28,7 +28,7 @@ public struct ChunkCache: Sendable {
     }
 
     /// The checkpoint area of one run.
-    func entry(forKey key: String) -> Entry {
+    public func entry(forKey key: String) -> Entry {
         Entry(directory: directory.appendingPathComponent("chunks").appendingPathComponent(key))
     }
 
@@ -50,23 +50,83 @@ public struct ChunkCache: Sendable {
         return bytes
     }
 
-    /// One run's checkpoints.
-    struct Entry: Sendable {
+    /// What an interrupted `hearingai transcribe` run needs to be resumed.
+    public struct Manifest: Codable, Sendable, Equatable {
+        /// The input file, as an absolute path.
+        public var source: String
+        /// The command's arguments after the input file (formats, output, options).
+        public var arguments: [String]
+        /// When the run started.
+        public var started: Date
+
+        /// A manifest.
+        public init(source: String, arguments: [String], started: Date) {
+            self.source = source
+            self.arguments = arguments
+            self.started = started
+        }
+    }
+
+    /// A checkpointed run: its ID (the cache key), manifest and progress.
+    public struct Run: Sendable, Equatable {
+        /// The run's ID, for `--resume`.
+        public var id: String
+        /// What the run was.
+        public var manifest: Manifest
+        /// Chunks checkpointed so far.
+        public var chunksDone: Int
+    }
+
+    /// Runs that left checkpoints behind (interrupted or failed), oldest first.
+    public func runs() -> [Run] {
+        let root = directory.appendingPathComponent("chunks")
+        guard let keys = try? FileManager.default.contentsOfDirectory(atPath: root.path) else { return [] }
+        return keys.compactMap { key -> Run? in
+            let entry = self.entry(forKey: key)
+            guard let manifest = entry.manifest else { return nil }
+            return Run(id: key, manifest: manifest, chunksDone: entry.chunkCount)
+        }.sorted { $0.manifest.started < $1.manifest.started }
+    }
+
+    /// The run with `id`, if its checkpoints are still here.
+    public func run(id: String) -> Run? {
+        runs().first { $0.id == id }
+    }
+
+    /// One run's checkpoints, as files.
+    public struct Entry: ChunkCheckpoints {
         let directory: URL
 
-        func load(chunk index: Int) -> [Word]? {
+        public func load(chunk index: Int) -> [Word]? {
             guard let data = try? Data(contentsOf: file(index)) else { return nil }
             return try? JSONDecoder().decode([Word].self, from: data)
         }
 
-        func store(_ words: [Word], chunk index: Int) throws {
+        public func store(_ words: [Word], chunk index: Int) throws {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let data = try JSONEncoder().encode(words)
             try AtomicFile.write(data, to: file(index))
         }
 
-        func remove() {
+        public func remove() {
             try? FileManager.default.removeItem(at: directory)
+        }
+
+        /// The run's manifest, if it was written.
+        public var manifest: Manifest? {
+            guard let data = try? Data(contentsOf: directory.appendingPathComponent("manifest.json")) else { return nil }
+            return try? JSONDecoder().decode(Manifest.self, from: data)
+        }
+
+        /// Records what the run is, so that it can be listed and resumed.
+        public func writeManifest(_ manifest: Manifest) throws {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try AtomicFile.write(try JSONEncoder().encode(manifest), to: directory.appendingPathComponent("manifest.json"))
+        }
+
+        /// Chunks stored.
+        public var chunkCount: Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasPrefix("chunk-") }.count
         }
 
         private func file(_ index: Int) -> URL {
@@ -75,14 +135,20 @@ public struct ChunkCache: Sendable {
     }
 
     /// A stable key for a run over `path` with `options` on `engine`.
-    static func key(path: String, options: TranscriptionOptions, engine: any TranscriptionEngine) -> String? {
+    public static func key(path: String, options: TranscriptionOptions, engine: any TranscriptionEngine) -> String? {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
               let size = attributes[.size] as? NSNumber,
               let modified = attributes[.modificationDate] as? Date
         else { return nil }
         let resolved = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+        let parts = ["v1", resolved, size.stringValue, String(modified.timeIntervalSince1970), parametersKey(options: options, engine: engine)]
+        return fnv1a(parts.joined(separator: "\u{1F}"))
+    }
+
+    /// Everything besides the audio that shapes a transcript: chunking, range, engine, model.
+    /// Two runs with the same audio and the same key give the same transcript.
+    public static func parametersKey(options: TranscriptionOptions, engine: any TranscriptionEngine) -> String {
         let parts = [
-            "v1", resolved, size.stringValue, String(modified.timeIntervalSince1970),
             String(options.chunking.chunkSize), String(options.chunking.overlap), String(options.chunking.boundaryWindow),
             String(options.startTime), options.effectiveEndTime.map { String($0) } ?? "end",
             engine.name, engine.modelDescription,

@@ -16,9 +16,10 @@ public final class PipelineSession: Sendable {
     public func transcribe(
         _ path: String,
         options: TranscriptionOptions = TranscriptionOptions(),
+        checkpoints: (any ChunkCheckpoints)? = nil,
         progress: (@Sendable (TranscriptionProgress) -> Void)? = nil
     ) async throws -> Transcript {
-        try await orchestrator.transcribe(path, options: options, progress: progress)
+        try await orchestrator.transcribe(path, options: options, checkpoints: checkpoints, progress: progress)
     }
 
     /// Decoders created so far in this session.

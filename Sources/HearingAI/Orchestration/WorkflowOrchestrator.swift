@@ -45,9 +45,14 @@ public final class WorkflowOrchestrator: Sendable {
     }
 
     /// Transcribes `path`. `progress` is called after every chunk, from any thread.
+    ///
+    /// Finished chunks are stored in `checkpoints` (by default the orchestrator's cache) and
+    /// taken from there on a later run, so an interrupted run resumes where it stopped. On
+    /// cancellation, chunks already decoding finish and are stored before this throws.
     public func transcribe(
         _ path: String,
         options: TranscriptionOptions = TranscriptionOptions(),
+        checkpoints explicitCheckpoints: (any ChunkCheckpoints)? = nil,
         progress: (@Sendable (TranscriptionProgress) -> Void)? = nil
     ) async throws -> Transcript {
         try options.validate()
@@ -77,7 +82,7 @@ public final class WorkflowOrchestrator: Sendable {
         let info = source.stream.file.info
         let audioTotal = source.stream.expectedDuration
 
-        let checkpoints = cache.flatMap { cache in
+        let checkpoints: (any ChunkCheckpoints)? = explicitCheckpoints ?? cache.flatMap { cache in
             ChunkCache.key(path: path, options: options, engine: engine).map { cache.entry(forKey: $0) }
         }
         let reconciliation = ReconciliationService()
@@ -119,6 +124,7 @@ public final class WorkflowOrchestrator: Sendable {
                 progress?(done)
             }
             while let chunk = try await source.next() {
+                try Task.checkCancellation()
                 chunkCount += 1
                 done.chunksTotal = max(done.chunksTotal, chunkCount)
                 // Keep no more chunks in hand than can decode at once.
@@ -179,7 +185,7 @@ public final class WorkflowOrchestrator: Sendable {
     /// Decodes one chunk (or takes it from the checkpoints) and reconciles its words.
     private static func process(
         _ chunk: Chunk, service: TranscriptionService, reconciliation: ReconciliationService,
-        checkpoints: ChunkCache.Entry?, fileOffset: Double
+        checkpoints: (any ChunkCheckpoints)?, fileOffset: Double
     ) async throws -> ChunkReport {
         let owned = chunk.ownedSeconds
         let words: [Word]
@@ -188,6 +194,7 @@ public final class WorkflowOrchestrator: Sendable {
         if let cached {
             words = cached
         } else {
+            try Task.checkCancellation()
             let clock = ContinuousClock()
             let started = clock.now
             let raw = try await service.decode(chunk)

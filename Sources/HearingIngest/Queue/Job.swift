@@ -1,0 +1,90 @@
+public import Foundation
+public import GRDB
+
+/// A dropped file's way through the service, as stored in the queue.
+public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, MutablePersistableRecord {
+    /// Where a job is.
+    public enum State: String, Codable, Sendable, CaseIterable {
+        /// Waiting for the processor (possibly until `notBefore`).
+        case queued
+        /// Claimed by a processor that holds the lease.
+        case running
+        /// Transcribed; outputs are in the outbox.
+        case done
+        /// Given up; the source is in failed/ with an error file.
+        case failed
+    }
+
+    public static let databaseTableName = "job"
+
+    /// The job's number.
+    public var id: Int64?
+    /// The file's name in the inbox, byte-exact.
+    public var name: Data
+    /// The job's directory in the work area (`inbox/.hearingai/work/WORKDIR/NAME`).
+    public var workDir: String
+    /// Size in bytes when taken.
+    public var size: Int64
+    /// Modification time in nanoseconds when taken.
+    public var mtimeNs: Int64
+    /// SHA-256 of the content, hex.
+    public var sha256: String
+    /// Where the job is.
+    public var state: State
+    /// Claims so far, counted when claimed (so a crash counts).
+    public var attempts: Int
+    /// The processor holding the lease, while running.
+    public var leaseOwner: String?
+    /// When the lease holder last said it was alive.
+    public var heartbeatAt: Date?
+    /// Not to be claimed before this time (retry backoff).
+    public var notBefore: Date
+    /// The last failure, one line.
+    public var lastError: String?
+    /// Chunks finished, of `chunksTotal`.
+    public var chunksDone: Int
+    /// Chunks expected.
+    public var chunksTotal: Int
+    /// Seconds of audio finished, of `audioTotal`.
+    public var audioDone: Double
+    /// Seconds of audio in the file.
+    public var audioTotal: Double
+    /// The outbox stem chosen for this job's outputs, recorded before they are written so a
+    /// retry rewrites the same files instead of making a second set.
+    public var outputStem: Data?
+    /// The source's name in processed/ or failed/ once moved there.
+    public var finalName: Data?
+    /// When the job was queued.
+    public var createdAt: Date
+    /// When the current attempt started.
+    public var startedAt: Date?
+    /// When the job was last changed.
+    public var updatedAt: Date
+    /// When the job ended (done or failed).
+    public var finishedAt: Date?
+
+    /// The inbox name.
+    public var fileName: FileName { FileName(bytes: Array(name)) }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+
+    /// A new queued job.
+    public init(name: FileName, workDir: String, size: Int64, mtimeNs: Int64, sha256: String, now: Date = Date()) {
+        self.name = Data(name.bytes)
+        self.workDir = workDir
+        self.size = size
+        self.mtimeNs = mtimeNs
+        self.sha256 = sha256
+        self.state = .queued
+        self.attempts = 0
+        self.notBefore = now
+        self.chunksDone = 0
+        self.chunksTotal = 0
+        self.audioDone = 0
+        self.audioTotal = 0
+        self.createdAt = now
+        self.updatedAt = now
+    }
+}

@@ -1,0 +1,74 @@
+public import Configuration
+public import HearingAI
+import Foundation
+
+/// Everything `hearingai watch` needs, read from configuration keys.
+///
+/// The executable assembles the providers — flags, then environment (`HEARINGAI_` + the key
+/// in upper case), then the YAML file, then these defaults. Keys:
+///
+/// | key | default | meaning |
+/// |---|---|---|
+/// | `inbox` | `./hearingai/inbox` | where files are dropped |
+/// | `outbox` | `./hearingai/outbox` | where transcripts appear |
+/// | `processed` | `./hearingai/processed` | where sources go once transcribed |
+/// | `failed` | `./hearingai/failed` | where sources that failed go, with `NAME.error.json` |
+/// | `database` | `./hearingai/queue.sqlite` | the SQLite queue |
+/// | `formats` | `txt,json` | output formats |
+/// | `memory_limit` | 0 | MB, 0 for none (the lower of this and the cgroup's is in force) |
+/// | `chunk_size` | 30 | seconds |
+/// | `overlap` | 1 | seconds |
+/// | `max_workers` | 0 | chunks at once; 0 for the number of cores |
+/// | `cache_dir` | (none) | unused by the service: checkpoints live in the database |
+/// | `settle_seconds` | 2 | a file must keep its size and mtime this long before it is taken |
+/// | `rescan_seconds` | 30 | full inbox rescans, for filesystems that give no events |
+/// | `max_file_mb` | 20480 | files larger than this go to failed/ unread |
+/// | `max_attempts` | 3 | claims before a file is quarantined in failed/ |
+public struct IngestConfiguration: Sendable {
+    /// Where files are dropped.
+    public var inbox: String
+    /// Where transcripts appear.
+    public var outbox: String
+    /// Where sources go once transcribed.
+    public var processed: String
+    /// Where sources that failed go.
+    public var failed: String
+    /// The SQLite queue.
+    public var database: String
+    /// Output formats.
+    public var formats: [TranscriptFormat]
+    /// The memory limit in MB from configuration (0: none), before the cgroup is considered.
+    public var memoryLimitMB: Int
+    /// Chunking and workers.
+    public var options: TranscriptionOptions
+    /// How long a file must stay unchanged before it is taken.
+    public var settleTime: Duration
+    /// How often the whole inbox is rescanned.
+    public var rescanInterval: Duration
+    /// Files larger than this are refused unread.
+    public var maxFileBytes: Int64
+    /// Claims before a file is quarantined.
+    public var maxAttempts: Int
+
+    /// Reads every key from `config`; see the table above.
+    public init(config: ConfigReader, defaultRoot: String = "./hearingai") throws {
+        inbox = config.string(forKey: "inbox", default: defaultRoot + "/inbox")
+        outbox = config.string(forKey: "outbox", default: defaultRoot + "/outbox")
+        processed = config.string(forKey: "processed", default: defaultRoot + "/processed")
+        failed = config.string(forKey: "failed", default: defaultRoot + "/failed")
+        database = config.string(forKey: "database", default: defaultRoot + "/queue.sqlite")
+        formats = try TranscriptFormat.parseList([config.string(forKey: "formats", default: "txt,json")])
+        guard !formats.isEmpty else { throw HearingAIError(.invalidOptions, reason: "formats: at least one output format is needed") }
+        memoryLimitMB = config.int(forKey: "memory_limit", default: 0)
+        let workers = config.int(forKey: "max_workers", default: 0)
+        options = TranscriptionOptions(
+            chunking: ChunkPlan(chunkSize: config.double(forKey: "chunk_size", default: ChunkPlan.defaultChunkSize),
+                               overlap: config.double(forKey: "overlap", default: ChunkPlan.defaultOverlap)),
+            maxWorkers: workers > 0 ? workers : TranscriptionOptions.defaultWorkers)
+        try options.validate()
+        settleTime = .milliseconds(Int64(config.double(forKey: "settle_seconds", default: 2) * 1000))
+        rescanInterval = .milliseconds(Int64(max(0.1, config.double(forKey: "rescan_seconds", default: 30)) * 1000))
+        maxFileBytes = Int64(config.int(forKey: "max_file_mb", default: 20_480)) * 1_048_576
+        maxAttempts = max(1, config.int(forKey: "max_attempts", default: 3))
+    }
+}

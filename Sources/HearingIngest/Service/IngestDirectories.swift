@@ -1,0 +1,56 @@
+import Foundation
+
+/// The service's directories, opened once; every entry operation is relative to them.
+public struct IngestDirectories: Sendable {
+    /// Where files are dropped.
+    public let inbox: Directory
+    /// Where transcripts appear.
+    public let outbox: Directory
+    /// Where sources go once transcribed.
+    public let processed: Directory
+    /// Where sources that failed go.
+    public let failed: Directory
+    /// `inbox/.hearingai-work`: taken files, one subdirectory per job. Inside the inbox so a
+    /// rename into it is atomic (same filesystem), and hidden so it is never taken as input.
+    public let work: Directory
+
+    static let workName = FileName(".hearingai-work")
+    /// A taken file's name inside its job directory.
+    static let sourceName = FileName("source")
+    /// The sidecar holding the original name, written before the file is moved in.
+    static let nameFile = FileName("name")
+
+    /// Opens (creating where missing) the four directories and the work area, and checks
+    /// that each can be written: a clear startup error otherwise.
+    public init(configuration: IngestConfiguration) throws {
+        func open(_ path: String, _ role: String) throws -> Directory {
+            do {
+                let directory = try Directory(path: path, create: true)
+                try directory.checkWritable()
+                return directory
+            } catch let error as SystemError {
+                throw IngestError("\(role) directory \(error.description)")
+            } catch {
+                throw IngestError("\(role) directory \(path): \(error.localizedDescription)")
+            }
+        }
+        inbox = try open(configuration.inbox, "inbox")
+        outbox = try open(configuration.outbox, "outbox")
+        processed = try open(configuration.processed, "processed")
+        failed = try open(configuration.failed, "failed")
+        work = try open(configuration.inbox + "/" + Self.workName.description, "work")
+    }
+
+    /// The path of a job's source file.
+    func sourcePath(workDir: String) -> String {
+        "\(work.path)/\(workDir)/\(Self.sourceName)"
+    }
+}
+
+/// A startup or configuration failure of the service, one line.
+public struct IngestError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+    /// An error saying `description`.
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import HearingAI
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Takes complete files from the inbox into the queue, and turns away what must not be read.
+///
+/// A name is a candidate unless it is hidden or has a temporary suffix. A candidate is taken
+/// only once its size and modification time have stayed the same for the settle time, so a
+/// writer that closes and reopens its file is waited for. Then it is checked through a
+/// descriptor opened with `O_NOFOLLOW | O_NONBLOCK` relative to the inbox: symlinks, FIFOs,
+/// devices, sockets, directories, hard-linked files, empty files and files over the size cap
+/// go to failed/ unread, with the reason beside them. A regular file is renamed into the work
+/// area (atomic, same filesystem), hashed, and queued.
+actor Intake {
+    /// Suffixes of files still being written by common tools.
+    static let temporarySuffixes = [".part", ".tmp", ".crdownload", ".filepart", "~", ".partial", ".download"]
+
+    private struct Pending {
+        var status: EntryStatus
+        var since: ContinuousClock.Instant
+    }
+
+    private let directories: IngestDirectories
+    private let queue: JobQueue
+    private let configuration: IngestConfiguration
+    private let logger: Logger
+    private let io: BlockingThread
+    private var pending: [FileName: Pending] = [:]
+    private let clock = ContinuousClock()
+    /// Called after a job is queued.
+    private let onQueued: @Sendable () -> Void
+
+    init(directories: IngestDirectories, queue: JobQueue, configuration: IngestConfiguration, logger: Logger, onQueued: @escaping @Sendable () -> Void) {
+        self.directories = directories
+        self.queue = queue
+        self.configuration = configuration
+        self.logger = logger
+        self.onQueued = onQueued
+        self.io = BlockingThread(name: "intake-io")
+    }
+
+    /// Ends the intake's I/O thread.
+    func close() {
+        io.shutdown()
+    }
+
+    /// Whether `name` may be input at all.
+    static func isCandidate(_ name: FileName) -> Bool {
+        !name.isHidden && !temporarySuffixes.contains(where: name.hasSuffix)
+    }
+
+    /// Files waiting to settle.
+    var pendingCount: Int { pending.count }
+
+    /// Looks at every entry of the inbox: the listing is the truth, events are hints.
+    func rescan() async {
+        do {
+            let names = try directories.inbox.names()
+            for name in names { await observe(name) }
+            // Forget what vanished.
+            let present = Set(names)
+            pending = pending.filter { present.contains($0.key) }
+        } catch {
+            logger.error("Inbox scan failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Notes that `name` may have changed, and takes what has settled.
+    func observe(_ name: FileName) async {
+        guard Self.isCandidate(name) else { return }
+        guard let status = try? directories.inbox.status(of: name) else {
+            pending[name] = nil
+            return
+        }
+        if let known = pending[name], known.status == status { return }
+        pending[name] = Pending(status: status, since: clock.now)
+    }
+
+    /// Takes every pending entry that has been unchanged for the settle time.
+    func takeSettled() async {
+        let now = clock.now
+        for (name, entry) in pending where now - entry.since >= configuration.settleTime {
+            pending[name] = nil
+            do {
+                guard let status = try directories.inbox.status(of: name) else { continue }
+                if status != entry.status {
+                    // Still being written: wait again.
+                    pending[name] = Pending(status: status, since: now)
+                    continue
+                }
+                try await take(name, status: status)
+            } catch {
+                logger.error("Could not take inbox entry", metadata: ["file.name": "\(name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// The time until the next pending entry settles, if any.
+    func nextSettle() -> Duration? {
+        let now = clock.now
+        return pending.values.map { configuration.settleTime - (now - $0.since) }.min().map { max(.zero, $0) }
+    }
+
+    private func take(_ name: FileName, status: EntryStatus) async throws {
+        if let refusal = refusal(for: status) {
+            try reject(name, reason: refusal)
+            return
+        }
+        // Check what is behind the name through a descriptor that cannot follow a link or
+        // block on a FIFO, and make sure the entry did not change between stat and open.
+        let inbox = directories.inbox
+        let fd: Int32
+        do {
+            fd = try inbox.openForReading(name)
+        } catch let error as SystemError where error.errno == ELOOP {
+            try reject(name, reason: "a symbolic link (never followed)")
+            return
+        }
+        defer { Glibc.close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SystemError(operation: "fstat", path: "\(inbox.path)/\(name)", errno: errno) }
+        let opened = EntryStatus(st)
+        guard opened.inode == status.inode, opened.device == status.device else {
+            pending[name] = Pending(status: opened, since: clock.now)
+            return
+        }
+        if let refusal = refusal(for: opened) {
+            try reject(name, reason: refusal)
+            return
+        }
+
+        // Into the work area: first the original name, then the file, so a crash in between
+        // leaves something the startup recovery can queue.
+        let workDir = Self.newWorkDirName()
+        let jobDirectory = try directories.work.makeSubdirectory(FileName(workDir))
+        try jobDirectory.writeAtomically(Data(name.bytes), as: IngestDirectories.nameFile, replace: false)
+        try inbox.move(name, to: jobDirectory, as: IngestDirectories.sourceName)
+
+        let sha = try await hash(fd)
+        let job = try queue.enqueue(Job(name: name, workDir: workDir, size: opened.size, mtimeNs: opened.mtimeNanoseconds, sha256: sha))
+        logger.info("File queued", metadata: [
+            "job.id": "\(job.id ?? 0)", "file.name": "\(name)", "file.size": "\(opened.size)", "file.sha256": "\(sha)",
+        ])
+        onQueued()
+    }
+
+    private func refusal(for status: EntryStatus) -> String? {
+        switch status.kind {
+        case .regular:
+            if status.linkCount > 1 { return "a hard-linked file (\(status.linkCount) links): not taken, another name can change it" }
+            if status.size == 0 { return "an empty file" }
+            if status.size > configuration.maxFileBytes {
+                return "larger than the size cap (\(status.size / 1_048_576) MB > \(configuration.maxFileBytes / 1_048_576) MB)"
+            }
+            return nil
+        case .symlink: return "a symbolic link (never followed)"
+        case .directory: return "a directory"
+        case .fifo: return "a FIFO"
+        case .characterDevice, .blockDevice: return "a device"
+        case .socket: return "a socket"
+        case .unknown: return "not a regular file"
+        }
+    }
+
+    /// Moves a refused entry to failed/ (the entry itself: a link is moved, not followed)
+    /// with `NAME.error.json` beside it.
+    private func reject(_ name: FileName, reason: String) throws {
+        let finalName = try directories.inbox.moveKeepingName(name, to: directories.failed)
+        try Self.writeErrorFile(in: directories.failed, for: finalName, reason: reason, attempts: 0, jobID: nil)
+        logger.warning("Inbox entry refused", metadata: ["file.name": "\(name)", "reason": "\(reason)"])
+    }
+
+    /// Writes `NAME.error.json` (reason, attempts, time) for `finalName` in `directory`.
+    static func writeErrorFile(in directory: Directory, for finalName: FileName, reason: String, attempts: Int, jobID: Int64?) throws {
+        struct ErrorFile: Encodable {
+            var file: String
+            var reason: String
+            var attempts: Int
+            var job: Int64?
+            var time: String
+        }
+        let body = ErrorFile(file: finalName.description, reason: reason, attempts: attempts, job: jobID,
+                             time: ISO8601DateFormatter().string(from: Date()))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try directory.writeAtomically(try encoder.encode(body) + Data("\n".utf8), as: finalName.appending(".error.json"), replace: true)
+    }
+
+    /// SHA-256 of the file behind `fd`, read on the intake's I/O thread.
+    private func hash(_ fd: Int32) async throws -> String {
+        try await io.run {
+            var sha = SHA256()
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            var offset: off_t = 0
+            while true {
+                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw SystemError(operation: "read", path: "fd \(fd)", errno: errno)
+                }
+                if n == 0 { break }
+                buffer.withUnsafeBytes { sha.update(UnsafeRawBufferPointer(rebasing: $0.prefix(n))) }
+                offset += off_t(n)
+            }
+            return sha.finalizeHex()
+        }
+    }
+
+    /// Hashes a file by path (startup recovery).
+    func hash(path: String) async throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw SystemError(operation: "open", path: path, errno: errno) }
+        defer { Glibc.close(fd) }
+        return try await hash(fd)
+    }
+
+    /// A work directory name that sorts by time and does not collide.
+    static func newWorkDirName() -> String {
+        let millis = UInt64(Date().timeIntervalSince1970 * 1000)
+        return String(format: "%013llu-%08x", millis, UInt32.random(in: 0...UInt32.max))
+    }
+}

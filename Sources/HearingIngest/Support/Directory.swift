@@ -1,0 +1,221 @@
+import CHearingShims
+public import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `fstatat` says about a directory entry, without following symbolic links.
+public struct EntryStatus: Sendable, Equatable {
+    /// The kind of entry.
+    public enum Kind: String, Sendable {
+        case regular, directory, symlink, fifo, characterDevice, blockDevice, socket, unknown
+    }
+    /// The kind of entry.
+    public var kind: Kind
+    /// Size in bytes.
+    public var size: Int64
+    /// Modification time in nanoseconds since the epoch.
+    public var mtimeNanoseconds: Int64
+    /// Hard links to the inode.
+    public var linkCount: Int
+    /// Device and inode: what the entry is, whatever its name.
+    public var device: UInt64
+    /// The inode number.
+    public var inode: UInt64
+
+    init(_ st: stat) {
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: kind = .regular
+        case S_IFDIR: kind = .directory
+        case S_IFLNK: kind = .symlink
+        case S_IFIFO: kind = .fifo
+        case S_IFCHR: kind = .characterDevice
+        case S_IFBLK: kind = .blockDevice
+        case S_IFSOCK: kind = .socket
+        default: kind = .unknown
+        }
+        size = Int64(st.st_size)
+        mtimeNanoseconds = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        linkCount = Int(st.st_nlink)
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+    }
+}
+
+/// A system call failure: what was attempted, on what, and errno.
+public struct SystemError: Error, Sendable, CustomStringConvertible {
+    /// The operation, such as "rename".
+    public var operation: String
+    /// The path or name concerned.
+    public var path: String
+    /// The errno value.
+    public var errno: Int32
+
+    public var description: String { "\(path): \(operation) failed: \(String(cString: strerror(errno)))" }
+}
+
+/// An open directory, addressed by descriptor so that every operation on its entries is
+/// relative to it (`openat`, `fstatat`, `renameat2`) and names are handled as bytes.
+///
+/// The descriptor is opened with `O_CLOEXEC` and closed exactly once, by `close()` or deinit.
+public final class Directory: @unchecked Sendable {
+    // @unchecked: `fd` is immutable after init; the kernel serialises operations on it.
+    /// The directory's path, as given.
+    public let path: String
+    let fd: Int32
+
+    /// Opens `path`, creating it (and its parents) with `mode` if it is missing.
+    public init(path: String, create: Bool = false, mode: UInt32 = 0o755) throws {
+        self.path = path
+        if create {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: Int(mode)])
+        }
+        let fd = retryingEINTR { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else { throw SystemError(operation: "open", path: path, errno: errno) }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Throws unless the process may create and remove entries here.
+    public func checkWritable() throws {
+        guard faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) == 0 else {
+            throw SystemError(operation: "write access check", path: path, errno: errno)
+        }
+    }
+
+    /// Every entry's name except `.` and `..`, byte-exact.
+    public func names() throws -> [FileName] {
+        let dupFD = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard dupFD >= 0, let stream = fdopendir(dupFD) else {
+            throw SystemError(operation: "opendir", path: path, errno: errno)
+        }
+        defer { closedir(stream) }
+        rewinddir(stream)
+        var names: [FileName] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> [UInt8] in
+                Array(raw.prefix(while: { $0 != 0 }))
+            }
+            if name == [46] || name == [46, 46] { continue }
+            names.append(FileName(bytes: name))
+        }
+        return names
+    }
+
+    /// The entry `name`, not following a symlink; nil if it does not exist.
+    public func status(of name: FileName) throws -> EntryStatus? {
+        var st = stat()
+        let result = name.withCString { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) }
+        if result != 0 {
+            if errno == ENOENT { return nil }
+            throw SystemError(operation: "stat", path: "\(path)/\(name)", errno: errno)
+        }
+        return EntryStatus(st)
+    }
+
+    /// Opens `name` for reading without following a symlink and without blocking on a FIFO.
+    public func openForReading(_ name: FileName) throws -> Int32 {
+        let fd = name.withCString { cname in retryingEINTR { openat(self.fd, cname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) } }
+        guard fd >= 0 else { throw SystemError(operation: "open", path: "\(path)/\(name)", errno: errno) }
+        return fd
+    }
+
+    /// Whether `name` exists (as anything, a dangling symlink included).
+    public func contains(_ name: FileName) -> Bool {
+        (try? status(of: name)) != nil
+    }
+
+    /// Moves `name` to `target` in `destination`, never replacing an entry there
+    /// (`renameat2(RENAME_NOREPLACE)`). Throws `EEXIST` if `target` exists.
+    public func move(_ name: FileName, to destination: Directory, as target: FileName) throws {
+        let result = name.withCString { from in
+            target.withCString { to in
+                CHearingShims_renameat_noreplace(fd, from, destination.fd, to)
+            }
+        }
+        guard result == 0 else { throw SystemError(operation: "rename", path: "\(path)/\(name)", errno: errno) }
+    }
+
+    /// Moves `name` into `destination` under the first free name of `name`, `stem (1).ext`,
+    /// `stem (2).ext`, ... Returns the name used. Nothing is ever overwritten.
+    @discardableResult
+    public func moveKeepingName(_ name: FileName, to destination: Directory) throws -> FileName {
+        for attempt in 0..<10_000 {
+            let target = Self.variant(of: name, number: attempt)
+            do {
+                try move(name, to: destination, as: target)
+                return target
+            } catch let error as SystemError where error.errno == EEXIST {
+                continue
+            }
+        }
+        throw SystemError(operation: "rename (no free name)", path: "\(path)/\(name)", errno: EEXIST)
+    }
+
+    /// `name` for 0, else `stem (n).ext` (or `name (n)` without an extension).
+    public static func variant(of name: FileName, number: Int) -> FileName {
+        guard number > 0 else { return name }
+        let stem = name.stem
+        let ext = Array(name.bytes.dropFirst(stem.bytes.count))
+        return FileName(bytes: stem.bytes + Array(" (\(number))".utf8) + ext)
+    }
+
+    /// Creates the subdirectory `name` (mode 0700) and opens it.
+    public func makeSubdirectory(_ name: FileName) throws -> Directory {
+        let result = name.withCString { mkdirat(fd, $0, 0o700) }
+        guard result == 0 || errno == EEXIST else { throw SystemError(operation: "mkdir", path: "\(path)/\(name)", errno: errno) }
+        return try Directory(path: "\(path)/\(name)")
+    }
+
+    /// Removes the empty subdirectory or file `name`; ignores a missing one.
+    public func remove(_ name: FileName, directory: Bool) {
+        _ = name.withCString { unlinkat(fd, $0, directory ? AT_REMOVEDIR : 0) }
+    }
+
+    /// Flushes the directory's entries to disk.
+    public func sync() {
+        _ = fsync(fd)
+    }
+
+    /// Writes `data` as `name` atomically: a temporary entry, fsync, rename, fsync of the
+    /// directory. Replaces an existing `name` only when `replace` is set.
+    public func writeAtomically(_ data: Data, as name: FileName, replace: Bool) throws {
+        let temporary = FileName(".\(UInt64.random(in: 0...UInt64.max)).tmp")
+        let out = temporary.withCString { openat(fd, $0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
+        guard out >= 0 else { throw SystemError(operation: "create", path: "\(path)/\(name)", errno: errno) }
+        var written = false
+        defer { if !written { remove(temporary, directory: false) } }
+        do {
+            defer { close(out) }
+            try data.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let n = write(out, raw.baseAddress! + offset, raw.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw SystemError(operation: "write", path: "\(path)/\(name)", errno: errno)
+                    }
+                    offset += n
+                }
+            }
+            guard fsync(out) == 0 else { throw SystemError(operation: "fsync", path: "\(path)/\(name)", errno: errno) }
+        }
+        let result = temporary.withCString { from in
+            name.withCString { to in replace ? renameat(fd, from, fd, to) : CHearingShims_renameat_noreplace(fd, from, fd, to) }
+        }
+        guard result == 0 else { throw SystemError(operation: "rename", path: "\(path)/\(name)", errno: errno) }
+        written = true
+        sync()
+    }
+}
+
+/// Retries a system call interrupted by a signal.
+@inline(__always)
+func retryingEINTR(_ call: () -> Int32) -> Int32 {
+    while true {
+        let result = call()
+        if result >= 0 || errno != EINTR { return result }
+    }
+}

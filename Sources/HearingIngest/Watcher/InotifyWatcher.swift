@@ -1,0 +1,110 @@
+import CHearingShims
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the inbox's inotify watch reports. Events are hints: the directory listing is the
+/// truth, so an event only says where to look.
+public enum InboxEvent: Sendable, Equatable {
+    /// A file was closed after writing, or moved in, under this name.
+    case changed(FileName)
+    /// The kernel's event queue overflowed: events were lost, rescan everything.
+    case overflow
+}
+
+/// Watches a directory with inotify for `IN_CLOSE_WRITE` and `IN_MOVED_TO`, as an
+/// `AsyncSequence` of ``InboxEvent``.
+///
+/// A thread of its own blocks in `poll(2)` on the inotify descriptor and an `eventfd` used to
+/// stop it; events cross to async code through an `AsyncStream`. Descriptors are opened with
+/// `CLOEXEC` and closed once, when the thread ends.
+public final class InotifyWatcher: Sendable {
+    /// The events, until ``stop()`` or deinit.
+    public let events: AsyncStream<InboxEvent>
+    private let stopFD: Int32
+
+    /// Starts watching `directory`.
+    public init(directory: String) throws {
+        let inotifyFD = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard inotifyFD >= 0 else { throw SystemError(operation: "inotify_init1", path: directory, errno: errno) }
+        // IN_CREATE too: symlinks, FIFOs, directories and hard links give no close-write event.
+        let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR)
+        guard inotify_add_watch(inotifyFD, directory, mask) >= 0 else {
+            let code = errno
+            close(inotifyFD)
+            throw SystemError(operation: "inotify_add_watch", path: directory, errno: code)
+        }
+        let stopFD = CHearingShims_eventfd()
+        guard stopFD >= 0 else {
+            let code = errno
+            close(inotifyFD)
+            throw SystemError(operation: "eventfd", path: directory, errno: code)
+        }
+        self.stopFD = stopFD
+        let (stream, continuation) = AsyncStream.makeStream(of: InboxEvent.self, bufferingPolicy: .bufferingNewest(65_536))
+        self.events = stream
+        let thread = Thread {
+            Self.readLoop(inotifyFD: inotifyFD, stopFD: stopFD, continuation: continuation)
+            close(inotifyFD)
+            close(stopFD)
+        }
+        thread.name = "inotify"
+        thread.start()
+        continuation.onTermination = { [stopFD] _ in
+            var one: UInt64 = 1
+            _ = write(stopFD, &one, 8)
+        }
+    }
+
+    /// Stops watching; the event sequence ends.
+    public func stop() {
+        var one: UInt64 = 1
+        _ = write(stopFD, &one, 8)
+    }
+
+    private static func readLoop(inotifyFD: Int32, stopFD: Int32, continuation: AsyncStream<InboxEvent>.Continuation) {
+        defer { continuation.finish() }
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var fds = [pollfd(fd: inotifyFD, events: Int16(POLLIN), revents: 0), pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let ready = poll(&fds, 2, -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            if fds[1].revents != 0 { return }
+            guard fds[0].revents & Int16(POLLIN) != 0 else { continue }
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(inotifyFD, $0.baseAddress, $0.count) }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    break  // EAGAIN: drained
+                }
+                if count == 0 { break }
+                parse(buffer, count: count) { continuation.yield($0) }
+            }
+        }
+    }
+
+    /// Splits a read's worth of `struct inotify_event` records (variable length: a header
+    /// then `len` bytes of NUL-padded name).
+    static func parse(_ buffer: [UInt8], count: Int, emit: (InboxEvent) -> Void) {
+        let header = MemoryLayout<inotify_event>.size
+        var offset = 0
+        buffer.withUnsafeBytes { raw in
+            while offset + header <= count {
+                let mask = raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
+                let length = Int(raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
+                if mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                    emit(.overflow)
+                } else if length > 0 {
+                    let nameBytes = raw[(offset + header)..<(offset + header + length)].prefix(while: { $0 != 0 })
+                    emit(.changed(FileName(bytes: Array(nameBytes))))
+                }
+                offset += header + length
+            }
+        }
+    }
+}

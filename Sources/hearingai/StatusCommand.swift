@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import HearingIngest
+
+/// `hearingai status`: queue counts per state and the running job's progress.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the ingest queue: jobs per state, and the running job with its progress and ETA."
+    )
+
+    @OptionGroup var service: ServiceOptions
+
+    func run() async throws {
+        do {
+            let queue = try await service.openQueue()
+            let counts = try queue.counts()
+            print(Job.State.allCases.map { "\($0.rawValue): \(counts[$0] ?? 0)" }.joined(separator: "  "))
+            for job in try queue.jobs(state: .running) {
+                print("running: job \(job.id ?? 0) \(job.fileName)  \(JobsCommand.progress(job))")
+            }
+            if let next = try queue.jobs(state: .queued, limit: 1000).last {
+                print("next: job \(next.id ?? 0) \(next.fileName)")
+            }
+        } catch let error as IngestError {
+            throw CLIFailure.report(error.description)
+        }
+    }
+}
+
+extension ServiceOptions {
+    /// Opens the configured queue for reading and writing (migrations included).
+    func openQueue() async throws -> JobQueue {
+        let (configuration, _) = try await load()
+        guard FileManager.default.fileExists(atPath: configuration.database) else {
+            throw IngestError("\(configuration.database): no queue database yet (start `hearingai watch` first)")
+        }
+        do {
+            return try JobQueue(path: configuration.database)
+        } catch {
+            throw IngestError("\(configuration.database): \(error)")
+        }
+    }
+}
