@@ -65,7 +65,10 @@ let package = Package(
         ),
 
         .testTarget(name: "HearingAITests", dependencies: ["HearingAI"]),
-        .testTarget(name: "HearingIngestTests", dependencies: ["HearingIngest"]),
+        .testTarget(
+            name: "HearingIngestTests",
+            dependencies: ["HearingIngest", .product(name: "Configuration", package: "swift-configuration")]
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["hearingai"]),
     ]
 )

@@ -40,6 +40,9 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(name: .customLong("rescan-seconds"), help: "How often the whole inbox is rescanned.")
     var rescanSeconds: Double?
 
+    @Flag(name: .customLong("poll-only"), help: "Do not use inotify; find files by rescanning (network filesystems).")
+    var pollOnly = false
+
     @Flag(name: .shortAndLong, help: "Log every chunk.")
     var verbose = false
 
@@ -54,6 +57,7 @@ struct WatchCommand: AsyncParsableCommand {
             if let maxWorkers { flags["max_workers"] = ConfigValue(.int(maxWorkers), isSecret: false) }
             if let cacheDir { flags["cache_dir"] = ConfigValue(.string(cacheDir), isSecret: false) }
             if let settleSeconds { flags["settle_seconds"] = ConfigValue(.double(settleSeconds), isSecret: false) }
+            if pollOnly { flags["poll_only"] = ConfigValue(.bool(true), isSecret: false) }
             if let rescanSeconds { flags["rescan_seconds"] = ConfigValue(.double(rescanSeconds), isSecret: false) }
             let (configuration, fileLimit) = try await service.load(extraFlags: flags)
 

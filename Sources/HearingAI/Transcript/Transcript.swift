@@ -91,6 +91,24 @@ public struct TranscriptMetadata: Sendable, Hashable, Codable {
     /// Memory figures of the run.
     public var memory: Memory
 
+    /// Metadata for a transcript.
+    public init(
+        source: String, duration: Double, startTime: Double, inputFormat: String, inputSampleRate: Int, inputChannels: Int,
+        engine: String, model: String, chunking: Chunking, timings: Timings, memory: Memory
+    ) {
+        self.source = source
+        self.duration = duration
+        self.startTime = startTime
+        self.inputFormat = inputFormat
+        self.inputSampleRate = inputSampleRate
+        self.inputChannels = inputChannels
+        self.engine = engine
+        self.model = model
+        self.chunking = chunking
+        self.timings = timings
+        self.memory = memory
+    }
+
     /// Chunking parameters of the run.
     public struct Chunking: Sendable, Hashable, Codable {
         /// Nominal chunk length in seconds.
@@ -103,6 +121,15 @@ public struct TranscriptMetadata: Sendable, Hashable, Codable {
         public var chunks: Int
         /// Workers requested.
         public var maxWorkers: Int
+
+        /// Chunking figures.
+        public init(chunkSize: Double, overlap: Double, boundaryWindow: Double, chunks: Int, maxWorkers: Int) {
+            self.chunkSize = chunkSize
+            self.overlap = overlap
+            self.boundaryWindow = boundaryWindow
+            self.chunks = chunks
+            self.maxWorkers = maxWorkers
+        }
     }
 
     /// Wall-clock timings in seconds.
@@ -113,6 +140,13 @@ public struct TranscriptMetadata: Sendable, Hashable, Codable {
         public var engineLoad: Double
         /// Audio seconds per wall-clock second.
         public var speed: Double
+
+        /// Timings.
+        public init(total: Double, engineLoad: Double, speed: Double) {
+            self.total = total
+            self.engineLoad = engineLoad
+            self.speed = speed
+        }
     }
 
     /// Memory figures in megabytes.
@@ -125,5 +159,13 @@ public struct TranscriptMetadata: Sendable, Hashable, Codable {
         public var peakRSSMB: Double
         /// How many workers the limit allowed to run at once.
         public var workersAllowed: Int
+
+        /// Memory figures.
+        public init(limitMB: Int?, limitSource: String?, peakRSSMB: Double, workersAllowed: Int) {
+            self.limitMB = limitMB
+            self.limitSource = limitSource
+            self.peakRSSMB = peakRSSMB
+            self.workersAllowed = workersAllowed
+        }
     }
 }

@@ -22,6 +22,7 @@ import Foundation
 /// | `cache_dir` | (none) | unused by the service: checkpoints live in the database |
 /// | `settle_seconds` | 2 | a file must keep its size and mtime this long before it is taken |
 /// | `rescan_seconds` | 30 | full inbox rescans, for filesystems that give no events |
+/// | `poll_only` | false | no inotify: rely on rescans alone (network filesystems; the benchmark's baseline) |
 /// | `max_file_mb` | 20480 | files larger than this go to failed/ unread |
 /// | `max_attempts` | 3 | claims before a file is quarantined in failed/ |
 public struct IngestConfiguration: Sendable {
@@ -45,6 +46,8 @@ public struct IngestConfiguration: Sendable {
     public var settleTime: Duration
     /// How often the whole inbox is rescanned.
     public var rescanInterval: Duration
+    /// Whether to rely on rescans alone, without inotify.
+    public var pollOnly: Bool
     /// Files larger than this are refused unread.
     public var maxFileBytes: Int64
     /// Claims before a file is quarantined.
@@ -68,6 +71,7 @@ public struct IngestConfiguration: Sendable {
         try options.validate()
         settleTime = .milliseconds(Int64(config.double(forKey: "settle_seconds", default: 2) * 1000))
         rescanInterval = .milliseconds(Int64(max(0.1, config.double(forKey: "rescan_seconds", default: 30)) * 1000))
+        pollOnly = config.bool(forKey: "poll_only", default: false)
         maxFileBytes = Int64(config.int(forKey: "max_file_mb", default: 20_480)) * 1_048_576
         maxAttempts = max(1, config.int(forKey: "max_attempts", default: 3))
     }

@@ -69,9 +69,9 @@ public struct IngestService: Service {
         let processor = JobProcessor(
             directories: directories, queue: queue, configuration: configuration,
             orchestrator: orchestrator, owner: Self.owner, logger: logger, notifier: notifier)
-        let watcher = try InotifyWatcher(directory: directories.inbox.path)
+        let watcher = configuration.pollOnly ? nil : try InotifyWatcher(directory: directories.inbox.path)
         defer {
-            watcher.stop()
+            watcher?.stop()
         }
 
         try await recover(processor: processor, intake: intake)
@@ -85,7 +85,8 @@ public struct IngestService: Service {
 
         await withTaskGroup(of: Void.self) { group in
             // Intake: events as hints, the listing as truth.
-            group.addTask {
+            if let watcher {
+                group.addTask {
                 await cancelWhenGracefulShutdown {
                     for await event in watcher.events {
                         switch event {
@@ -97,6 +98,7 @@ public struct IngestService: Service {
                     }
                 }
                 watcher.stop()
+                }
             }
             // Settling and periodic rescans.
             group.addTask {

@@ -1,0 +1,62 @@
+import Configuration
+import Foundation
+import HearingAI
+import SystemPackage
+import Testing
+@testable import HearingIngest
+
+@Suite("Ingest configuration")
+struct ConfigurationTests {
+    @Test("Flags over environment over the YAML file over defaults")
+    func precedence() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("hearingai.yaml")
+        try """
+        inbox: /file/inbox
+        outbox: /file/outbox
+        formats: srt
+        chunk_size: 20
+        settle_seconds: 5
+        max_attempts: 7
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let reader = ConfigReader(providers: [
+            InMemoryProvider(values: [AbsoluteConfigKey(["inbox"]): "/flag/inbox"]),
+            EnvironmentVariablesProvider(environmentVariables: ["HEARINGAI_INBOX": "/env/inbox", "HEARINGAI_OUTBOX": "/env/outbox", "HEARINGAI_MAX_WORKERS": "1"])
+                .prefixKeys(with: "hearingai"),
+            try await FileProvider<YAMLSnapshot>(filePath: FilePath(file.path)),
+        ])
+        let configuration = try IngestConfiguration(config: reader, defaultRoot: "/defaults")
+        #expect(configuration.inbox == "/flag/inbox")
+        #expect(configuration.outbox == "/env/outbox")
+        #expect(configuration.formats == [.srt])
+        #expect(configuration.options.chunking.chunkSize == 20)
+        #expect(configuration.options.maxWorkers == 1)
+        #expect(configuration.settleTime == .seconds(5))
+        #expect(configuration.maxAttempts == 7)
+        #expect(configuration.processed == "/defaults/processed")
+        #expect(configuration.database == "/defaults/queue.sqlite")
+        #expect(configuration.options.chunking.overlap == ChunkPlan.defaultOverlap)
+    }
+
+    @Test("The shipped etc/hearingai.yaml parses and says what the docs say")
+    func shippedDefaults() async throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("etc/hearingai.yaml").path
+        let reader = ConfigReader(provider: try await FileProvider<YAMLSnapshot>(filePath: FilePath(path)))
+        let configuration = try IngestConfiguration(config: reader)
+        #expect(configuration.inbox == "/var/spool/hearingai/inbox")
+        #expect(configuration.database == "/var/lib/hearingai/queue.sqlite")
+        #expect(configuration.formats == [.txt, .json])
+        #expect(configuration.settleTime == .seconds(2))
+        #expect(configuration.maxFileBytes == 20_480 * 1_048_576)
+    }
+
+    @Test("Bad values are refused")
+    func invalid() {
+        let reader = ConfigReader(provider: InMemoryProvider(values: [AbsoluteConfigKey(["formats"]): "docx"]))
+        #expect(throws: HearingAIError.self) { _ = try IngestConfiguration(config: reader) }
+        let overlap = ConfigReader(provider: InMemoryProvider(values: [AbsoluteConfigKey(["chunk_size"]): 10.0, AbsoluteConfigKey(["overlap"]): 5.0]))
+        #expect(throws: HearingAIError.self) { _ = try IngestConfiguration(config: overlap) }
+    }
+}

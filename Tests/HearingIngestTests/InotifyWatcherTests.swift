@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+@testable import HearingIngest
+
+@Suite("inotify watcher", .timeLimit(.minutes(1)))
+struct InotifyWatcherTests {
+    @Test("Close-after-write, rename-in and create are reported by name; stop ends the sequence")
+    func events() async throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let inbox = root.appendingPathComponent("inbox")
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        let watcher = try InotifyWatcher(directory: inbox.path)
+        try Data("x".utf8).write(to: inbox.appendingPathComponent("written.wav"))
+        try Data("y".utf8).write(to: root.appendingPathComponent("outside.wav"))
+        try FileManager.default.moveItem(at: root.appendingPathComponent("outside.wav"), to: inbox.appendingPathComponent("moved in.wav"))
+        try FileManager.default.createSymbolicLink(atPath: inbox.path + "/link.wav", withDestinationPath: "/etc/passwd")
+
+        var seen = Set<FileName>()
+        for await event in watcher.events {
+            if case .changed(let name) = event { seen.insert(name) }
+            if seen.isSuperset(of: [FileName("written.wav"), FileName("moved in.wav"), FileName("link.wav")]) { break }
+        }
+        watcher.stop()
+        var rest = watcher.events.makeAsyncIterator()
+        while await rest.next() != nil {}
+        #expect(seen.contains(FileName("moved in.wav")))
+    }
+
+    @Test("Event records are parsed by their length, names NUL-padded")
+    func parsing() {
+        func record(mask: UInt32, name: [UInt8]) -> [UInt8] {
+            let padded = name + [UInt8](repeating: 0, count: 16 - name.count % 16)
+            var bytes: [UInt8] = []
+            for value in [UInt32(1), mask, 0, UInt32(padded.count)] { withUnsafeBytes(of: value) { bytes += $0 } }
+            return bytes + padded
+        }
+        let buffer = record(mask: 0x8, name: Array("a.wav".utf8)) + record(mask: 0x4000, name: []) + record(mask: 0x80, name: [0xFF, 0x41])
+        var events: [InboxEvent] = []
+        InotifyWatcher.parse(buffer, count: buffer.count) { events.append($0) }
+        #expect(events == [.changed(FileName("a.wav")), .overflow, .changed(FileName(bytes: [0xFF, 0x41]))])
+    }
+}
