@@ -31,13 +31,10 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# The main job on embedded defaults: speak a sample with flite, transcribe it, show the result.
+# The main job on embedded defaults: start the ingest service on folders under ./demo, drop a
+# generated 48 kHz recording into its inbox, and show the transcript that appears.
 demo: release test-deps
-	@mkdir -p $(DEMO_DIR)
-	@flite -voice slt -t "Welcome to hearing A I. Drop your recordings in a folder and read what was said." -o $(DEMO_DIR)/welcome.wav
-	@sox $(DEMO_DIR)/welcome.wav -r 48000 -b 24 -c 2 $(DEMO_DIR)/welcome-48k.wav
-	./.build/release/hearingai transcribe $(DEMO_DIR)/welcome-48k.wav -f txt,json,srt
-	@echo "--- $(DEMO_DIR)/welcome-48k.txt"; cat $(DEMO_DIR)/welcome-48k.txt; echo
+	bash scripts/demo.sh
 
 fixtures: test-deps
 	bash scripts/make-fixtures.sh $(FIXTURES)
