@@ -13,7 +13,7 @@ RUNTIME_PACKAGES := pkg-config libsndfile1-dev libsoxr-dev libsqlite3-dev \
 TEST_PACKAGES := flite sox libsox-fmt-all sndfile-programs opus-tools lame pocketsphinx \
 	python3 file util-linux time
 
-.PHONY: deps test-deps build release demo test fixtures bench clean
+.PHONY: deps test-deps build release demo test fixtures bench clean deb deb-test
 
 deps:
 	@dpkg -s $(RUNTIME_PACKAGES) >/dev/null 2>&1 || { \
@@ -48,3 +48,11 @@ bench: release fixtures
 
 clean:
 	rm -rf .build $(FIXTURES) $(DEMO_DIR) dist
+
+# The Debian package: dist/hearingai_<version>_<arch>.deb, checked with lintian.
+deb:
+	bash scripts/build-deb.sh
+
+# Installs the package built by `make deb` and checks it as an administrator would.
+deb-test: deb
+	bash scripts/test-deb.sh

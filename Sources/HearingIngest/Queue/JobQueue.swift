@@ -143,14 +143,14 @@ public final class JobQueue: Sendable {
                     Column("audioDone").set(to: progress.audioDone), Column("audioTotal").set(to: progress.audioTotal),
                 ]
             }
-            try Job.filter(key: id).filter(Column("leaseOwner") == owner).updateAll(db, assignments)
+            _ = try Job.filter(key: id).filter(Column("leaseOwner") == owner).updateAll(db, assignments)
         }
     }
 
     /// Records the outbox stem chosen for `id`'s outputs.
     public func setOutputStem(_ id: Int64, stem: FileName) throws {
         try database.write { db in
-            try Job.filter(key: id).updateAll(db, Column("outputStem").set(to: Data(stem.bytes)))
+            _ = try Job.filter(key: id).updateAll(db, Column("outputStem").set(to: Data(stem.bytes)))
         }
     }
 
@@ -167,13 +167,13 @@ public final class JobQueue: Sendable {
     /// Records where the source went (processed/ or failed/).
     public func setFinalName(_ id: Int64, _ name: FileName) throws {
         try database.write { db in
-            try Job.filter(key: id).updateAll(db, Column("finalName").set(to: Data(name.bytes)))
+            _ = try Job.filter(key: id).updateAll(db, Column("finalName").set(to: Data(name.bytes)))
         }
     }
 
     private func finish(_ id: Int64, state: Job.State, error: String?, now: Date) throws {
         try database.write { db in
-            try Job.filter(key: id).updateAll(db, [
+            _ = try Job.filter(key: id).updateAll(db, [
                 Column("state").set(to: state.rawValue), Column("lastError").set(to: error),
                 Column("leaseOwner").set(to: nil), Column("finishedAt").set(to: now), Column("updatedAt").set(to: now),
             ])
@@ -183,7 +183,7 @@ public final class JobQueue: Sendable {
     /// Puts `id` back in the queue, due at `notBefore`, after a transient failure.
     public func retryLater(_ id: Int64, reason: String, notBefore: Date, now: Date = Date()) throws {
         try database.write { db in
-            try Job.filter(key: id).updateAll(db, [
+            _ = try Job.filter(key: id).updateAll(db, [
                 Column("state").set(to: Job.State.queued.rawValue), Column("lastError").set(to: reason),
                 Column("leaseOwner").set(to: nil), Column("notBefore").set(to: notBefore), Column("updatedAt").set(to: now),
             ])
@@ -194,7 +194,7 @@ public final class JobQueue: Sendable {
     /// attempt is not counted.
     public func release(_ id: Int64, owner: String, now: Date = Date()) throws {
         try database.write { db in
-            try Job.filter(key: id).filter(Column("leaseOwner") == owner).updateAll(db, [
+            _ = try Job.filter(key: id).filter(Column("leaseOwner") == owner).updateAll(db, [
                 Column("state").set(to: Job.State.queued.rawValue), Column("leaseOwner").set(to: nil),
                 Column("attempts").set(to: max(0, (try Job.fetchOne(db, key: id)?.attempts ?? 1) - 1)),
                 Column("updatedAt").set(to: now),
@@ -224,7 +224,7 @@ public final class JobQueue: Sendable {
     /// Puts a failed job back in the queue with its attempts reset.
     public func requeueFailed(_ id: Int64, now: Date = Date()) throws {
         try database.write { db in
-            try Job.filter(key: id).updateAll(db, [
+            _ = try Job.filter(key: id).updateAll(db, [
                 Column("state").set(to: Job.State.queued.rawValue), Column("attempts").set(to: 0),
                 Column("lastError").set(to: nil), Column("finalName").set(to: nil), Column("finishedAt").set(to: nil),
                 Column("notBefore").set(to: now), Column("updatedAt").set(to: now),
