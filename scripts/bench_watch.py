@@ -255,34 +255,38 @@ def cmd_report(a):
     print()
 
     bursts = [json.loads(l) for l in open(a.burst) if l.strip()]
-    print("### Burst of {} files\n".format(bursts[0]["files"] if bursts else "?"))
-    print("Time from the first rename(2) until all files are queued (`max(createdAt)`) and all are done "
-          f"(`max(finishedAt)`), settle {bursts[0]['settle'] if bursts else '?'} s included. {a.burst_note}\n")
-    print("| watcher | run | renames took (s) | all queued (s) | queued / polling | all done (s) | done / polling "
+    if not bursts:
+        return
+    print("### Burst of {} files\n".format(bursts[0]["files"]))
+    print("Time from the first rename(2) until the first and the last file is queued (`createdAt`) and all are "
+          f"done (`max(finishedAt)`), settle {bursts[0]['settle']:g} s included. `/ polling` is the ratio to the "
+          f"median of the polling runs. {a.burst_note} The driver's {bursts[0]['files']} renames took "
+          f"{1000 * min(b['drop_seconds'] for b in bursts):.0f}-{1000 * max(b['drop_seconds'] for b in bursts):.0f} ms.\n")
+    print("| watcher | run | first queued (s) | / polling | all queued (s) | / polling | all done (s) | / polling "
           "| exactly once? |")
-    print("|---|---|---|---|---|---|---|---|")
-    base = [b for b in bursts if b["label"] == "poll"]
-    bq = statistics.median([b["all_queued"] for b in base if b["all_queued"]]) if base else float("nan")
-    bd = statistics.median([b["all_done"] for b in base if b["all_done"]]) if base else float("nan")
+    print("|---|---|---|---|---|---|---|---|---|")
+
+    def med(label, key):
+        xs = [b[key] for b in bursts if b["label"] == label and b[key] is not None]
+        return statistics.median(xs) if xs else float("nan")
+
+    def cell(x, base):
+        return (f"{x:.2f}", f"{x / base:.2f}x") if x is not None else ("never", "-")
+
+    keys = ("first_queued", "all_queued", "all_done")
+    base = {k: med("poll", k) for k in keys}
     for b in sorted(bursts, key=lambda b: (b["label"] != "inotify", b["run"])):
-        q, d = b["all_queued"], b["all_done"]
         ok = "yes" if b["verify"]["ok"] else "**NO**: " + "; ".join(b["verify"]["problems"])
-        fq = f"{q:.2f}" if q else "never"
-        fd = f"{d:.2f}" if d else "never"
-        rq = f"{q / bq:.2f}x" if q else "–"
-        rd = f"{d / bd:.2f}x" if d else "–"
-        print(f"| {labels[b['label']]} | {b['run']} | {b['drop_seconds']:.3f} | {fq} | {rq} | {fd} | {rd} | {ok} |")
+        cells = " | ".join(" | ".join(cell(b[k], base[k])) for k in keys)
+        print(f"| {labels[b['label']]} | {b['run']} | {cells} | {ok} |")
     if len(bursts) > 2:
         print()
-        print("| watcher | median all queued (s) | / polling | median all done (s) | / polling |")
-        print("|---|---|---|---|---|")
+        print("| watcher (median of runs) | first queued (s) | / polling | all queued (s) | / polling "
+              "| all done (s) | / polling |")
+        print("|---|---|---|---|---|---|---|")
         for label in ("inotify", "poll"):
-            bs = [b for b in bursts if b["label"] == label]
-            qs = [b["all_queued"] for b in bs if b["all_queued"]]
-            ds = [b["all_done"] for b in bs if b["all_done"]]
-            if qs and ds:
-                mq, md = statistics.median(qs), statistics.median(ds)
-                print(f"| {labels[label]} | {mq:.2f} | {mq / bq:.2f}x | {md:.2f} | {md / bd:.2f}x |")
+            cells = " | ".join(" | ".join(cell(med(label, k), base[k])) for k in keys)
+            print(f"| {labels[label]} | {cells} |")
 
 
 def main():

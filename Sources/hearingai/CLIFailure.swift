@@ -8,7 +8,9 @@ struct CLIFailure: Error, CustomStringConvertible {
 
     /// Prints `hearingai: MESSAGE` and returns the exit code to throw.
     static func report(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("hearingai: \(message)\n".utf8))
+        // One line, whatever the message: a parser's multi-line diagnostic included.
+        let line = message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        FileHandle.standardError.write(Data("hearingai: \(line)\n".utf8))
         return ExitCode.failure
     }
 }

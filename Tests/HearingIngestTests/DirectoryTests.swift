@@ -70,3 +70,81 @@ struct DirectoryTests {
         }
     }
 }
+
+@Suite("Long names")
+struct LongNameTests {
+    @Test("Truncation never splits a UTF-8 sequence")
+    func truncation() {
+        let name = FileName("ab\u{00E9}\u{20AC}")  // a b é(2 bytes) €(3 bytes) = 7 bytes
+        #expect(name.truncated(to: 7) == name)
+        #expect(name.truncated(to: 6) == FileName("ab\u{00E9}"))
+        #expect(name.truncated(to: 5) == FileName("ab\u{00E9}"))
+        #expect(name.truncated(to: 3) == FileName("ab"))
+        #expect(FileName(bytes: [0x61, 0xFF, 0xFE]).truncated(to: 2) == FileName(bytes: [0x61, 0xFF]))
+    }
+
+    @Test("Variants fit in NAME_MAX with room for a companion suffix")
+    func variantsFit() throws {
+        let long = FileName(String(repeating: "g", count: 251) + ".wav")
+        #expect(Directory.variant(of: long, number: 0) == long)
+        let errorFile = Intake.errorFileName(for: long)
+        #expect(errorFile.bytes.count == 255)
+        #expect(errorFile.hasSuffix(".error.json"))
+        let numbered = Directory.variant(of: long, number: 12, reserving: 5)
+        #expect(numbered.bytes.count + 5 <= 255)
+        #expect(numbered.hasSuffix(" (12).wav"))
+
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let a = try Directory(path: root.path + "/a", create: true)
+        let b = try Directory(path: root.path + "/b", create: true)
+        try a.writeAtomically(Data("x".utf8), as: long, replace: false)
+        let moved = try a.moveKeepingName(long, to: b, companion: Intake.errorFileName)
+        #expect(moved == long)
+        try b.writeAtomically(Data("{}".utf8), as: Intake.errorFileName(for: moved), replace: false)
+        #expect(try b.names().count == 2)
+    }
+
+    @Test("A name is free only if its companion is free too")
+    func companionCollision() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let a = try Directory(path: root.path + "/a", create: true)
+        let b = try Directory(path: root.path + "/b", create: true)
+        try b.writeAtomically(Data("someone else's".utf8), as: FileName("y.wav.error.json"), replace: false)
+        try a.writeAtomically(Data("x".utf8), as: FileName("y.wav"), replace: false)
+        #expect(try a.moveKeepingName(FileName("y.wav"), to: b, companion: Intake.errorFileName) == FileName("y (1).wav"))
+    }
+
+    @Test("mkdir -p reports the cause when a parent is a file")
+    func makeDirectoriesUnderAFile() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Data().write(to: root.appendingPathComponent("plain"))
+        do {
+            _ = try Directory(path: root.path + "/plain/outbox", create: true)
+            Issue.record("created a directory under a file")
+        } catch let error as SystemError {
+            #expect(error.description.contains("Not a directory"), "\(error)")
+        }
+    }
+}
+
+@Suite("Service directories")
+struct ServiceDirectoryTests {
+    @Test("The four directories must be different and outside the inbox")
+    func separate() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        func dir(_ name: String) throws -> Directory { try Directory(path: root.path + "/" + name, create: true) }
+        #expect(throws: Never.self) {
+            try IngestDirectories.checkSeparate([("inbox", try dir("in")), ("outbox", try dir("out")), ("processed", try dir("done")), ("failed", try dir("failed"))])
+        }
+        #expect(throws: IngestError.self) {
+            try IngestDirectories.checkSeparate([("inbox", try dir("in")), ("outbox", try dir("in")), ("processed", try dir("done")), ("failed", try dir("failed"))])
+        }
+        #expect(throws: IngestError.self) {
+            try IngestDirectories.checkSeparate([("inbox", try dir("in")), ("outbox", try dir("in/out")), ("processed", try dir("done")), ("failed", try dir("failed"))])
+        }
+    }
+}

@@ -138,6 +138,8 @@ public final class WorkflowOrchestrator: Sendable {
                 }
                 inFlight += 1
             }
+            // Every chunk has been read: the total is known now, not estimated.
+            done.chunksTotal = chunkCount
             while inFlight > 0 {
                 collect(try await group.next() ?? nil)
             }
@@ -146,6 +148,13 @@ public final class WorkflowOrchestrator: Sendable {
 
         guard chunkCount > 0 else {
             throw HearingAIError(.noAudio, path: path, reason: "no audio data in the selected range")
+        }
+        if done.chunksDone == chunkCount, done.chunk != nil {
+            // A last report with exact totals, in case the last chunk finished before the
+            // end of the file was read.
+            done.chunk = nil
+            done.audioTotal = max(done.audioTotal, done.audioDone)
+            progress?(done)
         }
         let segments = reconciliation.segments(segmenter: Segmenter(pause: options.segmentPause))
         await reconciliation.close()

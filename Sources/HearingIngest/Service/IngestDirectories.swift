@@ -39,6 +39,22 @@ public struct IngestDirectories: Sendable {
         processed = try open(configuration.processed, "processed")
         failed = try open(configuration.failed, "failed")
         work = try open(configuration.inbox + "/" + Self.workName.description, "work")
+        try Self.checkSeparate([("inbox", inbox), ("outbox", outbox), ("processed", processed), ("failed", failed)])
+    }
+
+    /// The four directories must be different, and none may be inside the inbox: the service
+    /// would take its own outputs as input.
+    static func checkSeparate(_ roles: [(String, Directory)]) throws {
+        let resolved = roles.map { ($0.0, URL(fileURLWithPath: $0.1.path).resolvingSymlinksInPath().standardizedFileURL.path) }
+        for (i, a) in resolved.enumerated() {
+            for b in resolved[(i + 1)...] {
+                if a.1 == b.1 { throw IngestError("\(a.0) and \(b.0) are the same directory (\(a.1)): use four different directories") }
+            }
+        }
+        let inbox = resolved[0].1
+        for (role, path) in resolved.dropFirst() where path.hasPrefix(inbox + "/") {
+            throw IngestError("\(role) directory \(path) is inside the inbox: the service would take its own files as input")
+        }
     }
 
     /// The path of a job's source file.

@@ -154,7 +154,7 @@ actor Intake {
             if status.linkCount > 1 { return "a hard-linked file (\(status.linkCount) links): not taken, another name can change it" }
             if status.size == 0 { return "an empty file" }
             if status.size > configuration.maxFileBytes {
-                return "larger than the size cap (\(status.size / 1_048_576) MB > \(configuration.maxFileBytes / 1_048_576) MB)"
+                return "larger than the size cap (\(Self.megabytes(status.size)) MB > \(Self.megabytes(configuration.maxFileBytes)) MB)"
             }
             return nil
         case .symlink: return "a symbolic link (never followed)"
@@ -169,25 +169,49 @@ actor Intake {
     /// Moves a refused entry to failed/ (the entry itself: a link is moved, not followed)
     /// with `NAME.error.json` beside it.
     private func reject(_ name: FileName, reason: String) throws {
-        let finalName = try directories.inbox.moveKeepingName(name, to: directories.failed)
-        try Self.writeErrorFile(in: directories.failed, for: finalName, reason: reason, attempts: 0, jobID: nil)
+        let finalName = try directories.inbox.moveKeepingName(name, to: directories.failed, companion: Self.errorFileName)
+        try Self.writeErrorFile(in: directories.failed, for: finalName, original: name, reason: reason, attempts: 0, jobID: nil)
         logger.warning("Inbox entry refused", metadata: ["file.name": "\(name)", "reason": "\(reason)"])
     }
 
-    /// Writes `NAME.error.json` (reason, attempts, time) for `finalName` in `directory`.
-    static func writeErrorFile(in directory: Directory, for finalName: FileName, reason: String, attempts: Int, jobID: Int64?) throws {
+    /// The suffix of the error file beside a failed source.
+    static let errorSuffix = ".error.json"
+
+    /// `NAME.error.json`, with NAME shortened if the whole would not fit in NAME_MAX.
+    static func errorFileName(for name: FileName) -> FileName {
+        name.truncated(to: FileName.maximumLength - errorSuffix.utf8.count).appending(errorSuffix)
+    }
+
+    /// Writes `NAME.error.json` (reason, attempts, job, time) for `finalName` in `directory`,
+    /// never replacing a file: the caller chose `finalName` so that this name is free.
+    static func writeErrorFile(in directory: Directory, for finalName: FileName, original: FileName, reason: String, attempts: Int, jobID: Int64?) throws {
         struct ErrorFile: Encodable {
             var file: String
+            var storedAs: String
             var reason: String
             var attempts: Int
             var job: Int64?
             var time: String
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(file, forKey: .file)
+                try container.encode(storedAs, forKey: .storedAs)
+                try container.encode(reason, forKey: .reason)
+                try container.encode(attempts, forKey: .attempts)
+                try container.encode(job, forKey: .job)  // null for entries refused before queueing
+                try container.encode(time, forKey: .time)
+            }
+            enum CodingKeys: String, CodingKey {
+                case file, reason, attempts, job, time
+                case storedAs = "stored_as"
+            }
         }
-        let body = ErrorFile(file: finalName.description, reason: reason, attempts: attempts, job: jobID,
+        let body = ErrorFile(file: original.description, storedAs: finalName.description, reason: reason, attempts: attempts, job: jobID,
                              time: ISO8601DateFormatter().string(from: Date()))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try directory.writeAtomically(try encoder.encode(body) + Data("\n".utf8), as: finalName.appending(".error.json"), replace: true)
+        try directory.writeAtomically(try encoder.encode(body) + Data("\n".utf8), as: errorFileName(for: finalName), replace: false)
     }
 
     /// SHA-256 of the file behind `fd`, read on the intake's I/O thread.
@@ -216,6 +240,10 @@ actor Intake {
         guard fd >= 0 else { throw SystemError(operation: "open", path: path, errno: errno) }
         defer { Glibc.close(fd) }
         return try await hash(fd)
+    }
+
+    static func megabytes(_ bytes: Int64) -> String {
+        String(format: "%.1f", Double(bytes) / 1_048_576)
     }
 
     /// A work directory name that sorts by time and does not collide.

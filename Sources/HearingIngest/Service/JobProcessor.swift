@@ -132,11 +132,12 @@ final class JobProcessor: Sendable {
         ])
     }
 
-    /// The outbox stem for `name`: its own stem, or `stem (N)` if any output name is taken.
+    /// The outbox stem for `name`: its own stem, or `stem (N)` if any output name is taken;
+    /// shortened where needed so that every output name fits in NAME_MAX.
     func chooseStem(for name: FileName) throws -> FileName {
-        let base = name.stem
+        let longestSuffix = 1 + (configuration.formats.map(\.fileExtension.utf8.count).max() ?? 4)
         for number in 0..<10_000 {
-            let candidate = number == 0 ? base : FileName(bytes: base.bytes + Array(" (\(number))".utf8))
+            let candidate = Directory.variant(of: name.stem, number: number, reserving: longestSuffix)
             let taken = configuration.formats.contains { directories.outbox.contains(candidate.appending("." + $0.fileExtension)) }
             if !taken { return candidate }
         }
@@ -146,12 +147,12 @@ final class JobProcessor: Sendable {
     /// Moves a finished job's source from the work area to `destination` under its original
     /// name (or a distinct variant), records the name, and removes the job's work directory.
     @discardableResult
-    func finishMove(_ job: Job, to destination: Directory) throws -> FileName? {
+    func finishMove(_ job: Job, to destination: Directory, companion: ((FileName) -> FileName)? = nil) throws -> FileName? {
         let jobDir = FileName(job.workDir)
         guard let jobDirectory = try? Directory(path: "\(directories.work.path)/\(job.workDir)") else { return nil }
         var finalName: FileName?
         if jobDirectory.contains(IngestDirectories.sourceName) {
-            finalName = try moveKeepingName(from: jobDirectory, name: job.fileName, to: destination)
+            finalName = try moveKeepingName(from: jobDirectory, name: job.fileName, to: destination, companion: companion)
             try queue.setFinalName(job.id!, finalName!)
         }
         jobDirectory.remove(IngestDirectories.nameFile, directory: false)
@@ -160,9 +161,10 @@ final class JobProcessor: Sendable {
         return finalName
     }
 
-    private func moveKeepingName(from jobDirectory: Directory, name: FileName, to destination: Directory) throws -> FileName {
+    private func moveKeepingName(from jobDirectory: Directory, name: FileName, to destination: Directory, companion: ((FileName) -> FileName)?) throws -> FileName {
         for number in 0..<10_000 {
             let target = Directory.variant(of: name, number: number)
+            if let companion, destination.contains(companion(target)) { continue }
             do {
                 try jobDirectory.move(IngestDirectories.sourceName, to: destination, as: target)
                 destination.sync()
@@ -179,8 +181,8 @@ final class JobProcessor: Sendable {
         guard let id = job.id else { return }
         do {
             try queue.markFailed(id, reason: reason)
-            if let finalName = try finishMove(job, to: directories.failed) {
-                try Intake.writeErrorFile(in: directories.failed, for: finalName, reason: reason, attempts: job.attempts, jobID: id)
+            if let finalName = try finishMove(job, to: directories.failed, companion: Intake.errorFileName) {
+                try Intake.writeErrorFile(in: directories.failed, for: finalName, original: job.fileName, reason: reason, attempts: job.attempts, jobID: id)
             }
             logger.warning("Transcription failed", metadata: ["error": "\(reason)", "job.attempts": "\(job.attempts)"])
         } catch {

@@ -24,7 +24,7 @@ public struct RetryJob: Sendable {
         let jobDirectory = try directories.work.makeSubdirectory(FileName(job.workDir))
         try jobDirectory.writeAtomically(Data(job.name), as: IngestDirectories.nameFile, replace: true)
         try directories.failed.move(finalName, to: jobDirectory, as: IngestDirectories.sourceName)
-        directories.failed.remove(finalName.appending(".error.json"), directory: false)
+        directories.failed.remove(Intake.errorFileName(for: finalName), directory: false)
         try queue.requeueFailed(id)
     }
 }

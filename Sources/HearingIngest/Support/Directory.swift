@@ -68,9 +68,7 @@ public final class Directory: @unchecked Sendable {
     /// Opens `path`, creating it (and its parents) with `mode` if it is missing.
     public init(path: String, create: Bool = false, mode: UInt32 = 0o755) throws {
         self.path = path
-        if create {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: Int(mode)])
-        }
+        if create { try Self.makeDirectories(path, mode: mode) }
         let fd = retryingEINTR { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard fd >= 0 else { throw SystemError(operation: "open", path: path, errno: errno) }
         self.fd = fd
@@ -138,12 +136,32 @@ public final class Directory: @unchecked Sendable {
         guard result == 0 else { throw SystemError(operation: "rename", path: "\(path)/\(name)", errno: errno) }
     }
 
+    /// `mkdir -p`, reporting the cause of a failure (not a directory, permission, ...).
+    static func makeDirectories(_ path: String, mode: UInt32) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, mode_t(mode)) != 0 {
+                let code = errno
+                var st = stat()
+                if code == EEXIST, stat(current, &st) == 0 {
+                    guard st.st_mode & S_IFMT == S_IFDIR else { throw SystemError(operation: "mkdir", path: path, errno: ENOTDIR) }
+                    continue
+                }
+                throw SystemError(operation: "mkdir", path: path, errno: code)
+            }
+        }
+    }
+
     /// Moves `name` into `destination` under the first free name of `name`, `stem (1).ext`,
-    /// `stem (2).ext`, ... Returns the name used. Nothing is ever overwritten.
+    /// `stem (2).ext`, ... Returns the name used. Nothing is ever overwritten. With
+    /// `companion`, a name is free only if `companion(name)` is free too (room for the error
+    /// file that will go beside it).
     @discardableResult
-    public func moveKeepingName(_ name: FileName, to destination: Directory) throws -> FileName {
+    public func moveKeepingName(_ name: FileName, to destination: Directory, companion: ((FileName) -> FileName)? = nil) throws -> FileName {
         for attempt in 0..<10_000 {
             let target = Self.variant(of: name, number: attempt)
+            if let companion, destination.contains(companion(target)) { continue }
             do {
                 try move(name, to: destination, as: target)
                 return target
@@ -154,12 +172,17 @@ public final class Directory: @unchecked Sendable {
         throw SystemError(operation: "rename (no free name)", path: "\(path)/\(name)", errno: EEXIST)
     }
 
-    /// `name` for 0, else `stem (n).ext` (or `name (n)` without an extension).
-    public static func variant(of name: FileName, number: Int) -> FileName {
-        guard number > 0 else { return name }
+    /// `name` for 0, else `stem (n).ext` (or `name (n)` without an extension), with the stem
+    /// shortened where needed so that the result plus `reserving` bytes fits in NAME_MAX.
+    public static func variant(of name: FileName, number: Int, reserving: Int = 0) -> FileName {
+        let room = FileName.maximumLength - reserving
+        if number == 0, name.bytes.count <= room { return name }
         let stem = name.stem
-        let ext = Array(name.bytes.dropFirst(stem.bytes.count))
-        return FileName(bytes: stem.bytes + Array(" (\(number))".utf8) + ext)
+        var ext = Array(name.bytes.dropFirst(stem.bytes.count))
+        if ext.count > 16 { ext = [] }  // not a real extension: keep the room for the name
+        let tag = number > 0 ? Array(" (\(number))".utf8) : []
+        let kept = stem.truncated(to: room - tag.count - ext.count)
+        return FileName(bytes: kept.bytes + tag + ext)
     }
 
     /// Creates the subdirectory `name` (mode 0700) and opens it.

@@ -46,6 +46,24 @@ public struct FileName: Hashable, Sendable, Codable, CustomStringConvertible {
         return zip(bytes.suffix(tail.count), tail).allSatisfy { Self.lower($0) == Self.lower($1) }
     }
 
+    /// The longest name a Linux filesystem takes, in bytes (NAME_MAX).
+    public static let maximumLength = 255
+
+    /// The name cut to at most `length` bytes, without splitting a UTF-8 sequence.
+    public func truncated(to length: Int) -> FileName {
+        guard bytes.count > length else { return self }
+        var cut = Array(bytes.prefix(max(0, length)))
+        // Find the start of the last sequence; drop it if the cut left it incomplete.
+        var index = cut.count - 1
+        while index >= 0, cut.count - index <= 4, cut[index] & 0xC0 == 0x80 { index -= 1 }
+        if index >= 0, (0xC0...0xF7).contains(cut[index]) {
+            let lead = cut[index]
+            let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2
+            if cut.count - index < length { cut.removeSubrange(index...) }
+        }
+        return FileName(bytes: cut)
+    }
+
     /// A NUL-terminated copy for system calls.
     func withCString<T>(_ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
         try (bytes.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer { try body($0.baseAddress!) }
