@@ -40,8 +40,11 @@ fixtures: test-deps
 	bash scripts/make-fixtures.sh $(FIXTURES)
 
 # Serial: the memory tests measure this process's resident set, which parallel tests would inflate.
+# Then the Debian package is built, installed, exercised, removed and purged (root only: as
+# CI runs; elsewhere run `sudo make deb-test`).
 test: fixtures build
 	$(SWIFT) test --no-parallel
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) deb-test; else echo "make test: skipping the package test (needs root): sudo make deb-test"; fi
 
 bench: release fixtures
 	bash scripts/bench-pipeline.sh
