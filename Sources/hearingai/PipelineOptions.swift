@@ -27,6 +27,22 @@ struct PipelineOptions: ParsableArguments {
     @Option(name: .customLong("language-model"), help: "PocketSphinx language model.")
     var languageModel: String?
 
+    @Option(help: "The number of speakers, when known.")
+    var speakers: Int?
+
+    @Option(name: .customLong("min-speakers"), help: "At least this many speakers.")
+    var minSpeakers: Int = 1
+
+    @Option(name: .customLong("max-speakers"), help: "At most this many speakers.")
+    var maxSpeakers: Int = 8
+
+    @Flag(name: .customLong("no-diarization"), help: "Do not label speakers.")
+    var noDiarization = false
+
+    var diarization: DiarizationOptions {
+        DiarizationOptions(enabled: !noDiarization, speakers: speakers, minSpeakers: minSpeakers, maxSpeakers: maxSpeakers)
+    }
+
     var engine: PocketSphinxEngine {
         PocketSphinxEngine(model: PocketSphinxModel(modelDirectory: modelDir, dictionary: dictionary, languageModel: languageModel))
     }

@@ -106,6 +106,9 @@ struct TranscribeCommand: AsyncParsableCommand {
         if let dir = pipeline.modelDir { args += ["--model-dir", dir] }
         if let dictionary = pipeline.dictionary { args += ["--dictionary", dictionary] }
         if let lm = pipeline.languageModel { args += ["--language-model", lm] }
+        if let speakers = pipeline.speakers { args += ["--speakers", "\(speakers)"] }
+        args += ["--min-speakers", "\(pipeline.minSpeakers)", "--max-speakers", "\(pipeline.maxSpeakers)"]
+        if pipeline.noDiarization { args.append("--no-diarization") }
         return args
     }
 
@@ -117,7 +120,8 @@ struct TranscribeCommand: AsyncParsableCommand {
             maxWorkers: pipeline.maxWorkers,
             startTime: startTime,
             endTime: endTime,
-            sampleDuration: sampleDuration
+            sampleDuration: sampleDuration,
+            diarization: pipeline.diarization
         )
         let cache = self.cache
         let limit = try pipeline.resolvedMemoryLimit()
@@ -179,6 +183,7 @@ struct TranscribeCommand: AsyncParsableCommand {
                 "memory.limit_mb": "\(m.memory.limitMB.map(String.init) ?? "none")",
                 "memory.limit_source": "\(m.memory.limitSource ?? "none")",
                 "memory.peak_mb": "\(m.memory.peakRSSMB)", "memory.workers_allowed": "\(m.memory.workersAllowed)",
+                "speakers": "\(m.diarization.map { String($0.speakers) } ?? "off")",
             ])
         }
     }

@@ -12,6 +12,8 @@ public struct TranscriptionOptions: Sendable, Hashable {
     public var sampleDuration: Double?
     /// A pause longer than this (seconds) between words starts a new segment.
     public var segmentPause: Double
+    /// Speaker labelling.
+    public var diarization: DiarizationOptions
 
     /// Options with the defaults: 30 s chunks, 1 s overlap, one worker per core.
     public init(
@@ -20,8 +22,10 @@ public struct TranscriptionOptions: Sendable, Hashable {
         startTime: Double = 0,
         endTime: Double? = nil,
         sampleDuration: Double? = nil,
-        segmentPause: Double = 0.8
+        segmentPause: Double = 0.8,
+        diarization: DiarizationOptions = DiarizationOptions()
     ) {
+        self.diarization = diarization
         self.chunking = chunking
         self.maxWorkers = maxWorkers
         self.startTime = startTime
@@ -47,6 +51,7 @@ public struct TranscriptionOptions: Sendable, Hashable {
     /// Throws unless the options make sense.
     public func validate() throws {
         try chunking.validate()
+        try diarization.validate()
         guard maxWorkers >= 1 else {
             throw HearingAIError(.invalidOptions, reason: "--max-workers must be at least 1 (got \(maxWorkers))")
         }

@@ -77,6 +77,29 @@ public final class WorkflowOrchestrator: Sendable {
         let workers = max(1, min(maxWorkers, options.maxWorkers, fit))
         await transcription.pool.setCapacity(workers)
 
+        // Diarization runs beside decoding; its memory is reserved for the run.
+        let diarizer: DiarizationService?
+        if options.diarization.enabled {
+            guard resources.budget.tryReserve(DiarizationService.reservedBytes) else {
+                let limit = resources.limit.map { "\($0.megabytes) MB (\($0.source))" } ?? "the limit"
+                throw HearingAIError(
+                    .memoryLimitTooSmall, path: path,
+                    reason: "memory limit \(limit) is too small for one worker with diarization; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + DiarizationService.reservedBytes)) MB")
+            }
+            let service = DiarizationService(options: options.diarization)
+            resources.register(service)
+            diarizer = service
+        } else {
+            diarizer = nil
+        }
+        let diarizationFailure = DiarizationFailure()
+        defer {
+            if let diarizer {
+                resources.unregister(diarizer)
+                resources.budget.release(DiarizationService.reservedBytes)
+            }
+        }
+
         let source = try await ChunkSource.open(path: path, options: options)
         defer { source.close() }
         let info = source.stream.file.info
@@ -134,7 +157,8 @@ public final class WorkflowOrchestrator: Sendable {
                 let service = transcription
                 let offset = options.startTime
                 group.addTask {
-                    try await Self.process(chunk, service: service, reconciliation: reconciliation, checkpoints: checkpoints, fileOffset: offset)
+                    try await Self.process(chunk, service: service, reconciliation: reconciliation, checkpoints: checkpoints, fileOffset: offset,
+                                           diarizer: diarizer, diarizationFailure: diarizationFailure)
                 }
                 inFlight += 1
             }
@@ -156,7 +180,21 @@ public final class WorkflowOrchestrator: Sendable {
             done.audioTotal = max(done.audioTotal, done.audioDone)
             progress?(done)
         }
-        let segments = reconciliation.segments(segmenter: Segmenter(pause: options.segmentPause))
+        // Who spoke when. A failure here costs the labels, never the transcript.
+        var turns: [SpeakerTurn] = []
+        var diarization: DiarizationSummary?
+        if let diarizer {
+            do {
+                if let failure = diarizationFailure.error { throw failure }
+                turns = try await diarizer.finish()
+                diarization = DiarizationSummary(speakers: Set(turns.map(\.speaker)).count, seconds: diarizer.seconds)
+            } catch {
+                diarization = DiarizationSummary(speakers: 0, seconds: diarizer.seconds, error: "\(error)")
+                logger.warning("Diarization failed; the transcript has no speaker labels", metadata: ["error": "\(error)"])
+            }
+            await diarizer.close()
+        }
+        let segments = reconciliation.segments(segmenter: Segmenter(pause: options.segmentPause), turns: turns)
         await reconciliation.close()
         let duration = Double(source.stream.samplesProduced) / Double(AudioStream.sampleRate)
         let total = (clock.now - started).seconds
@@ -176,13 +214,15 @@ public final class WorkflowOrchestrator: Sendable {
             chunking: .init(chunkSize: plan.chunkSize, overlap: plan.overlap, boundaryWindow: plan.boundaryWindow, chunks: chunkCount, maxWorkers: options.maxWorkers),
             timings: .init(total: total, engineLoad: loadSeconds, speed: total > 0 ? duration / total : 0),
             memory: .init(limitMB: resources.limit?.megabytes, limitSource: resources.limit?.source.description,
-                          peakRSSMB: (Double(peak) / 1_048_576 * 10).rounded() / 10, workersAllowed: workers)
+                          peakRSSMB: (Double(peak) / 1_048_576 * 10).rounded() / 10, workersAllowed: workers),
+            diarization: diarization
         )
         logger.debug("Transcription finished", metadata: [
             "chunks": "\(chunkCount)", "seconds": "\(total)",
             "memory.peak_mb": "\(metadata.memory.peakRSSMB)", "memory.interventions": "\(supervisor.interventions)",
+            "speakers": "\(diarization.map { String($0.speakers) } ?? "off")",
         ])
-        return Transcript(segments: segments, metadata: metadata)
+        return Transcript(segments: segments, speakerTurns: turns, metadata: metadata)
     }
 
     /// Removes the checkpoints of a finished run of `path` with `options`.
@@ -194,8 +234,20 @@ public final class WorkflowOrchestrator: Sendable {
     /// Decodes one chunk (or takes it from the checkpoints) and reconciles its words.
     private static func process(
         _ chunk: Chunk, service: TranscriptionService, reconciliation: ReconciliationService,
-        checkpoints: (any ChunkCheckpoints)?, fileOffset: Double
+        checkpoints: (any ChunkCheckpoints)?, fileOffset: Double,
+        diarizer: DiarizationService?, diarizationFailure: DiarizationFailure
     ) async throws -> ChunkReport {
+        // Diarization needs every chunk's audio, checkpointed or not. It runs on its own thread
+        // while the chunk decodes; its failure is kept for the end of the run and does not
+        // stop transcription.
+        async let diarized: Void = {
+            guard let diarizer, diarizationFailure.error == nil else { return }
+            do {
+                try await diarizer.analyze(chunk, fileOffset: fileOffset)
+            } catch {
+                diarizationFailure.record(error)
+            }
+        }()
         let owned = chunk.ownedSeconds
         let words: [Word]
         var seconds = 0.0
@@ -212,6 +264,7 @@ public final class WorkflowOrchestrator: Sendable {
             try? checkpoints?.store(words, chunk: chunk.index)
         }
         reconciliation.add(words, chunk: chunk.index)
+        await diarized
         return ChunkReport(
             index: chunk.index, start: fileOffset + owned.lowerBound, end: fileOffset + owned.upperBound,
             words: words.count, decodeSeconds: seconds, cached: cached != nil)

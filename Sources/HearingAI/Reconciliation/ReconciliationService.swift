@@ -30,6 +30,30 @@ public final class ReconciliationService: ManagedResource {
         }
     }
 
+    /// `words` with the speaker of the turn each overlaps most, or of the nearest turn when a
+    /// word falls in a gap the voice detector left. Unchanged when there are no turns.
+    public static func assignSpeakers(_ words: [Word], turns: [SpeakerTurn]) -> [Word] {
+        guard !turns.isEmpty else { return words }
+        let turns = turns.sorted { $0.start < $1.start }
+        var first = 0
+        return words.map { word in
+            // Turns ending before this word cannot matter to later words either.
+            while first < turns.count - 1, turns[first].end < word.start - 1 { first += 1 }
+            var best: (overlap: Double, distance: Double, speaker: String)?
+            for turn in turns[first...] {
+                if turn.start > word.end + 1 { break }
+                let overlap = min(turn.end, word.end) - max(turn.start, word.start)
+                let distance = max(0, max(turn.start - word.end, word.start - turn.end))
+                if best == nil || overlap > best!.overlap || (overlap <= 0 && best!.overlap <= 0 && distance < best!.distance) {
+                    best = (overlap, distance, turn.speaker)
+                }
+            }
+            var labelled = word
+            labelled.speaker = best?.speaker ?? turns.min { abs($0.start - word.start) < abs($1.start - word.start) }?.speaker
+            return labelled
+        }
+    }
+
     /// Records the reconciled words of chunk `index`.
     public func add(_ words: [Word], chunk index: Int) {
         results.withLock { $0[index] = words }
@@ -45,9 +69,10 @@ public final class ReconciliationService: ManagedResource {
         }.sorted { $0.start < $1.start }
     }
 
-    /// The segments of the transcript so far.
-    public func segments(segmenter: Segmenter) -> [Segment] {
-        segmenter.segments(of: words())
+    /// The segments of the transcript so far, with speakers from `turns` when there are any;
+    /// segments break at changes of speaker.
+    public func segments(segmenter: Segmenter, turns: [SpeakerTurn] = []) -> [Segment] {
+        segmenter.segments(of: Self.assignSpeakers(words(), turns: turns))
     }
 
     public var resourceName: String { "reconciliation" }

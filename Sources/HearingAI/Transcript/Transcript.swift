@@ -46,17 +46,30 @@ public struct Segment: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey { case start, end, text, speaker, words }
 }
 
-/// A transcript: segments in time order, and how they were made.
+/// A transcript: segments in time order, who spoke when, and how it was made.
 public struct Transcript: Sendable, Hashable, Codable {
     /// Segments in time order.
     public var segments: [Segment]
+    /// Who spoke when, from diarization; empty when it was off or failed.
+    public var speakerTurns: [SpeakerTurn]
     /// Where the transcript came from and how it was made.
     public var metadata: TranscriptMetadata
 
     /// Creates a transcript.
-    public init(segments: [Segment], metadata: TranscriptMetadata) {
+    public init(segments: [Segment], speakerTurns: [SpeakerTurn] = [], metadata: TranscriptMetadata) {
         self.segments = segments
+        self.speakerTurns = speakerTurns
         self.metadata = metadata
+    }
+
+    enum CodingKeys: String, CodingKey { case segments, speakerTurns, metadata }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        segments = try container.decode([Segment].self, forKey: .segments)
+        // Results stored before diarization existed have no turns.
+        speakerTurns = try container.decodeIfPresent([SpeakerTurn].self, forKey: .speakerTurns) ?? []
+        metadata = try container.decode(TranscriptMetadata.self, forKey: .metadata)
     }
 
     /// All words in time order.
@@ -90,12 +103,15 @@ public struct TranscriptMetadata: Sendable, Hashable, Codable {
     public var timings: Timings
     /// Memory figures of the run.
     public var memory: Memory
+    /// What diarization did, or nil when it was off.
+    public var diarization: DiarizationSummary?
 
     /// Metadata for a transcript.
     public init(
         source: String, duration: Double, startTime: Double, inputFormat: String, inputSampleRate: Int, inputChannels: Int,
-        engine: String, model: String, chunking: Chunking, timings: Timings, memory: Memory
+        engine: String, model: String, chunking: Chunking, timings: Timings, memory: Memory, diarization: DiarizationSummary? = nil
     ) {
+        self.diarization = diarization
         self.source = source
         self.duration = duration
         self.startTime = startTime

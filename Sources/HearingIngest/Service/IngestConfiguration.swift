@@ -19,6 +19,9 @@ import Foundation
 /// | `chunk_size` | 30 | seconds |
 /// | `overlap` | 1 | seconds |
 /// | `max_workers` | 0 | chunks at once; 0 for the number of cores |
+/// | `diarization` | true | label speakers |
+/// | `speakers` | 0 | the number of speakers when known; 0 to find it |
+/// | `min_speakers`, `max_speakers` | 1, 8 | bounds on the number found |
 /// | `cache_dir` | (none) | unused by the service: checkpoints live in the database |
 /// | `settle_seconds` | 2 | a file must keep its size and mtime this long before it is taken |
 /// | `rescan_seconds` | 30 | full inbox rescans, for filesystems that give no events |
@@ -67,7 +70,12 @@ public struct IngestConfiguration: Sendable {
         options = TranscriptionOptions(
             chunking: ChunkPlan(chunkSize: config.double(forKey: "chunk_size", default: ChunkPlan.defaultChunkSize),
                                overlap: config.double(forKey: "overlap", default: ChunkPlan.defaultOverlap)),
-            maxWorkers: workers > 0 ? workers : TranscriptionOptions.defaultWorkers)
+            maxWorkers: workers > 0 ? workers : TranscriptionOptions.defaultWorkers,
+            diarization: DiarizationOptions(
+                enabled: config.bool(forKey: "diarization", default: true),
+                speakers: config.int(forKey: "speakers", default: 0) > 0 ? config.int(forKey: "speakers", default: 0) : nil,
+                minSpeakers: config.int(forKey: "min_speakers", default: 1),
+                maxSpeakers: config.int(forKey: "max_speakers", default: 8)))
         try options.validate()
         settleTime = .milliseconds(Int64(config.double(forKey: "settle_seconds", default: 2) * 1000))
         rescanInterval = .milliseconds(Int64(max(0.1, config.double(forKey: "rescan_seconds", default: 30)) * 1000))
