@@ -14,9 +14,9 @@ import Synchronization
 /// Feature extraction runs on a thread of the service's own. Register the service with the
 /// ``ResourceManager``; ``close()`` ends its thread and drops its state.
 public final class DiarizationService: ManagedResource {
-    /// Bytes reserved against the memory budget while a run is diarized: frame buffers and
-    /// the windows' statistics of a long file.
-    public static let reservedBytes = 8 * 1_048_576
+    /// Bytes reserved against the memory budget while a run is diarized: a chunk's frames
+    /// (about 0.3 MB for 30 s) and the windows' statistics (about 3.6 MB for three hours).
+    public static let reservedBytes = 4 * 1_048_576
 
     /// Window length and hop, in 10 ms frames.
     static let windowFrames = 150

@@ -22,7 +22,7 @@ public struct PocketSphinxEngine: TranscriptionEngine {
     /// 91 MB when created, then 7 MB on its first chunk and about 0.25 MB per second of the
     /// longest chunk it decodes. The figures here round those up.
     public var decoderCost: DecoderCost {
-        DecoderCost(footprintBytes: 96 * 1_048_576, fixedGrowthBytes: 8 * 1_048_576, growthBytesPerSecond: 320 * 1024)
+        DecoderCost(footprintBytes: 94 * 1_048_576, fixedGrowthBytes: 8 * 1_048_576, growthBytesPerSecond: 288 * 1024)
     }
 
     public func makeDecoder() async throws -> any ChunkDecoder {

@@ -66,13 +66,15 @@ public final class WorkflowOrchestrator: Sendable {
         // what fits so that no decoder is created that could never run.
         let longestChunk = plan.chunkSize + plan.boundaryWindow + 2 * plan.overlap
         let perWorker = await transcription.pool.bytesPerWorker(chunkSeconds: longestChunk)
-        let fit = resources.budget.workersThatFit(perWorker: perWorker)
+        // Diarization, when on, runs beside the workers for the whole run.
+        let diarizationBytes = options.diarization.enabled ? DiarizationService.reservedBytes : 0
+        let fit = resources.budget.workersThatFit(perWorker: perWorker, besides: diarizationBytes)
         let live = await transcription.pool.liveCount
         guard fit >= 1 || live >= 1 else {
             let limit = resources.limit.map { "\($0.megabytes) MB (\($0.source))" } ?? "the limit"
             throw HearingAIError(
                 .memoryLimitTooSmall, path: path,
-                reason: "memory limit \(limit) is too small for one worker; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker)) MB")
+                reason: "memory limit \(limit) is too small for one worker; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes)) MB")
         }
         let workers = max(1, min(maxWorkers, options.maxWorkers, fit))
         await transcription.pool.setCapacity(workers)

@@ -8,7 +8,7 @@ import Synchronization
 /// rest is for reservations. Without a limit every reservation succeeds.
 public final class MemoryBudget: Sendable {
     /// Memory not covered by reservations: stacks, allocator slack, the reader's buffers.
-    public static let defaultHeadroomBytes = 12 * 1_048_576
+    public static let defaultHeadroomBytes = 8 * 1_048_576
 
     /// Bytes set aside for what reservations do not cover.
     public let headroomBytes: Int
@@ -73,10 +73,11 @@ public final class MemoryBudget: Sendable {
         state.withLock { $0.reserved = max(0, $0.reserved - bytes) }
     }
 
-    /// How many workers of `perWorker` bytes each fit when nothing else is reserved.
-    public func workersThatFit(perWorker: Int) -> Int {
+    /// How many workers of `perWorker` bytes each fit beside `besides` bytes, when nothing
+    /// else is reserved.
+    public func workersThatFit(perWorker: Int, besides: Int = 0) -> Int {
         guard let capacity = capacityBytes else { return Int.max }
-        return max(0, capacity / max(1, perWorker))
+        return max(0, (capacity - besides) / max(1, perWorker))
     }
 
     /// The smallest limit, in MB, under which `perWorker` bytes fit once.
