@@ -14,6 +14,7 @@ output can be scored directly:
   * sentence / silence tokens and fillers dropped: <s> </s> <sil>
     and anything in square brackets such as [noise] or [breath]
     (also ++garbage++ style fillers used by older Sphinx models).
+  * hearingai's speaker labels at the start of a paragraph ("Speaker 1: ") are dropped.
 Only the standard library is used.
 """
 import re
@@ -24,8 +25,13 @@ _FILLER = re.compile(r"^(<[^>]*>|\[[^\]]*\]|\+\+.*\+\+)$")  # <sil>, [noise], ++
 _KEEP = re.compile(r"[^a-z0-9' ]+")
 
 
+# hearingai's txt output starts speaker paragraphs with "Speaker 1: "; they are labels, not speech.
+_SPEAKER = re.compile(r"(?m)^Speaker \d+: ")
+
+
 def words(text):
     out = []
+    text = _SPEAKER.sub("", text)
     for tok in text.split():
         tok = tok.lower()
         if _FILLER.match(tok):
