@@ -152,28 +152,13 @@ final class JobProcessor: Sendable {
         guard let jobDirectory = try? Directory(path: "\(directories.work.path)/\(job.workDir)") else { return nil }
         var finalName: FileName?
         if jobDirectory.contains(IngestDirectories.sourceName) {
-            finalName = try moveKeepingName(from: jobDirectory, name: job.fileName, to: destination, companion: companion)
+            finalName = try jobDirectory.moveKeepingName(IngestDirectories.sourceName, to: destination, preferred: job.fileName, companion: companion)
             try queue.setFinalName(job.id!, finalName!)
         }
         jobDirectory.remove(IngestDirectories.nameFile, directory: false)
         directories.work.remove(jobDir, directory: true)
         directories.work.sync()
         return finalName
-    }
-
-    private func moveKeepingName(from jobDirectory: Directory, name: FileName, to destination: Directory, companion: ((FileName) -> FileName)?) throws -> FileName {
-        for number in 0..<10_000 {
-            let target = Directory.variant(of: name, number: number)
-            if let companion, destination.contains(companion(target)) { continue }
-            do {
-                try jobDirectory.move(IngestDirectories.sourceName, to: destination, as: target)
-                destination.sync()
-                return target
-            } catch let error as SystemError where error.errno == EEXIST {
-                continue
-            }
-        }
-        throw IngestError("\(destination.path): no free name for \(name)")
     }
 
     /// Marks the job failed and moves its source to failed/ with `NAME.error.json`.

@@ -153,17 +153,20 @@ public final class Directory: @unchecked Sendable {
         }
     }
 
-    /// Moves `name` into `destination` under the first free name of `name`, `stem (1).ext`,
-    /// `stem (2).ext`, ... Returns the name used. Nothing is ever overwritten. With
-    /// `companion`, a name is free only if `companion(name)` is free too (room for the error
-    /// file that will go beside it).
+    /// Moves `name` into `destination` under the first free name of `preferred` (by default
+    /// `name` itself), `stem (1).ext`, `stem (2).ext`, ... Returns the name used. Nothing is
+    /// ever overwritten. With `companion`, a name is free only if `companion(name)` is free
+    /// too (room for the error file that will go beside it).
     @discardableResult
-    public func moveKeepingName(_ name: FileName, to destination: Directory, companion: ((FileName) -> FileName)? = nil) throws -> FileName {
+    public func moveKeepingName(
+        _ name: FileName, to destination: Directory, preferred: FileName? = nil, companion: ((FileName) -> FileName)? = nil
+    ) throws -> FileName {
         for attempt in 0..<10_000 {
-            let target = Self.variant(of: name, number: attempt)
+            let target = Self.variant(of: preferred ?? name, number: attempt)
             if let companion, destination.contains(companion(target)) { continue }
             do {
                 try move(name, to: destination, as: target)
+                destination.sync()
                 return target
             } catch let error as SystemError where error.errno == EEXIST {
                 continue
