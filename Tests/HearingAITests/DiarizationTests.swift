@@ -1,0 +1,380 @@
+import Foundation
+import Testing
+@testable import HearingAI
+
+/// The scoring itself (`DiarizationErrorRate.swift`, the same definition as `scripts/der.py`),
+/// on turns made up for the purpose.
+@Suite("Diarization error rate")
+struct DiarizationErrorRateTests {
+    static func turn(_ start: Double, _ end: Double, _ speaker: String) -> SpeakerTurn {
+        SpeakerTurn(start: start, end: end, speaker: speaker)
+    }
+
+    /// A: 0–10 s, B: 12–20 s, A: 21–25 s.
+    static let reference = [turn(0, 10, "A"), turn(12, 20, "B"), turn(21, 25, "A")]
+
+    @Test("The reference scored against itself: 0")
+    func perfect() {
+        let score = diarizationErrorRate(reference: Self.reference, hypothesis: Self.reference)
+        #expect(score.errorRate == 0)
+        #expect(score.missed == 0 && score.falseAlarm == 0 && score.confusion == 0)
+        #expect(score.mapping == ["A": "A", "B": "B"])
+    }
+
+    @Test("Other names, swapped: still 0 under the optimal mapping")
+    func swappedLabels() {
+        let hypothesis = [Self.turn(0, 10, "Speaker 2"), Self.turn(12, 20, "Speaker 1"), Self.turn(21, 25, "Speaker 2")]
+        let score = diarizationErrorRate(reference: Self.reference, hypothesis: hypothesis)
+        #expect(score.errorRate == 0)
+        #expect(score.mapping == ["Speaker 2": "A", "Speaker 1": "B"])
+    }
+
+    @Test("No hypothesis: everything missed, DER 1")
+    func allMissed() {
+        let score = diarizationErrorRate(reference: Self.reference, hypothesis: [])
+        #expect(score.errorRate == 1)
+        #expect(score.missedRate == 1 && score.falseAlarm == 0 && score.confusion == 0)
+        // 22 s of speech less 0.25 s inside each of the six boundaries.
+        #expect(score.total == 2200 - 6 * 25)
+    }
+
+    @Test("One speaker for everyone: the second voice is all confusion")
+    func oneSpeakerForAll() {
+        let hypothesis = Self.reference.map { Self.turn($0.start, $0.end, "X") }
+        let score = diarizationErrorRate(reference: Self.reference, hypothesis: hypothesis, collar: 0)
+        #expect(score.confusion == 800 && score.missed == 0 && score.falseAlarm == 0)
+        #expect(abs(score.errorRate - 8.0 / 22) < 1e-9)
+        #expect(score.mapping == ["X": "A"])
+    }
+
+    @Test("A known confusion: 5 s of B's 8 s given to A's label")
+    func knownConfusion() {
+        let hypothesis = [Self.turn(0, 10, "X"), Self.turn(12, 17, "X"), Self.turn(17, 20, "Y"), Self.turn(21, 25, "X")]
+        let score = diarizationErrorRate(reference: Self.reference, hypothesis: hypothesis, collar: 0)
+        #expect(score.mapping == ["X": "A", "Y": "B"])
+        #expect(score.confusion == 500 && score.missed == 0 && score.falseAlarm == 0)
+        #expect(abs(score.errorRate - 5.0 / 22) < 1e-9)
+    }
+
+    @Test("More hypothesis speakers than reference: the extra one is confusion")
+    func extraSpeaker() {
+        let hypothesis = [Self.turn(0, 9, "X"), Self.turn(9, 10, "Z"), Self.turn(12, 20, "Y"), Self.turn(21, 25, "X")]
+        let score = diarizationErrorRate(reference: Self.reference, hypothesis: hypothesis, collar: 0)
+        #expect(score.mapping == ["X": "A", "Y": "B"])
+        #expect(score.confusion == 100)
+        #expect(abs(score.errorRate - 1.0 / 22) < 1e-9)
+    }
+
+    @Test("Speech where the reference is silent is false alarm; silence where it speaks, missed")
+    func missedAndFalseAlarm() {
+        let hypothesis = [Self.turn(0, 11, "A"), Self.turn(14, 20, "B"), Self.turn(21, 25, "A")]
+        let score = diarizationErrorRate(reference: Self.reference, hypothesis: hypothesis, collar: 0)
+        #expect(score.falseAlarm == 100 && score.missed == 200 && score.confusion == 0)
+        #expect(abs(score.errorRate - 3.0 / 22) < 1e-9)
+    }
+
+    @Test("The collar forgives boundary errors within 0.25 s, and only those")
+    func collar() {
+        let late = Self.reference.map { Self.turn($0.start + 0.2, $0.end + 0.2, $0.speaker) }
+        #expect(diarizationErrorRate(reference: Self.reference, hypothesis: late).errorRate == 0)
+        // Without a collar: 0.2 s missed at each start, 0.2 s false alarm at each end.
+        let uncollared = diarizationErrorRate(reference: Self.reference, hypothesis: late, collar: 0)
+        #expect(uncollared.missed == 3 * 20 && uncollared.falseAlarm == 3 * 20 && uncollared.confusion == 0)
+        // Half a second late is past the collar: 0.25 s missed and 0.25 s false alarm per turn.
+        let later = Self.reference.map { Self.turn($0.start + 0.5, $0.end + 0.5, $0.speaker) }
+        let collared = diarizationErrorRate(reference: Self.reference, hypothesis: later)
+        #expect(collared.missed == 3 * 25 && collared.falseAlarm == 3 * 25)
+        // Each boundary's collar also leaves the denominator.
+        #expect(collared.total == 2200 - 6 * 25)
+    }
+
+    @Test("scripts/der.py scores a fixture exactly as the Swift function does",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")))
+    func matchesScript() throws {
+        let referencePath = Fixtures.path("speech/conversation.turns.tsv")
+        let reference = try Fixtures.referenceTurns("speech/conversation.turns.tsv")
+        #expect(reference.count == 15)
+        // Late by 0.3 s, every fourth turn misattributed, a stray turn in a gap, names swapped.
+        var hypothesis = reference.enumerated().map { i, t in
+            SpeakerTurn(start: t.start + 0.3, end: t.end + 0.3, speaker: (t.speaker == "rms") != (i % 4 == 3) ? "Speaker 2" : "Speaker 1")
+        }
+        hypothesis.append(SpeakerTurn(start: reference[2].end + 0.4, end: reference[3].start - 0.1, speaker: "Speaker 3"))
+        let score = diarizationErrorRate(reference: reference, hypothesis: hypothesis)
+        #expect(score.errorRate > 0.1 && score.missed > 0 && score.falseAlarm > 0 && score.confusion > 0)
+
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let hypPath = dir.appendingPathComponent("hyp.json")
+        try JSONSerialization.data(withJSONObject: ["speakerTurns": hypothesis.map { ["start": $0.start, "end": $0.end, "speaker": $0.speaker] }])
+            .write(to: hypPath)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/der.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [script.path, referencePath, hypPath.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let expected = String(format: "DER %.4f missed %.4f false_alarm %.4f confusion %.4f",
+                              score.errorRate, score.missedRate, score.falseAlarmRate, score.confusionRate)
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == expected)
+    }
+}
+
+/// Transcriptions shared by the tests that read them: each is made once per test run.
+private enum SharedRuns {
+    static let conversation = Task { try await transcribe(Fixtures.path("speech/conversation.wav")) }
+}
+
+/// Real diarization of the flite conversations, whose turns are known to the sample.
+@Suite("Diarization", .timeLimit(.minutes(5)))
+struct DiarizationTests {
+    /// The target: at most 10% DER (0.25 s collar) on the two- and three-voice conversations.
+    static let maximumDER = 0.10
+
+    /// `diarize(name.wav)` scored against `name.turns.tsv`.
+    static func diarized(_ name: String, options: DiarizationOptions = DiarizationOptions(),
+                         chunkSize: Double = ChunkPlan.defaultChunkSize) async throws -> (turns: [SpeakerTurn], score: DiarizationScore) {
+        let turns = try await diarize(Fixtures.path("speech/\(name).wav"), options: options, chunkSize: chunkSize)
+        let reference = try Fixtures.referenceTurns("speech/\(name).turns.tsv")
+        let score = diarizationErrorRate(reference: reference, hypothesis: turns)
+        log("diarize(\(name).wav, \(options), chunkSize: \(chunkSize)): \(Set(turns.map(\.speaker)).count) speakers, \(score)")
+        return (turns, score)
+    }
+
+    /// Prints figures when `HEARINGAI_TEST_VERBOSE` is set (failures print them anyway).
+    static func log(_ line: String) {
+        if ProcessInfo.processInfo.environment["HEARINGAI_TEST_VERBOSE"] != nil { print(line) }
+    }
+
+    static func speakers(_ turns: [SpeakerTurn]) -> Set<String> { Set(turns.map(\.speaker)) }
+
+    /// Turns in time order, not overlapping, of positive length, within `duration`, and named
+    /// `Speaker 1`, `Speaker 2`, … in order of first appearance.
+    static func checkWellFormed(_ turns: [SpeakerTurn], duration: Double) {
+        #expect(turns.allSatisfy { $0.end > $0.start && $0.start >= 0 && $0.end <= duration + 0.05 }, "\(turns)")
+        for (a, b) in zip(turns, turns.dropFirst()) {
+            #expect(b.start >= a.end - 0.001, "overlapping or unordered turns \(a) \(b)")
+        }
+        var order: [String] = []
+        for turn in turns where !order.contains(turn.speaker) { order.append(turn.speaker) }
+        #expect(order == (0..<order.count).map { "Speaker \($0 + 1)" }, "labels by first appearance: \(order)")
+    }
+
+    @Test("Two voices: found without being told how many, DER ≤ 10%", arguments: [ChunkPlan.defaultChunkSize, 10])
+    func twoVoices(chunkSize: Double) async throws {
+        let (turns, score) = try await Self.diarized("conversation", chunkSize: chunkSize)
+        #expect(score.errorRate <= Self.maximumDER, "chunk size \(chunkSize): \(score)")
+        #expect(Self.speakers(turns).count == 2, "chunk size \(chunkSize): \(score)")
+        Self.checkWellFormed(turns, duration: 61.5)
+    }
+
+    @Test("Three voices: found without being told how many, DER ≤ 10%", arguments: [ChunkPlan.defaultChunkSize, 10])
+    func threeVoices(chunkSize: Double) async throws {
+        let (turns, score) = try await Self.diarized("conversation3", chunkSize: chunkSize)
+        #expect(score.errorRate <= Self.maximumDER, "chunk size \(chunkSize): \(score)")
+        #expect(Self.speakers(turns).count == 3, "chunk size \(chunkSize): \(score)")
+        Self.checkWellFormed(turns, duration: 60)
+    }
+
+    @Test("One voice: one speaker")
+    func oneVoice() async throws {
+        let turns = try await diarize(Fixtures.path("speech/short.wav"))
+        #expect(!turns.isEmpty)
+        #expect(Self.speakers(turns) == ["Speaker 1"], "\(turns)")
+        Self.checkWellFormed(turns, duration: 4.8)
+    }
+
+    @Test("Labels hold across chunk boundaries: 185 s in chunks, DER ≤ 10%",
+          arguments: [10.0, ChunkPlan.defaultChunkSize])
+    func longFileInChunks(chunkSize: Double) async throws {
+        let (turns, score) = try await Self.diarized("long", chunkSize: chunkSize)
+        // Speaker 1 swapping identity at a chunk boundary would show as confusion over the rest.
+        #expect(score.errorRate <= Self.maximumDER, "chunk size \(chunkSize): \(score)")
+        #expect(Self.speakers(turns).count == 2, "chunk size \(chunkSize): \(score)")
+        #expect(score.confusionRate <= 0.05, "chunk size \(chunkSize): \(score)")
+        Self.checkWellFormed(turns, duration: 185.5)
+    }
+
+    @Test("A speaker count is obeyed: three voices told 2 give 2; at most 2 caps them")
+    func speakerCounts() async throws {
+        let (exact, _) = try await Self.diarized("conversation3", options: DiarizationOptions(speakers: 2))
+        #expect(Self.speakers(exact).count == 2)
+        let (capped, _) = try await Self.diarized("conversation3", options: DiarizationOptions(maxSpeakers: 2))
+        #expect(Self.speakers(capped).count == 2)
+        Self.checkWellFormed(capped, duration: 60)
+    }
+
+    @Test("The same conversation twice over: still two speakers, the same labels in both halves")
+    func conversationTwice() async throws {
+        let samples = try Self.readWAV(Fixtures.path("speech/conversation.wav"))
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("twice.wav")
+        try writeWAV(samples + samples, to: url)
+        let once = try Fixtures.referenceTurns("speech/conversation.turns.tsv")
+        let shift = Double(samples.count) / 16_000
+        let reference = once + once.map { SpeakerTurn(start: $0.start + shift, end: $0.end + shift, speaker: $0.speaker) }
+        let turns = try await diarize(url.path)
+        let score = diarizationErrorRate(reference: reference, hypothesis: turns)
+        Self.log("diarize(conversation.wav twice): \(Self.speakers(turns).count) speakers, \(score)")
+        #expect(Self.speakers(turns).count == 2, "\(score)")
+        #expect(score.errorRate <= Self.maximumDER, "\(score)")
+    }
+
+    /// The samples of a 16-bit mono WAV file (its `data` chunk).
+    static func readWAV(_ path: String) throws -> [Int16] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        var offset = 12
+        while offset + 8 <= data.count {
+            let id = String(decoding: data[offset..<(offset + 4)], as: UTF8.self)
+            let size = Int(data[offset + 4]) | Int(data[offset + 5]) << 8 | Int(data[offset + 6]) << 16 | Int(data[offset + 7]) << 24
+            if id == "data" {
+                let body = data[(offset + 8)..<min(data.count, offset + 8 + size)]
+                return stride(from: body.startIndex, to: body.endIndex - 1, by: 2).map { Int16(bitPattern: UInt16(body[$0]) | UInt16(body[$0 + 1]) << 8) }
+            }
+            offset += 8 + size + size % 2
+        }
+        throw CocoaError(.fileReadCorruptFile)
+    }
+
+    @Test("Chunks analysed in any order give the same turns (workers finish them in any order)")
+    func chunkOrder() async throws {
+        let source = try await ChunkSource.open(path: Fixtures.path("speech/conversation3.wav"),
+                                                options: TranscriptionOptions(chunking: ChunkPlan(chunkSize: 8, overlap: 1)))
+        var chunks: [Chunk] = []
+        while let chunk = try await source.next() { chunks.append(chunk) }
+        source.close()
+        #expect(chunks.count >= 6)
+        func turns(_ order: [Chunk]) async throws -> [SpeakerTurn] {
+            let service = DiarizationService()
+            for chunk in order { try await service.analyze(chunk, fileOffset: 0) }
+            let turns = try await service.finish()
+            await service.close()
+            return turns
+        }
+        let inOrder = try await turns(chunks)
+        let reversed = try await turns(chunks.reversed())
+        let interleaved = try await turns(chunks.enumerated().sorted { ($0.offset % 2, $0.offset) < ($1.offset % 2, $1.offset) }.map(\.element))
+        for other in [reversed, interleaved] {
+            #expect(other.map(\.speaker) == inOrder.map(\.speaker))
+            #expect(zip(other, inOrder).allSatisfy { abs($0.start - $1.start) < 0.011 && abs($0.end - $1.end) < 0.011 }, "\(other)\n\(inOrder)")
+        }
+    }
+
+    @Test("Digital silence: no turns, and transcribe() reports no speakers without an error")
+    func silence() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("silence.wav")
+        try writeWAV([Int16](repeating: 0, count: 16_000 * 5), to: url)
+        #expect(try await diarize(url.path).isEmpty)
+        let transcript = try await transcribe(url.path, options: TranscriptionOptions(maxWorkers: 1))
+        #expect(transcript.speakerTurns.isEmpty)
+        #expect(transcript.metadata.diarization?.speakers == 0)
+        #expect(transcript.metadata.diarization?.error == nil)
+    }
+
+    @Test("A range of the file (--start-time, --end-time): turns on the file's clock, inside the range")
+    func timeRange() async throws {
+        let (from, to) = (20.0, 45.0)
+        let transcript = try await transcribe(Fixtures.path("speech/conversation.wav"),
+                                              options: TranscriptionOptions(maxWorkers: 1, startTime: from, endTime: to))
+        let turns = transcript.speakerTurns
+        #expect(turns.allSatisfy { $0.start >= from - 0.01 && $0.end <= to + 0.01 }, "\(turns)")
+        let reference = try Fixtures.referenceTurns("speech/conversation.turns.tsv").compactMap { turn -> SpeakerTurn? in
+            guard turn.end > from, turn.start < to else { return nil }
+            return SpeakerTurn(start: max(from, turn.start), end: min(to, turn.end), speaker: turn.speaker)
+        }
+        let score = diarizationErrorRate(reference: reference, hypothesis: turns)
+        #expect(score.errorRate <= Self.maximumDER, "\(score)")
+        #expect(Self.speakers(turns).count == 2)
+        #expect(transcript.words.allSatisfy { $0.speaker != nil })
+    }
+
+    @Test("Impossible speaker counts are refused")
+    func invalidCounts() async throws {
+        let path = Fixtures.path("speech/short.wav")
+        await #expect(throws: HearingAIError.self) { try await diarize(path, options: DiarizationOptions(speakers: 0)) }
+        await #expect(throws: HearingAIError.self) { try await diarize(path, options: DiarizationOptions(minSpeakers: 3, maxSpeakers: 2)) }
+        await #expect(throws: HearingAIError.self) { try await diarize(path, options: DiarizationOptions(minSpeakers: 0)) }
+    }
+
+    @Test("transcribe(): every word has a speaker, segments never mix speakers, txt names them")
+    func transcriptSpeakers() async throws {
+        let transcript = try await SharedRuns.conversation.value
+        let words = transcript.words
+        #expect(words.count > 100)
+        #expect(words.allSatisfy { $0.speaker != nil }, "words without a speaker: \(words.filter { $0.speaker == nil }.map(\.text))")
+        #expect(transcript.segments.allSatisfy { $0.speaker != nil })
+        let mixed = transcript.segments.filter { segment in !segment.words.allSatisfy { $0.speaker == segment.speaker } }
+        #expect(mixed.isEmpty, "segments mixing speakers: \(mixed.map { $0.words.map { "\($0.text)/\($0.speaker ?? "-")" } })")
+        #expect(Set(words.compactMap(\.speaker)) == ["Speaker 1", "Speaker 2"])
+        #expect(Self.speakers(transcript.speakerTurns) == ["Speaker 1", "Speaker 2"])
+        Self.checkWellFormed(transcript.speakerTurns, duration: 61.5)
+        let summary = try #require(transcript.metadata.diarization)
+        #expect(summary.speakers == 2)
+        #expect(summary.error == nil)
+        #expect(summary.seconds >= 0)
+
+        // The turns transcribe() found score as well as diarize()'s.
+        let reference = try Fixtures.referenceTurns("speech/conversation.turns.tsv")
+        let score = diarizationErrorRate(reference: reference, hypothesis: transcript.speakerTurns)
+        #expect(score.errorRate <= Self.maximumDER, "\(score)")
+        Self.log("transcribe(conversation.wav): \(summary.speakers) speakers in \(summary.seconds) s, \(score)")
+
+        // txt: every paragraph opens with its speaker; the first voice is Speaker 1; both appear.
+        let text = try transcript.rendered(as: .txt)
+        let paragraphs = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        #expect(paragraphs.count >= 10, "\(paragraphs.count) paragraphs for 15 turns")
+        #expect(paragraphs.allSatisfy { $0.hasPrefix("Speaker 1: ") || $0.hasPrefix("Speaker 2: ") }, "\(text)")
+        #expect(text.hasPrefix("Speaker 1: "))
+        #expect(paragraphs.contains { $0.hasPrefix("Speaker 2: ") })
+
+        // JSON: top-level speakerTurns, speakers on segments and words.
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(transcript.rendered(as: .json).utf8)) as? [String: Any])
+        let jsonTurns = try #require(json["speakerTurns"] as? [[String: Any]])
+        #expect(jsonTurns.count == transcript.speakerTurns.count)
+        #expect(jsonTurns.allSatisfy { $0["start"] is Double && $0["end"] is Double && $0["speaker"] is String })
+        let segments = try #require(json["segments"] as? [[String: Any]])
+        #expect(segments.allSatisfy { $0["speaker"] is String })
+        #expect(segments.allSatisfy { ($0["words"] as? [[String: Any]])?.allSatisfy { $0["speaker"] is String } == true })
+    }
+
+    @Test("transcribe(): words inside a turn carry that turn's voice (≥ 90%)")
+    func wordSpeakers() async throws {
+        let transcript = try await SharedRuns.conversation.value
+        let reference = try Fixtures.referenceTurns("speech/conversation.turns.tsv")
+        // The voices the labels stand for: the mapping that scores the transcript's turns best.
+        let mapping = diarizationErrorRate(reference: reference, hypothesis: transcript.speakerTurns).mapping
+        var right = 0, wrong: [String] = []
+        for word in transcript.words {
+            let middle = (word.start + word.end) / 2
+            guard let turn = reference.first(where: { $0.start + 0.25 <= middle && middle <= $0.end - 0.25 }) else { continue }
+            if let speaker = word.speaker, mapping[speaker] == turn.speaker {
+                right += 1
+            } else {
+                wrong.append("\(word.text)@\(String(format: "%.2f", word.start)):\(word.speaker ?? "-")≠\(turn.speaker)")
+            }
+        }
+        let judged = right + wrong.count
+        #expect(judged >= 100, "only \(judged) words inside turns")
+        let accuracy = Double(right) / Double(max(1, judged))
+        Self.log("transcribe(conversation.wav): \(right)/\(judged) words inside turns on the right voice")
+        #expect(accuracy >= 0.9, "\(right)/\(judged) words on the right voice; wrong: \(wrong)")
+    }
+
+    @Test("transcribe() with diarization off: no speakers anywhere")
+    func disabled() async throws {
+        let options = TranscriptionOptions(diarization: DiarizationOptions(enabled: false))
+        let transcript = try await transcribe(Fixtures.path("speech/conversation.wav"), options: options)
+        #expect(transcript.words.count > 100)
+        #expect(transcript.words.allSatisfy { $0.speaker == nil })
+        #expect(transcript.segments.allSatisfy { $0.speaker == nil })
+        #expect(transcript.speakerTurns.isEmpty)
+        #expect(!(try transcript.rendered(as: .txt)).contains("Speaker 1:"))
+    }
+}
