@@ -214,7 +214,8 @@ public final class DiarizationService: ManagedResource {
         let sorted = energy.sorted()
         let floor = sorted[sorted.count / 10]
         let peak = sorted[sorted.count - 1 - sorted.count / 100]
-        let threshold = min(max(floor + 15, -55), peak - 6)
+        // Never below -60 dBFS: digital silence, or a hiss far under any voice, is not speech.
+        let threshold = max(min(max(floor + 15, -55), peak - 6), -60)
         var runs: [Range<Int>] = []
         var start: Int?
         for (i, e) in energy.enumerated() {
