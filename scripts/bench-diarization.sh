@@ -8,7 +8,8 @@
 #  2. Cost: wall time of `hearingai transcribe` with diarization (the default) against
 #     `--no-diarization`, on long.wav (185 s) and on long.wav three times over (~9 min),
 #     ROUNDS alternating rounds (the order flips each round, so that load on a shared
-#     machine hits both alike); medians, their ratio, and peak RSS.
+#     machine hits both alike); medians of wall and CPU (user + system) time, their ratios,
+#     the diarization thread's own seconds from the JSON metadata, and peak RSS.
 #     Target: diarization adds at most 10% wall time.
 #
 #   scripts/bench-diarization.sh [ROUNDS]     (default 3)

@@ -90,6 +90,7 @@ struct TranscribeCommand: AsyncParsableCommand {
         }
         var command = try TranscribeCommand.parse([run.manifest.source] + run.manifest.arguments)
         command.verbose = command.verbose || verbose
+        command.showChunks = command.showChunks || showChunks
         try await command.run()
     }
 

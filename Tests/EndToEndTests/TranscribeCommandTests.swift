@@ -138,3 +138,64 @@ struct TranscribeCommandTests {
         #expect(format.stderr.contains("unknown format 'docx'"))
     }
 }
+
+@Suite("hearingai transcribe --list-jobs, --resume, --force", .timeLimit(.minutes(5)))
+struct ResumeCommandTests {
+    /// Runs a transcription with small chunks and kills it (SIGKILL) once `chunks` are
+    /// checkpointed in `cache`.
+    static func interruptedRun(_ file: URL, cache: String, chunks wanted: Int = 4) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BinaryRunner.binary)
+        process.arguments = [file.path, "--chunk-size", "5", "--max-workers", "1", "--cache-dir", cache, "-f", "txt"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        while checkpointed(cache) < wanted, Date() < deadline, process.isRunning { usleep(50_000) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    static func checkpointed(_ cache: String) -> Int {
+        let chunks = URL(fileURLWithPath: cache).appendingPathComponent("chunks")
+        let runs = (try? FileManager.default.contentsOfDirectory(atPath: chunks.path)) ?? []
+        return runs.reduce(0) { total, run in
+            total + ((try? FileManager.default.contentsOfDirectory(atPath: chunks.appendingPathComponent(run).path)) ?? [])
+                .filter { $0.hasPrefix("chunk-") }.count
+        }
+    }
+
+    @Test("An interrupted run is listed, resumes from its checkpoints, and --force starts over")
+    func resume() throws {
+        let (dir, file) = try TranscribeCommandTests.staged("speech/long.wav")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cache = dir.appendingPathComponent("cache").path
+
+        try Self.interruptedRun(file, cache: cache)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("long.txt").path))
+        let list = try BinaryRunner.run(["--list-jobs", "--cache-dir", cache])
+        #expect(list.status == 0)
+        let row = try #require(list.stdout.split(separator: "\n").first { $0.hasSuffix(file.path) })
+        let fields = row.split(separator: "\t")
+        let id = String(fields[0])
+        let done = try #require(Int(fields[1]))
+        #expect(done >= 4)
+
+        let resumed = try BinaryRunner.run(["--resume", id, "--cache-dir", cache, "--show-chunks"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let fromCheckpoints = resumed.stderr.split(separator: "\n").filter { $0.contains("(checkpoint)") }.count
+        #expect(fromCheckpoints >= done, "\(resumed.stderr)")
+        let text = try String(contentsOf: dir.appendingPathComponent("long.txt"), encoding: .utf8)
+        #expect(text.split(separator: " ").count > 400)
+        // A finished run leaves nothing to resume.
+        #expect(!(try BinaryRunner.run(["--list-jobs", "--cache-dir", cache]).stdout.contains(file.path)))
+
+        // Interrupted again, then --force: the checkpoints are there but none is used.
+        try Self.interruptedRun(file, cache: cache)
+        #expect(Self.checkpointed(cache) >= 4)
+        let forced = try BinaryRunner.run([file.path, "--chunk-size", "5", "--max-workers", "1", "--cache-dir", cache, "--show-chunks", "--force", "-f", "txt"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(!forced.stderr.contains("(checkpoint)"))
+        #expect(forced.stderr.split(separator: "\n").filter { $0.hasPrefix("chunk") }.count >= 30)
+    }
+}
