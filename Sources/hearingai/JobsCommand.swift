@@ -18,7 +18,7 @@ struct JobsCommand: AsyncParsableCommand {
         @Option(help: "At most this many.") var limit = 50
 
         func run() async throws {
-            do {
+            try await CLIFailure.reporting {
                 let filter = try state.map { value -> Job.State in
                     guard let state = Job.State(rawValue: value) else { throw IngestError("unknown state '\(value)'") }
                     return state
@@ -28,8 +28,6 @@ struct JobsCommand: AsyncParsableCommand {
                 for job in try queue.jobs(state: filter, limit: limit) {
                     print("\(job.id ?? 0)\t\(job.state.rawValue)\t\(job.attempts)\t\(JobsCommand.date(job.updatedAt))\t\(job.fileName)")
                 }
-            } catch let error as IngestError {
-                throw CLIFailure.report(error.description)
             }
         }
     }
@@ -40,7 +38,7 @@ struct JobsCommand: AsyncParsableCommand {
         @Argument(help: "The job's ID.") var id: Int64
 
         func run() async throws {
-            do {
+            try await CLIFailure.reporting {
                 let queue = try await service.openQueue()
                 guard let job = try queue.job(id) else { throw IngestError("job \(id): no such job") }
                 let lines: [(String, String?)] = [
@@ -53,8 +51,6 @@ struct JobsCommand: AsyncParsableCommand {
                     ("finished", job.finishedAt.map(JobsCommand.date)), ("lease", job.leaseOwner),
                 ]
                 for case let (key, value?) in lines { print("\(key): \(value)") }
-            } catch let error as IngestError {
-                throw CLIFailure.report(error.description)
             }
         }
     }
@@ -65,14 +61,12 @@ struct JobsCommand: AsyncParsableCommand {
         @Argument(help: "The job's ID.") var id: Int64
 
         func run() async throws {
-            do {
+            try await CLIFailure.reporting {
                 let (configuration, _) = try await service.load()
                 let queue = try await service.openQueue()
                 let directories = try IngestDirectories(configuration: configuration)
                 try RetryJob(queue: queue, directories: directories).retry(id)
                 print("job \(id) queued again")
-            } catch let error as IngestError {
-                throw CLIFailure.report(error.description)
             }
         }
     }

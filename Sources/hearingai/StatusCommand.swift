@@ -12,7 +12,7 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var service: ServiceOptions
 
     func run() async throws {
-        do {
+        try await CLIFailure.reporting {
             let queue = try await service.openQueue()
             let counts = try queue.counts()
             print(Job.State.allCases.map { "\($0.rawValue): \(counts[$0] ?? 0)" }.joined(separator: "  "))
@@ -22,8 +22,6 @@ struct StatusCommand: AsyncParsableCommand {
             if let next = try queue.jobs(state: .queued, limit: 1000).last {
                 print("next: job \(next.id ?? 0) \(next.fileName)")
             }
-        } catch let error as IngestError {
-            throw CLIFailure.report(error.description)
         }
     }
 }

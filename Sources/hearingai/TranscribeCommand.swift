@@ -57,14 +57,10 @@ struct TranscribeCommand: AsyncParsableCommand {
     func run() async throws {
         bootstrapLogging(level: verbose ? .debug : .warning)
         let logger = Logger(label: "hearingai")
-        do {
+        try await CLIFailure.reporting {
             if listJobs { return listRuns() }
             if let resume { return try await resumeRun(resume) }
             try await transcribe(file!, logger: logger)
-        } catch let error as HearingAIError {
-            throw CLIFailure.report(error.description)
-        } catch let error as CLIFailure {
-            throw CLIFailure.report(error.description)
         }
     }
 

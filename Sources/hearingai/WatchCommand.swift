@@ -49,7 +49,7 @@ struct WatchCommand: AsyncParsableCommand {
     func run() async throws {
         bootstrapLogging(level: verbose ? .debug : .info)
         let logger = Logger(label: "hearingai")
-        do {
+        try await CLIFailure.reporting {
             var flags: [String: ConfigValue] = [:]
             if let formats { flags["formats"] = ConfigValue(.string(formats), isSecret: false) }
             if let chunkSize { flags["chunk_size"] = ConfigValue(.double(chunkSize), isSecret: false) }
@@ -76,10 +76,6 @@ struct WatchCommand: AsyncParsableCommand {
                 cancellationSignals: [],
                 logger: logger))
             try await group.run()
-        } catch let error as IngestError {
-            throw CLIFailure.report(error.description)
-        } catch let error as HearingAIError {
-            throw CLIFailure.report(error.description)
         }
     }
 }

@@ -47,12 +47,6 @@ actor DecoderPool {
     /// Decoders alive now.
     var liveCount: Int { idle.count + busy.count + creating }
 
-    /// Decoders idle now.
-    var idleCount: Int { idle.count }
-
-    /// Chunks decoding now.
-    var busyCount: Int { busy.count }
-
     /// Bytes one worker needs: a decoder, its growth and a chunk of `seconds`.
     func bytesPerWorker(chunkSeconds: Double) -> Int {
         cost.footprintBytes + cost.growth(forChunkSeconds: chunkSeconds) + DecoderCost.chunkBufferBytes(seconds: chunkSeconds)

@@ -53,9 +53,6 @@ actor Intake {
         !name.isHidden && !temporarySuffixes.contains(where: name.hasSuffix)
     }
 
-    /// Files waiting to settle.
-    var pendingCount: Int { pending.count }
-
     /// Looks at every entry of the inbox: the listing is the truth, events are hints.
     func rescan() async {
         do {
