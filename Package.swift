@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "HearingAI", targets: ["HearingAI"]),
+        .library(name: "HearingAIOpenAI", targets: ["HearingAIOpenAI"]),
         .executable(name: "hearingai", targets: ["hearingai"]),
     ],
     dependencies: [
@@ -14,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // System libraries from Debian's -dev packages.
@@ -42,10 +45,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The OpenAI-compatible HTTP engine, for users who run a Whisper-class server.
+        .target(
+            name: "HearingAIOpenAI",
+            dependencies: [
+                "HearingAI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "HearingIngest",
             dependencies: [
-                "HearingAI", "CHearingShims",
+                "HearingAI", "HearingAIOpenAI", "CHearingShims",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -56,6 +69,7 @@ let package = Package(
             name: "hearingai",
             dependencies: [
                 "HearingAI",
+                "HearingAIOpenAI",
                 "HearingIngest",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -65,11 +79,14 @@ let package = Package(
         ),
 
         .testTarget(name: "HearingAITests", dependencies: ["HearingAI"]),
+        // Starts scripts/openai-server.py on loopback for the tests that need a server.
+        .target(name: "OpenAITestServer", path: "Tests/OpenAITestServer"),
+        .testTarget(name: "HearingAIOpenAITests", dependencies: ["HearingAIOpenAI", "OpenAITestServer"]),
         .testTarget(
             name: "HearingIngestTests",
             dependencies: ["HearingIngest", .product(name: "Configuration", package: "swift-configuration")]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["hearingai"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["hearingai", "OpenAITestServer"]),
     ]
 )
 

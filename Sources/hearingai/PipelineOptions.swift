@@ -1,5 +1,6 @@
 import ArgumentParser
 import HearingAI
+import HearingAIOpenAI
 
 /// Options shared by every command that runs the pipeline.
 struct PipelineOptions: ParsableArguments {
@@ -43,8 +44,26 @@ struct PipelineOptions: ParsableArguments {
         DiarizationOptions(enabled: !noDiarization, speakers: speakers, minSpeakers: minSpeakers, maxSpeakers: maxSpeakers)
     }
 
-    var engine: PocketSphinxEngine {
-        PocketSphinxEngine(model: PocketSphinxModel(modelDirectory: modelDir, dictionary: dictionary, languageModel: languageModel))
+    @OptionGroup(title: "OpenAI-compatible engine")
+    var engineOptions: EngineOptions
+
+    func validate() throws {
+        if engineOptions.engine != .openai, engineOptions.openAIFlagsGiven {
+            throw ValidationError("--base-url, --request-path, --model, --language, --prompt, --request-timeout and --retries apply to --engine openai")
+        }
+    }
+
+    /// The engine these options name: PocketSphinx with its model flags, or an
+    /// OpenAI-compatible server.
+    func makeEngine() throws -> any TranscriptionEngine {
+        switch engineOptions.engine ?? .pocketsphinx {
+        case .pocketsphinx:
+            return PocketSphinxEngine(model: PocketSphinxModel(modelDirectory: modelDir, dictionary: dictionary, languageModel: languageModel))
+        case .openai:
+            let configuration = engineOptions.openAIConfiguration()
+            try configuration.validate()
+            return OpenAIEngine(configuration: configuration)
+        }
     }
 
     /// The limit in force: this flag over the environment, then the lower of that and the

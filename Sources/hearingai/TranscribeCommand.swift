@@ -106,6 +106,7 @@ struct TranscribeCommand: AsyncParsableCommand {
         if let speakers = pipeline.speakers { args += ["--speakers", "\(speakers)"] }
         args += ["--min-speakers", "\(pipeline.minSpeakers)", "--max-speakers", "\(pipeline.maxSpeakers)"]
         if pipeline.noDiarization { args.append("--no-diarization") }
+        args += pipeline.engineOptions.repeatableArguments
         return args
     }
 
@@ -130,7 +131,7 @@ struct TranscribeCommand: AsyncParsableCommand {
             traceHandler = { samples in writer.write(samples, limit: limit) }
         }
         let orchestrator = WorkflowOrchestrator(
-            engine: pipeline.engine, maxWorkers: options.maxWorkers, cache: cache, logger: logger,
+            engine: try pipeline.makeEngine(), maxWorkers: options.maxWorkers, cache: cache, logger: logger,
             memoryTrace: traceHandler)
 
         if let key = ChunkCache.key(path: file, options: options, engine: orchestrator.engine) {

@@ -43,6 +43,9 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(name: .customLong("poll-only"), help: "Do not use inotify; find files by rescanning (network filesystems).")
     var pollOnly = false
 
+    @OptionGroup(title: "OpenAI-compatible engine")
+    var engineOptions: EngineOptions
+
     @Flag(name: .shortAndLong, help: "Log every chunk.")
     var verbose = false
 
@@ -59,6 +62,7 @@ struct WatchCommand: AsyncParsableCommand {
             if let settleSeconds { flags["settle_seconds"] = ConfigValue(.double(settleSeconds), isSecret: false) }
             if pollOnly { flags["poll_only"] = ConfigValue(.bool(true), isSecret: false) }
             if let rescanSeconds { flags["rescan_seconds"] = ConfigValue(.double(rescanSeconds), isSecret: false) }
+            flags.merge(engineOptions.configurationFlags) { flag, _ in flag }
             let (configuration, fileLimit) = try await service.load(extraFlags: flags)
 
             let limit = try MemoryLimit.resolve(

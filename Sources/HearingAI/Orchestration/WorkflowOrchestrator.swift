@@ -204,7 +204,7 @@ public final class WorkflowOrchestrator: Sendable {
         let peak = max(SystemInfo.peakResidentBytes(), supervisor.peakResidentBytes)
         memoryTrace?(supervisor.samples)
 
-        let metadata = TranscriptMetadata(
+        var metadata = TranscriptMetadata(
             source: path,
             duration: duration,
             startTime: options.startTime,
@@ -219,6 +219,7 @@ public final class WorkflowOrchestrator: Sendable {
                           peakRSSMB: (Double(peak) / 1_048_576 * 10).rounded() / 10, workersAllowed: workers),
             diarization: diarization
         )
+        metadata.wordTimes = TranscriptMetadata.WordTimes(segments.flatMap(\.words))
         logger.debug("Transcription finished", metadata: [
             "chunks": "\(chunkCount)", "seconds": "\(total)",
             "memory.peak_mb": "\(metadata.memory.peakRSSMB)", "memory.interventions": "\(supervisor.interventions)",

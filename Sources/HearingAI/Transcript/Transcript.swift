@@ -10,14 +10,18 @@ public struct Word: Sendable, Hashable, Codable {
     public var confidence: Double
     /// The speaker label, when diarization assigned one.
     public var speaker: String?
+    /// True when the engine gave no time for this word and `start`/`end` were estimated by
+    /// spreading its segment's words over the segment's time; nil when the engine timed it.
+    public var timeEstimated: Bool?
 
     /// Creates a word.
-    public init(text: String, start: Double, end: Double, confidence: Double, speaker: String? = nil) {
+    public init(text: String, start: Double, end: Double, confidence: Double, speaker: String? = nil, timeEstimated: Bool? = nil) {
         self.text = text
         self.start = start
         self.end = end
         self.confidence = confidence
         self.speaker = speaker
+        self.timeEstimated = timeEstimated
     }
 }
 
@@ -105,6 +109,25 @@ public struct TranscriptMetadata: Sendable, Hashable, Codable {
     public var memory: Memory
     /// What diarization did, or nil when it was off.
     public var diarization: DiarizationSummary?
+    /// Where the words' times came from: the engine, or estimated within the engine's segments
+    /// (servers that return no word times). Nil for transcripts made before this was recorded.
+    public var wordTimes: WordTimes?
+
+    /// Where a transcript's word times came from.
+    public enum WordTimes: String, Sendable, Hashable, Codable {
+        /// Every word was timed by the engine.
+        case engine
+        /// No word was timed by the engine: times are spread within its segments.
+        case estimated
+        /// Some chunks came with word times and some without.
+        case mixed
+
+        /// The value for `words`, by whether each one's time was estimated.
+        public init(_ words: [Word]) {
+            let estimated = words.filter { $0.timeEstimated == true }.count
+            self = estimated == 0 ? .engine : estimated == words.count ? .estimated : .mixed
+        }
+    }
 
     /// Metadata for a transcript.
     public init(

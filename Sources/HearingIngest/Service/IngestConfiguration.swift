@@ -1,5 +1,6 @@
 public import Configuration
 public import HearingAI
+public import HearingAIOpenAI
 import Foundation
 
 /// Everything `hearingai watch` needs, read from configuration keys.
@@ -28,6 +29,14 @@ import Foundation
 /// | `poll_only` | false | no inotify: rely on rescans alone (network filesystems; the benchmark's baseline) |
 /// | `max_file_mb` | 20480 | files larger than this go to failed/ unread |
 /// | `max_attempts` | 3 | claims before a file is quarantined in failed/ |
+/// | `engine` | pocketsphinx | `pocketsphinx` (embedded) or `openai` (an OpenAI-compatible server) |
+/// | `openai_base_url` | `$OPENAI_BASE_URL` or https://api.openai.com/v1 | the server's API base URL |
+/// | `openai_request_path` | /audio/transcriptions | appended to the base URL |
+/// | `openai_model` | whisper-1 | the model name on the server |
+/// | `openai_language`, `openai_prompt` | (none) | sent with every chunk |
+/// | `openai_api_key` | `$OPENAI_API_KEY` | the bearer token (a secret: never logged) |
+/// | `openai_request_timeout` | 120 | seconds one request may take |
+/// | `openai_retries` | 4 | retries after 429, 5xx, timeouts, broken connections |
 public struct IngestConfiguration: Sendable {
     /// Where files are dropped.
     public var inbox: String
@@ -55,9 +64,31 @@ public struct IngestConfiguration: Sendable {
     public var maxFileBytes: Int64
     /// Claims before a file is quarantined.
     public var maxAttempts: Int
+    /// The engine that transcribes.
+    public var engine: Engine
+
+    /// The engine the service runs.
+    public enum Engine: Sendable, Hashable {
+        /// PocketSphinx, embedded: no network.
+        case pocketsphinx
+        /// An OpenAI-compatible server.
+        case openai(OpenAIEngine.Configuration)
+
+        /// A new engine of this kind.
+        public func make() -> any TranscriptionEngine {
+            switch self {
+            case .pocketsphinx: PocketSphinxEngine()
+            case .openai(let configuration): OpenAIEngine(configuration: configuration)
+            }
+        }
+    }
 
     /// Reads every key from `config`; see the table above.
-    public init(config: ConfigReader, defaultRoot: String = "./hearingai") throws {
+    ///
+    /// `environment` (this process's when nil) supplies `OPENAI_API_KEY` and `OPENAI_BASE_URL`
+    /// when the keys are unset.
+    public init(config: ConfigReader, defaultRoot: String = "./hearingai", environment: [String: String]? = nil) throws {
+        let environment = environment ?? ProcessInfo.processInfo.environment
         inbox = config.string(forKey: "inbox", default: defaultRoot + "/inbox")
         outbox = config.string(forKey: "outbox", default: defaultRoot + "/outbox")
         processed = config.string(forKey: "processed", default: defaultRoot + "/processed")
@@ -82,5 +113,29 @@ public struct IngestConfiguration: Sendable {
         pollOnly = config.bool(forKey: "poll_only", default: false)
         maxFileBytes = Int64(config.int(forKey: "max_file_mb", default: 20_480)) * 1_048_576
         maxAttempts = max(1, config.int(forKey: "max_attempts", default: 3))
+        engine = try Self.engine(config: config, environment: environment)
+    }
+
+    private static func engine(config: ConfigReader, environment: [String: String]) throws -> Engine {
+        let name = config.string(forKey: "engine", default: "pocketsphinx")
+        switch name {
+        case "pocketsphinx":
+            return .pocketsphinx
+        case "openai":
+            func nonEmpty(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
+            var openAI = OpenAIEngine.Configuration()
+            openAI.baseURL = nonEmpty(config.string(forKey: "openai_base_url")) ?? nonEmpty(environment["OPENAI_BASE_URL"]) ?? openAI.baseURL
+            openAI.requestPath = config.string(forKey: "openai_request_path", default: openAI.requestPath)
+            openAI.model = config.string(forKey: "openai_model", default: openAI.model)
+            openAI.language = nonEmpty(config.string(forKey: "openai_language"))
+            openAI.prompt = nonEmpty(config.string(forKey: "openai_prompt"))
+            openAI.apiKey = nonEmpty(config.string(forKey: "openai_api_key", isSecret: true)) ?? nonEmpty(environment["OPENAI_API_KEY"])
+            openAI.requestTimeout = .milliseconds(Int64(config.double(forKey: "openai_request_timeout", default: 120) * 1000))
+            openAI.maxRetries = config.int(forKey: "openai_retries", default: openAI.maxRetries)
+            try openAI.validate()
+            return .openai(openAI)
+        default:
+            throw HearingAIError(.invalidOptions, reason: "engine: \(name) is not an engine (pocketsphinx or openai)")
+        }
     }
 }

@@ -30,7 +30,7 @@ public struct IngestService: Service {
     /// lock. Throws a one-line ``IngestError`` for anything that stops the service starting.
     public init(
         configuration: IngestConfiguration,
-        engine: any TranscriptionEngine = PocketSphinxEngine(),
+        engine: (any TranscriptionEngine)? = nil,
         resources: ResourceManager = .shared,
         logger: Logger,
         notifier: SystemdNotifier = SystemdNotifier()
@@ -46,7 +46,7 @@ public struct IngestService: Service {
             throw IngestError("database \(configuration.database): \(error)")
         }
         self.resources = resources
-        self.engine = engine
+        self.engine = engine ?? configuration.engine.make()
         self.logger = logger
         self.notifier = notifier
     }

@@ -1,0 +1,192 @@
+import AsyncHTTPClient
+import Foundation
+import HearingAI
+import NIOCore
+
+/// Sends chunks to the server, one request at a time, retrying what can succeed later.
+final class OpenAIDecoder: ChunkDecoder {
+    private let configuration: OpenAIEngine.Configuration
+    private let client: HTTPClient
+
+    init(configuration: OpenAIEngine.Configuration, client: HTTPClient) {
+        self.configuration = configuration
+        self.client = client
+    }
+
+    func decode(_ chunk: Chunk) async throws -> [Word] {
+        let url = configuration.transcriptionURL
+        let form = TranscriptionRequest.form(for: chunk, configuration: configuration)
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: form.contentType)
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "hearingai")
+        if let key = configuration.apiKey, !key.isEmpty {
+            request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        }
+        request.body = .bytes(form.body)
+
+        let chunkSeconds = Double(chunk.samples.count) / Double(ChunkPlan.sampleRate)
+        var retry = RetryPolicy(configuration: configuration)
+        while true {
+            try Task.checkCancellation()
+            let outcome: Outcome
+            do {
+                outcome = try await send(request, chunk: chunk, url: url)
+            } catch let error as HearingAIError {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                outcome = .transient(Self.describeTransport(error), retryAfter: nil)
+            }
+            switch outcome {
+            case .success(let response):
+                return response.chunkWords(chunkSeconds: chunkSeconds)
+            case .transient(let reason, let retryAfter):
+                guard let delay = retry.nextDelay(retryAfter: retryAfter) else {
+                    throw HearingAIError(
+                        .engineFailed,
+                        reason: "\(chunk.label): \(reason) from \(url), \(retry.attempts) attempts; giving up")
+                }
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    private enum Outcome {
+        case success(TranscriptionResponse)
+        case transient(String, retryAfter: Duration?)
+    }
+
+    private func send(_ request: HTTPClientRequest, chunk: Chunk, url: String) async throws -> Outcome {
+        let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000
+            + configuration.requestTimeout.components.attoseconds / 1_000_000_000)
+        let deadline = NIODeadline.now() + timeout
+        let response = try await client.execute(request, deadline: deadline)
+        let body: ByteBuffer
+        do {
+            body = try await response.body.collect(upTo: configuration.maxResponseBytes)
+        } catch let error as NIOTooManyBytesError {
+            _ = error
+            throw HearingAIError(
+                .engineFailed,
+                reason: "\(chunk.label): the response from \(url) is larger than \(configuration.maxResponseBytes / 1024) KB")
+        }
+        let status = Int(response.status.code)
+        let bytes = body.readableBytesView
+        switch status {
+        case 200..<300:
+            return .success(try TranscriptionResponse.parse(bytes, chunk: chunk, url: url))
+        case 408, 409, 429, 500...599:
+            return .transient(
+                "HTTP \(status)\(Self.serverMessage(bytes).map { ": \($0)" } ?? "")",
+                retryAfter: RetryPolicy.retryAfter(
+                    milliseconds: response.headers.first(name: "retry-after-ms"),
+                    value: response.headers.first(name: "retry-after")))
+        default:
+            throw Self.permanentError(status: status, body: bytes, chunk: chunk, url: url, model: configuration.model)
+        }
+    }
+
+    /// 4xx other than 408/409/429: the request itself is wrong, and sending it again will not help.
+    static func permanentError(status: Int, body: some Collection<UInt8>, chunk: Chunk, url: String, model: String) -> HearingAIError {
+        let message = serverMessage(body).map { ": \($0)" } ?? ""
+        switch status {
+        case 401:
+            return HearingAIError(.engineUnavailable, reason: "\(url) refused the API key (HTTP 401)\(message); set OPENAI_API_KEY (or openai_api_key in the configuration file)")
+        case 403:
+            return HearingAIError(.engineUnavailable, reason: "\(url) denied access (HTTP 403)\(message); check the API key's permissions")
+        case 404:
+            return HearingAIError(.engineUnavailable, reason: "\(url) answered 404 Not Found\(message); check --base-url, --request-path and --model (\(model))")
+        default:
+            return HearingAIError(.engineFailed, reason: "\(chunk.label): \(url) rejected the request (HTTP \(status))\(message)")
+        }
+    }
+
+    /// The `error.message` of an OpenAI-style error body, or the body's start.
+    static func serverMessage(_ body: some Collection<UInt8>) -> String? {
+        guard !body.isEmpty else { return nil }
+        if let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(body)),
+           let message = envelope.error?.message ?? envelope.detail {
+            return message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        }
+        return TranscriptionResponse.preview(body)
+    }
+
+    /// OpenAI's `{"error": {"message": ...}}`, or FastAPI's `{"detail": ...}`.
+    private struct ErrorEnvelope: Decodable {
+        struct Inner: Decodable { var message: String? }
+        var error: Inner?
+        var detail: String?
+    }
+
+    static func describeTransport(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout: return "no response within the request timeout"
+            case .connectTimeout: return "connection timed out"
+            case .remoteConnectionClosed: return "the server closed the connection"
+            default: return "HTTP client error: \(error)"
+            }
+        }
+        return "connection failed: \(error)"
+    }
+
+    func close() {}
+}
+
+/// Exponential backoff with jitter, honouring the server's Retry-After.
+struct RetryPolicy {
+    let maxRetries: Int
+    let initial: Duration
+    let maximum: Duration
+    /// Attempts made so far (the first request included).
+    private(set) var attempts = 1
+
+    init(configuration: OpenAIEngine.Configuration) {
+        maxRetries = configuration.maxRetries
+        initial = configuration.initialRetryDelay
+        maximum = configuration.maxRetryDelay
+    }
+
+    /// The wait before the next attempt, or nil when the retries are spent. The n-th retry
+    /// waits a random time between half and all of `initial × 2ⁿ⁻¹` (capped at `maximum`), so
+    /// that workers that failed together do not come back together; a Retry-After from the
+    /// server is a floor (also capped at `maximum`).
+    mutating func nextDelay(retryAfter: Duration?) -> Duration? {
+        guard attempts <= maxRetries else { return nil }
+        let exponent = Double(min(attempts - 1, 30))
+        let base = min(maximum.seconds, initial.seconds * pow(2, exponent))
+        var delay = base * Double.random(in: 0.5...1.0)
+        if let retryAfter { delay = max(delay, min(maximum.seconds, retryAfter.seconds)) }
+        attempts += 1
+        return .milliseconds(Int64(delay * 1000))
+    }
+
+    /// The wait a server asked for: OpenAI's `retry-after-ms` header, else `Retry-After` in
+    /// seconds or as an HTTP date.
+    static func retryAfter(milliseconds: String?, value header: String?, now: Date = Date()) -> Duration? {
+        if let ms = milliseconds.flatMap(Double.init), ms >= 0 {
+            return .milliseconds(Int64(ms))
+        }
+        guard let value = header?.trimmingCharacters(in: .whitespaces) else { return nil }
+        if let seconds = Double(value), seconds >= 0 {
+            return .milliseconds(Int64(seconds * 1000))
+        }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        if let date = formatter.date(from: value) {
+            return .milliseconds(Int64(max(0, date.timeIntervalSince(now)) * 1000))
+        }
+        return nil
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) * 1e-18
+    }
+}
