@@ -7,6 +7,58 @@ import Testing
 
 @Suite("Ingest configuration")
 struct ConfigurationTests {
+    @Test("The engine: PocketSphinx by default; openai with its keys from the file, the environment and OPENAI_*")
+    func engine() throws {
+        let defaults = try IngestConfiguration(config: ConfigReader(provider: InMemoryProvider(values: [:])), environment: [:])
+        #expect(defaults.engine == .pocketsphinx)
+
+        let file = InMemoryProvider(values: [
+            AbsoluteConfigKey(["engine"]): "openai",
+            AbsoluteConfigKey(["openai_model"]): "Systran/faster-whisper-small",
+            AbsoluteConfigKey(["openai_language"]): "de",
+            AbsoluteConfigKey(["openai_request_timeout"]): 30.5,
+            AbsoluteConfigKey(["openai_retries"]): 2,
+        ])
+        let env = EnvironmentVariablesProvider(environmentVariables: ["HEARINGAI_OPENAI_BASE_URL": "http://10.0.0.2:8000/v1"])
+            .prefixKeys(with: "hearingai")
+        let configuration = try IngestConfiguration(
+            config: ConfigReader(providers: [env, file]), environment: ["OPENAI_API_KEY": "sk-from-env", "OPENAI_BASE_URL": "http://ignored/v1"])
+        guard case .openai(let openAI) = configuration.engine else {
+            Issue.record("engine: openai was not read")
+            return
+        }
+        #expect(openAI.transcriptionURL == "http://10.0.0.2:8000/v1/audio/transcriptions")
+        #expect(openAI.model == "Systran/faster-whisper-small")
+        #expect(openAI.language == "de")
+        #expect(openAI.prompt == nil)
+        #expect(openAI.apiKey == "sk-from-env")
+        #expect(openAI.requestTimeout == .milliseconds(30_500))
+        #expect(openAI.maxRetries == 2)
+
+        // The file's key wins over OPENAI_API_KEY; OPENAI_BASE_URL fills an unset base URL.
+        let keyed = try IngestConfiguration(
+            config: ConfigReader(provider: InMemoryProvider(values: [
+                AbsoluteConfigKey(["engine"]): "openai", AbsoluteConfigKey(["openai_api_key"]): "sk-from-file",
+            ])),
+            environment: ["OPENAI_API_KEY": "sk-from-env", "OPENAI_BASE_URL": "http://127.0.0.1:9000/v1"])
+        guard case .openai(let keyedOpenAI) = keyed.engine else {
+            Issue.record("engine: openai was not read")
+            return
+        }
+        #expect(keyedOpenAI.apiKey == "sk-from-file")
+        #expect(keyedOpenAI.baseURL == "http://127.0.0.1:9000/v1")
+        #expect(!"\(keyed.engine)".contains("sk-from-file"))
+
+        #expect(throws: HearingAIError.self) {
+            try IngestConfiguration(config: ConfigReader(provider: InMemoryProvider(values: [AbsoluteConfigKey(["engine"]): "whisper"])))
+        }
+        #expect(throws: HearingAIError.self) {
+            try IngestConfiguration(config: ConfigReader(provider: InMemoryProvider(values: [
+                AbsoluteConfigKey(["engine"]): "openai", AbsoluteConfigKey(["openai_base_url"]): "10.0.0.2:8000",
+            ])))
+        }
+    }
+
     @Test("Flags over environment over the YAML file over defaults")
     func precedence() async throws {
         let dir = try temporaryDirectory()
