@@ -73,8 +73,10 @@ check "remove: binary gone" test ! -e /usr/bin/hearingai
 check "remove: configuration kept" test -f /etc/hearingai/hearingai.yaml
 check "remove: queue kept" test -f /var/lib/hearingai/queue.sqlite
 check "remove: user kept" getent passwd _hearingai
+# The secrets file README.Debian tells administrators to make is configuration: purge removes it.
+install -m 0600 /dev/null /etc/hearingai/environment
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq hearingai >/dev/null
-check "purge: configuration gone" test ! -e /etc/hearingai
+check "purge: configuration gone (the secrets file too)" test ! -e /etc/hearingai
 check "purge: queue gone" test ! -e /var/lib/hearingai
 check "purge: user gone" bash -c '! getent passwd _hearingai'
 check "purge: group gone" bash -c '! getent group hearingai'

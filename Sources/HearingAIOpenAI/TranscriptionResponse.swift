@@ -12,8 +12,11 @@ public struct TranscriptionResponse: Decodable, Sendable {
 
     /// A segment: a stretch of text with its times.
     public struct Segment: Decodable, Sendable {
+        /// Seconds from the start of the upload.
         public var start: Double
+        /// Seconds from the start of the upload.
         public var end: Double
+        /// The segment's text (Whisper starts it with a space).
         public var text: String
         /// The mean log probability of the segment's tokens, when given.
         public var avgLogprob: Double?
@@ -26,8 +29,11 @@ public struct TranscriptionResponse: Decodable, Sendable {
 
     /// A word with its times.
     public struct TimedWord: Decodable, Sendable {
+        /// The word as the server spelled it, perhaps with a leading space and punctuation.
         public var word: String
+        /// Seconds from the start of the upload.
         public var start: Double
+        /// Seconds from the start of the upload.
         public var end: Double
         /// Its probability, from servers that give one.
         public var probability: Double?

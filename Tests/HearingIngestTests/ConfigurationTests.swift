@@ -102,6 +102,7 @@ struct ConfigurationTests {
         #expect(configuration.formats == [.txt, .json])
         #expect(configuration.settleTime == .seconds(2))
         #expect(configuration.maxFileBytes == 20_480 * 1_048_576)
+        #expect(configuration.engine == .pocketsphinx)
     }
 
     @Test("Bad values are refused")
