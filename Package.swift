@@ -78,15 +78,16 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "HearingAITests", dependencies: ["HearingAI"]),
-        // Starts scripts/openai-server.py on loopback for the tests that need a server.
-        .target(name: "OpenAITestServer", path: "Tests/OpenAITestServer"),
-        .testTarget(name: "HearingAIOpenAITests", dependencies: ["HearingAIOpenAI", "OpenAITestServer"]),
+        .testTarget(name: "HearingAITests", dependencies: ["HearingAI", "TestSupport"]),
+        // What several test targets share: word error rate, and scripts/openai-server.py
+        // started on loopback for the tests that need a transcription server.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "HearingAIOpenAITests", dependencies: ["HearingAIOpenAI", "TestSupport"]),
         .testTarget(
             name: "HearingIngestTests",
             dependencies: ["HearingIngest", .product(name: "Configuration", package: "swift-configuration")]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["hearingai", "OpenAITestServer"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["hearingai", "TestSupport"]),
     ]
 )
 

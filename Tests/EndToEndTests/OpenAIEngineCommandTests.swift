@@ -1,5 +1,5 @@
 import Foundation
-import OpenAITestServer
+import TestSupport
 import Testing
 
 /// `hearingai --engine openai` and `hearingai watch --engine openai`, the real binary against
@@ -94,7 +94,7 @@ struct OpenAIEngineCommandTests {
         let spoken = text.split(separator: "\n").map { line in
             line.split(separator: ":", maxSplits: 1).last.map(String.init) ?? String(line)
         }.joined(separator: " ")
-        #expect(Self.wordErrorRate(reference, spoken) <= 0.05)
+        #expect(wordErrorRate(reference: reference, hypothesis: spoken) <= 0.05)
     }
 
     @Test("The API key goes only into the Authorization header: not in outputs, logs, checkpoints or errors")
@@ -259,23 +259,5 @@ struct OpenAIEngineCommandTests {
         #expect(reason.contains("refused the API key (HTTP 401)"), "\(reason)")
         #expect(!reason.contains("sk-wrong"))
         #expect(!service.log().contains("sk-wrong"))
-    }
-
-    static func wordErrorRate(_ reference: String, _ hypothesis: String) -> Double {
-        func words(_ text: String) -> [Substring] {
-            text.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "'" })
-        }
-        let ref = words(reference)
-        let hyp = words(hypothesis)
-        guard !ref.isEmpty else { return hyp.isEmpty ? 0 : 1 }
-        var previous = Array(0...hyp.count)
-        for i in 1...ref.count {
-            var current = [i] + Array(repeating: 0, count: hyp.count)
-            for j in stride(from: 1, through: hyp.count, by: 1) {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref[i - 1] == hyp[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return Double(previous[hyp.count]) / Double(ref.count)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import HearingAI
 @testable import HearingAIOpenAI
-import OpenAITestServer
+import TestSupport
 import Testing
 
 /// 16 kHz mono samples of a fixture, converted by sox.

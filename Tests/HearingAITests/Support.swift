@@ -32,29 +32,6 @@ func temporaryDirectory() throws -> URL {
     return url
 }
 
-/// Word error rate of `hypothesis` against `reference`: word-level Levenshtein distance over
-/// the reference length.
-func wordErrorRate(reference: String, hypothesis: String) -> Double {
-    let ref = normalizedWords(reference)
-    let hyp = normalizedWords(hypothesis)
-    guard !ref.isEmpty else { return hyp.isEmpty ? 0 : 1 }
-    var previous = Array(0...hyp.count)
-    for i in 1...ref.count {
-        var current = [i] + Array(repeating: 0, count: hyp.count)
-        for j in stride(from: 1, through: hyp.count, by: 1) {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref[i - 1] == hyp[j - 1] ? 0 : 1))
-        }
-        previous = current
-    }
-    return Double(previous[hyp.count]) / Double(ref.count)
-}
-
-func normalizedWords(_ text: String) -> [String] {
-    text.lowercased()
-        .split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "'" })
-        .map(String.init)
-}
-
 /// Writes 16-bit mono PCM WAV at `rate` from `samples`.
 func writeWAV(_ samples: [Int16], rate: Int = 16_000, to url: URL) throws {
     var data = Data()
