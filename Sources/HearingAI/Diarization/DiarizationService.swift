@@ -34,7 +34,7 @@ public final class DiarizationService: ManagedResource {
     static let changeThreshold = 1.8
     /// Scores under which segments (in a chunk, standardised per chunk) and local clusters
     /// (across the file, whitened by the within-speaker covariance) merge. The global one was
-    /// chosen on 18 files from 5 s to an hour (1–3 voices, 10 and 30 s chunks) and 28 clips of
+    /// chosen on 18 files from 1 to 62 minutes (1–3 voices, 10 and 30 s chunks) and 28 clips of
     /// 8–25 s: every threshold from 16 to 21 found the right speakers on all of them (the long
     /// files alone allow 15–40); see docs/benchmarks.md.
     static let localThreshold = 1.0
