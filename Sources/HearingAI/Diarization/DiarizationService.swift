@@ -7,15 +7,20 @@ import Synchronization
 ///
 /// It works chunk by chunk beside transcription and never holds the file's audio: each chunk's
 /// windows are clustered locally (conservatively, so one speaker may split but two rarely
-/// merge), and only the local clusters' centroids are kept. At the end of the file the
-/// centroids of all chunks are clustered together, which links "Speaker 1" of the first chunk
-/// to the same voice in the last. For a three-hour file that is about a thousand centroids.
+/// merge), and only the local clusters' centroids are kept, with the scatter of the windows
+/// about them (how one voice varies, summed over the file). At the end of the file the
+/// centroids of all chunks, whitened by that within-speaker scatter, are clustered together,
+/// which links "Speaker 1" of the first chunk to the same voice in the last. For a three-hour
+/// file that is one to three thousand centroids, clustered in blocks of 256.
 ///
 /// Feature extraction runs on a thread of the service's own. Register the service with the
 /// ``ResourceManager``; ``close()`` ends its thread and drops its state.
 public final class DiarizationService: ManagedResource {
     /// Bytes reserved against the memory budget while a run is diarized: a chunk's frames
-    /// (about 0.3 MB for 30 s) and the windows' statistics (about 3.6 MB for three hours).
+    /// (about 0.3 MB for 30 s), then per window 24 bytes, per local cluster about 250, and at
+    /// the end the whitened centroids, a sorted copy of the windows and a score matrix of at
+    /// most 256 × 256 (512 KB). Three hours of uninterrupted speech in 10-second chunks come to
+    /// about 3.7 MB at the end, in 30-second chunks about 3 MB (docs/memory-management.md).
     public static let reservedBytes = 4 * 1_048_576
 
     /// Window length and hop, in 10 ms frames.
@@ -27,31 +32,43 @@ public final class DiarizationService: ManagedResource {
     /// Neighbouring windows further apart than this start a new segment (a change of speaker
     /// without a pause).
     static let changeThreshold = 1.8
-    /// Scores under which segments (in a chunk) and centroids (across the file) merge; chosen
-    /// on two- and three-voice conversations (docs/benchmarks.md): every threshold from 3 to 4
-    /// found the right number of speakers on each, 2.5 split a voice, 5 merged two.
+    /// Scores under which segments (in a chunk, standardised per chunk) and local clusters
+    /// (across the file, whitened by the within-speaker covariance) merge. The global one was
+    /// chosen on 18 files from 1 to 62 minutes (1–3 voices, 10 and 30 s chunks) and 28 clips of
+    /// 8–25 s: every threshold from 16 to 21 found the right speakers on all of them (the long
+    /// files alone allow 15–40); see docs/benchmarks.md.
     static let localThreshold = 1.0
-    static let globalThreshold = 3.5
+    static let globalThreshold = 18.0
 
     /// The options in force.
     public let options: DiarizationOptions
     private let thread = BlockingThread(name: "diarizer")
     private let features = SpeakerFeatures()
 
+    /// A window as kept for the run: where it is and which local cluster it joined (its
+    /// embedding is not kept: 24 bytes a window).
     private struct Window {
         var start: Double
         var end: Double
-        var embedding: [Double]
         var centroid: Int
     }
+
+    /// A local cluster: its mean embedding and window count, and where its first window starts
+    /// (chunks arrive in any order; this puts the clusters in time order at the end).
+    private struct Centroid {
+        var point: SpeakerClustering.Point
+        var start: Double
+    }
+
+    private static let dimensions = 2 * SpeakerFeatures.coefficients
 
     private struct State {
         var windows: [Window] = []
         var regions: [(start: Double, end: Double)] = []
-        var centroids: [SpeakerClustering.Point] = []
-        var count = 0.0
-        var mean = [Double](repeating: 0, count: 2 * SpeakerFeatures.coefficients)
-        var m2 = [Double](repeating: 0, count: 2 * SpeakerFeatures.coefficients)
+        var centroids: [Centroid] = []
+        /// Σ (x − c)(x − c)ᵀ of every window's embedding x about its local cluster's mean c:
+        /// how one voice varies, for ``SpeakerClustering/Whitening`` (24 × 24, 4.6 KB).
+        var scatter = [Double](repeating: 0, count: dimensions * dimensions)
         var seconds = 0.0
     }
     private let state = Mutex(State())
@@ -67,7 +84,7 @@ public final class DiarizationService: ManagedResource {
     /// Analyses the part of `chunk` it owns. `fileOffset` is where the transcribed range starts.
     public func analyze(_ chunk: Chunk, fileOffset: Double) async throws {
         let features = self.features
-        let result = try await thread.run { () -> (windows: [Window], regions: [(Double, Double)], centroids: [SpeakerClustering.Point], seconds: Double) in
+        let result = try await thread.run { () -> (windows: [Window], regions: [(Double, Double)], centroids: [Centroid], scatter: [Double], seconds: Double) in
             let clock = ContinuousClock()
             let started = clock.now
             let from = Int(chunk.ownedStart - chunk.audioStart)
@@ -77,6 +94,7 @@ public final class DiarizationService: ManagedResource {
             let origin = fileOffset + Double(chunk.ownedStart) / Double(ChunkPlan.sampleRate)
             let time = { (frame: Int) in origin + Double(frame * SpeakerFeatures.hop) / Double(ChunkPlan.sampleRate) }
             var windows: [Window] = []
+            var embeddings: [[Double]] = []
             var regions: [(Double, Double)] = []
             for region in Self.speechRegions(Array(frames.map(\.energy))) {
                 let length = region.upperBound - region.lowerBound
@@ -86,13 +104,14 @@ public final class DiarizationService: ManagedResource {
                 while true {
                     let end = min(region.upperBound, start + Self.windowFrames)
                     let first = max(region.lowerBound, end - Self.windowFrames)
-                    windows.append(Window(start: time(first), end: time(end), embedding: Self.embedding(frames[(frames.startIndex + first)..<(frames.startIndex + end)]), centroid: 0))
+                    windows.append(Window(start: time(first), end: time(end), centroid: 0))
+                    embeddings.append(Self.embedding(frames[(frames.startIndex + first)..<(frames.startIndex + end)]))
                     if end >= region.upperBound { break }
                     start += Self.windowHop
                 }
             }
             // Segments: runs of windows in one speech region, cut where neighbours differ a lot.
-            let standardized = Self.standardize(windows.map(\.embedding))
+            let standardized = Self.standardize(embeddings)
             var segmentOf = [Int](repeating: 0, count: windows.count)
             var segments: [SpeakerClustering.Point] = []
             for i in windows.indices {
@@ -111,29 +130,30 @@ public final class DiarizationService: ManagedResource {
             // Local clusters: conservative, so that two speakers are not merged here.
             let segmentLabels = SpeakerClustering.cluster(segments, threshold: Self.localThreshold)
             let labels = segmentOf.map { segmentLabels[$0] }
-            var centroids: [SpeakerClustering.Point] = []
+            var centroids: [Centroid] = []
+            let d = Self.dimensions
+            var scatter = [Double](repeating: 0, count: d * d)
             for label in Set(labels).sorted() {
                 let members = labels.indices.filter { labels[$0] == label }
-                var sum = [Double](repeating: 0, count: windows[0].embedding.count)
-                for m in members { for d in sum.indices { sum[d] += windows[m].embedding[d] } }
-                centroids.append(.init(vector: sum.map { $0 / Double(members.count) }, weight: Double(members.count)))
-                for m in members { windows[m].centroid = centroids.count - 1 }
+                var sum = [Double](repeating: 0, count: d)
+                for m in members { for k in sum.indices { sum[k] += embeddings[m][k] } }
+                let mean = sum.map { $0 / Double(members.count) }
+                centroids.append(Centroid(point: .init(vector: mean, weight: Double(members.count)), start: windows[members[0]].start))
+                for m in members {
+                    windows[m].centroid = centroids.count - 1
+                    let r = zip(embeddings[m], mean).map { $0 - $1 }
+                    for i in 0..<d { for j in 0..<d { scatter[i * d + j] += r[i] * r[j] } }
+                }
             }
-            return (windows, regions, centroids, (clock.now - started).seconds)
+            return (windows, regions, centroids, scatter, (clock.now - started).seconds)
         }
         state.withLock { state in
             let base = state.centroids.count
             for var window in result.windows {
                 window.centroid += base
                 state.windows.append(window)
-                // Welford's running mean and variance, for standardising across the file.
-                state.count += 1
-                for d in window.embedding.indices {
-                    let delta = window.embedding[d] - state.mean[d]
-                    state.mean[d] += delta / state.count
-                    state.m2[d] += delta * (window.embedding[d] - state.mean[d])
-                }
             }
+            for k in state.scatter.indices { state.scatter[k] += result.scatter[k] }
             state.centroids += result.centroids
             state.regions += result.regions.map { (start: $0.0, end: $0.1) }
             state.seconds += result.seconds
@@ -156,13 +176,24 @@ public final class DiarizationService: ManagedResource {
             // Speech too short for any window: one speaker, if any speech at all.
             return state.regions.map { SpeakerTurn(start: $0.start, end: $0.end, speaker: "Speaker 1") }
         }
-        let std = state.m2.map { ($0 / max(1, state.count - 1)).squareRoot() }
-        let points = state.centroids.map { point in
-            SpeakerClustering.Point(vector: zip(zip(point.vector, state.mean), std).map { ($0.0 - $0.1) / max($1, 1e-6) }, weight: point.weight)
-        }
+        // The local clusters in time order, whatever order the chunks came in.
+        let order = state.centroids.indices.sorted { state.centroids[$0].start < state.centroids[$1].start }
+        let centroids = order.map { state.centroids[$0].point }
+        let d = dimensions
+        let total = centroids.reduce(0) { $0 + $1.weight }
+        var mean = [Double](repeating: 0, count: d)
+        for c in centroids { for k in 0..<d { mean[k] += c.vector[k] * c.weight / total } }
+        // Only if no local cluster has two windows: the spread of the clusters' means.
+        var spread = [Double](repeating: 0, count: d)
+        for c in centroids { for k in 0..<d { spread[k] += (c.vector[k] - mean[k]) * (c.vector[k] - mean[k]) * c.weight / total } }
+        let whiten = SpeakerClustering.Whitening(mean: mean, scatter: state.scatter,
+                                                 degrees: state.windows.count - state.centroids.count, fallback: spread)
+        let points = centroids.map { SpeakerClustering.Point(vector: whiten($0.vector), weight: $0.weight) }
         let minimum = options.speakers ?? options.minSpeakers
         let maximum = options.speakers ?? options.maxSpeakers
-        let labels = SpeakerClustering.cluster(points, threshold: options.speakers == nil ? globalThreshold : 0, minClusters: minimum, maxClusters: maximum)
+        let sortedLabels = SpeakerClustering.clusterInBlocks(points, threshold: globalThreshold, minClusters: minimum, maxClusters: maximum)
+        var labels = [Int](repeating: 0, count: order.count)
+        for (position, index) in order.enumerated() { labels[index] = sortedLabels[position] }
         var windows = state.windows.sorted { $0.start < $1.start }
         var windowLabels = windows.map { labels[$0.centroid] }
         // A lone window between two agreeing neighbours takes their label.
@@ -274,7 +305,10 @@ public final class DiarizationService: ManagedResource {
     public var resourceName: String { "diarization" }
 
     public func footprintBytes() async -> Int {
-        state.withLock { $0.windows.count * (24 * 8 + 48) + $0.centroids.count * (24 * 8 + 16) }
+        state.withLock {
+            $0.windows.count * MemoryLayout<Window>.stride + $0.regions.count * 16
+                + $0.centroids.count * (MemoryLayout<Centroid>.stride + 32 + Self.dimensions * 8) + $0.scatter.count * 8
+        }
     }
 
     /// Nothing idle: the run's statistics are needed until it finishes.
