@@ -60,15 +60,11 @@ final class OpenAIDecoder: ChunkDecoder {
     }
 
     private func send(_ request: HTTPClientRequest, chunk: Chunk, url: String) async throws -> Outcome {
-        let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000
-            + configuration.requestTimeout.components.attoseconds / 1_000_000_000)
-        let deadline = NIODeadline.now() + timeout
-        let response = try await client.execute(request, deadline: deadline)
+        let response = try await client.execute(request, timeout: TimeAmount(configuration.requestTimeout))
         let body: ByteBuffer
         do {
             body = try await response.body.collect(upTo: configuration.maxResponseBytes)
-        } catch let error as NIOTooManyBytesError {
-            _ = error
+        } catch is NIOTooManyBytesError {
             throw HearingAIError(
                 .engineFailed,
                 reason: "\(chunk.label): the response from \(url) is larger than \(configuration.maxResponseBytes / 1024) KB")

@@ -76,11 +76,6 @@ public struct TranscriptionResponse: Decodable, Sendable {
         return Self.spread(Self.split(text ?? ""), from: 0, to: chunkSeconds, confidence: 1)
     }
 
-    /// Whether ``chunkWords(chunkSeconds:)`` had to estimate word times.
-    public var wordTimesEstimated: Bool {
-        chunkWords(chunkSeconds: 0).contains { $0.timeEstimated == true }
-    }
-
     private static func split(_ text: String) -> [String] {
         text.split(whereSeparator: \.isWhitespace).map(String.init)
     }
