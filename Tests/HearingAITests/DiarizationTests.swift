@@ -430,6 +430,15 @@ struct DiarizationTests {
         #expect(transcript.words.allSatisfy { $0.speaker != nil })
     }
 
+    @Test("The memory reserved for diarization covers three hours, then grows 1.25 MB an hour")
+    func reservationGrowsWithLength() {
+        let mb = 1_048_576
+        #expect(DiarizationService.reservedBytes(forSeconds: 60) == 4 * mb)
+        #expect(DiarizationService.reservedBytes(forSeconds: 3 * 3600) == 4 * mb)
+        #expect(DiarizationService.reservedBytes(forSeconds: 4 * 3600) == 4 * mb + mb * 5 / 4)
+        #expect(DiarizationService.reservedBytes(forSeconds: 11 * 3600) == 14 * mb)
+    }
+
     @Test("Impossible speaker counts are refused")
     func invalidCounts() async throws {
         let path = Fixtures.path("speech/short.wav")

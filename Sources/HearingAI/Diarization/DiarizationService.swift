@@ -23,6 +23,15 @@ public final class DiarizationService: ManagedResource {
     /// about 3.7 MB at the end, in 30-second chunks about 3 MB (docs/memory-management.md).
     public static let reservedBytes = 4 * 1_048_576
 
+    /// What a run over `seconds` of audio reserves: ``reservedBytes`` up to three hours, and
+    /// 1.25 MB for every further hour (the windows and local clusters of an hour of
+    /// uninterrupted speech in 10-second chunks, about 1.2 MB, rounded up), so the limit holds
+    /// for files of any length.
+    public static func reservedBytes(forSeconds seconds: Double) -> Int {
+        let beyond = max(0, seconds - 3 * 3600)
+        return reservedBytes + Int((beyond / 3600 * 1.25 * 1_048_576).rounded(.up))
+    }
+
     /// Window length and hop, in 10 ms frames.
     static let windowFrames = 150
     static let windowHop = 75

@@ -62,12 +62,17 @@ public final class WorkflowOrchestrator: Sendable {
         let loadBefore = await transcription.pool.loadSeconds
         let plan = options.chunking
 
+        // The file first: bad input is reported as such, and its length sizes diarization.
+        let source = try await ChunkSource.open(path: path, options: options)
+        defer { source.close() }
+        let audioTotal = source.stream.expectedDuration
+
         // Admission up front: refuse a limit that cannot fit one worker, and size the pool to
         // what fits so that no decoder is created that could never run.
         let longestChunk = plan.chunkSize + plan.boundaryWindow + 2 * plan.overlap
         let perWorker = await transcription.pool.bytesPerWorker(chunkSeconds: longestChunk)
         // Diarization, when on, runs beside the workers for the whole run.
-        let diarizationBytes = options.diarization.enabled ? DiarizationService.reservedBytes : 0
+        let diarizationBytes = options.diarization.enabled ? DiarizationService.reservedBytes(forSeconds: audioTotal) : 0
         let fit = resources.budget.workersThatFit(perWorker: perWorker, besides: diarizationBytes)
         let live = await transcription.pool.liveCount
         guard fit >= 1 || live >= 1 else {
@@ -82,11 +87,11 @@ public final class WorkflowOrchestrator: Sendable {
         // Diarization runs beside decoding; its memory is reserved for the run.
         let diarizer: DiarizationService?
         if options.diarization.enabled {
-            guard resources.budget.tryReserve(DiarizationService.reservedBytes) else {
+            guard resources.budget.tryReserve(diarizationBytes) else {
                 let limit = resources.limit.map { "\($0.megabytes) MB (\($0.source))" } ?? "the limit"
                 throw HearingAIError(
                     .memoryLimitTooSmall, path: path,
-                    reason: "memory limit \(limit) is too small for one worker with diarization; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + DiarizationService.reservedBytes)) MB")
+                    reason: "memory limit \(limit) is too small for one worker with diarization; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes)) MB")
             }
             let service = DiarizationService(options: options.diarization)
             resources.register(service)
@@ -98,14 +103,11 @@ public final class WorkflowOrchestrator: Sendable {
         defer {
             if let diarizer {
                 resources.unregister(diarizer)
-                resources.budget.release(DiarizationService.reservedBytes)
+                resources.budget.release(diarizationBytes)
             }
         }
 
-        let source = try await ChunkSource.open(path: path, options: options)
-        defer { source.close() }
         let info = source.stream.file.info
-        let audioTotal = source.stream.expectedDuration
 
         let checkpoints: (any ChunkCheckpoints)? = explicitCheckpoints ?? cache.flatMap { cache in
             ChunkCache.key(path: path, options: options, engine: engine).map { cache.entry(forKey: $0) }
