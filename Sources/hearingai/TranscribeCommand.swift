@@ -209,19 +209,41 @@ struct TranscribeCommand: AsyncParsableCommand {
         let stem = input.deletingPathExtension().lastPathComponent
         guard let output else {
             let dir = input.deletingLastPathComponent()
+            guard access(dir.path, W_OK | X_OK) == 0 else {
+                throw CLIFailure("\(file): the directory beside it, \(dir.path), is not writable; name another with -o DIR/")
+            }
             return formats.map { ($0, dir.appendingPathComponent("\(stem).\($0.fileExtension)")) }
         }
         var isDirectory: ObjCBool = false
         let target = URL(fileURLWithPath: output)
         if output.hasSuffix("/") || (FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory) && isDirectory.boolValue) {
+            // A trailing slash names a directory: make it, as `mkdir -p` would.
+            do {
+                try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            } catch {
+                throw CLIFailure("\(output): cannot create the output directory (\(Self.reason(error)))")
+            }
+            try Self.checkWritable(target, output: output)
             return formats.map { ($0, target.appendingPathComponent("\(stem).\($0.fileExtension)")) }
         }
         let parent = target.deletingLastPathComponent()
         guard FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CLIFailure("\(output): the output directory \(parent.path) does not exist")
         }
+        try Self.checkWritable(parent, output: output)
         if formats.count == 1 { return [(formats[0], target)] }
         let base = target.deletingPathExtension()
         return formats.map { ($0, base.appendingPathExtension($0.fileExtension)) }
+    }
+
+    /// Refuses, before any audio is decoded, a directory the outputs could not be written to.
+    private static func checkWritable(_ directory: URL, output: String) throws {
+        guard access(directory.path, W_OK | X_OK) == 0 else {
+            throw CLIFailure("\(output): the output directory \(directory.path) is not writable")
+        }
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
     }
 }

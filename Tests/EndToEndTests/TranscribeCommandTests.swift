@@ -46,6 +46,25 @@ struct TranscribeCommandTests {
         #expect(try String(contentsOf: out.appendingPathComponent("short.vtt"), encoding: .utf8).hasPrefix("WEBVTT"))
     }
 
+    @Test("-o DIR/ that does not exist yet is made; one that cannot be made fails before any decoding")
+    func outputDirectoryMade() throws {
+        let (dir, file) = try Self.staged("speech/short.wav")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let nested = dir.appendingPathComponent("new/deeper")
+        let made = try BinaryRunner.run([file.path, "-f", "txt,json", "-o", nested.path + "/"])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: nested.path).sorted() == ["short.json", "short.txt"])
+
+        let clock = ContinuousClock()
+        let started = clock.now
+        let refused = try BinaryRunner.run([BinaryRunner.fixture("speech/long.wav"), "-o", "/proc/hearingai-out/", "--cache-dir", dir.path + "/cache"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.split(separator: "\n").count == 1)
+        #expect(refused.stderr.hasPrefix("hearingai: /proc/hearingai-out/: cannot create the output directory"), "\(refused.stderr)")
+        #expect(clock.now - started < .seconds(5), "refused before the 185 s file is decoded")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("cache").path))
+    }
+
     @Test("-o FILE with one format writes exactly that file")
     func outputFile() throws {
         let (dir, file) = try Self.staged("speech/short.wav")
