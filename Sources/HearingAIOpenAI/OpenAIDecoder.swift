@@ -180,9 +180,3 @@ struct RetryPolicy {
         return nil
     }
 }
-
-extension Duration {
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) * 1e-18
-    }
-}

@@ -188,8 +188,8 @@ actor DecoderPool {
 }
 
 extension Duration {
-    /// The duration in seconds as a `Double`.
-    var seconds: Double {
+    /// The duration in seconds as a `Double` (for this package's modules, not its clients).
+    package var seconds: Double {
         let parts = components
         return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
     }
