@@ -209,9 +209,7 @@ struct TranscribeCommand: AsyncParsableCommand {
         let stem = input.deletingPathExtension().lastPathComponent
         guard let output else {
             let dir = input.deletingLastPathComponent()
-            guard access(dir.path, W_OK | X_OK) == 0 else {
-                throw CLIFailure("\(file): the directory beside it, \(dir.path), is not writable; name another with -o DIR/")
-            }
+            try Self.checkWritable(dir, failure: "\(file): the directory beside it, \(dir.path), is not writable; name another with -o DIR/")
             return formats.map { ($0, dir.appendingPathComponent("\(stem).\($0.fileExtension)")) }
         }
         var isDirectory: ObjCBool = false
@@ -223,24 +221,22 @@ struct TranscribeCommand: AsyncParsableCommand {
             } catch {
                 throw CLIFailure("\(output): cannot create the output directory (\(Self.reason(error)))")
             }
-            try Self.checkWritable(target, output: output)
+            try Self.checkWritable(target, failure: "\(output): the output directory \(target.path) is not writable")
             return formats.map { ($0, target.appendingPathComponent("\(stem).\($0.fileExtension)")) }
         }
         let parent = target.deletingLastPathComponent()
         guard FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CLIFailure("\(output): the output directory \(parent.path) does not exist")
         }
-        try Self.checkWritable(parent, output: output)
+        try Self.checkWritable(parent, failure: "\(output): the output directory \(parent.path) is not writable")
         if formats.count == 1 { return [(formats[0], target)] }
         let base = target.deletingPathExtension()
         return formats.map { ($0, base.appendingPathExtension($0.fileExtension)) }
     }
 
     /// Refuses, before any audio is decoded, a directory the outputs could not be written to.
-    private static func checkWritable(_ directory: URL, output: String) throws {
-        guard access(directory.path, W_OK | X_OK) == 0 else {
-            throw CLIFailure("\(output): the output directory \(directory.path) is not writable")
-        }
+    private static func checkWritable(_ directory: URL, failure: @autoclosure () -> String) throws {
+        guard access(directory.path, W_OK | X_OK) == 0 else { throw CLIFailure(failure()) }
     }
 
     private static func reason(_ error: any Error) -> String {
