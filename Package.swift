@@ -43,6 +43,7 @@ let package = Package(
             dependencies: [
                 "CSndFile", "CSoxr", "CPocketSphinx", "CHearingShims",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
         // The OpenAI-compatible HTTP engine, for users who run a Whisper-class server.
@@ -55,10 +56,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The service: no engine of its own (the executable injects one), so no HTTP stack.
         .target(
             name: "HearingIngest",
             dependencies: [
-                "HearingAI", "HearingAIOpenAI", "CHearingShims",
+                "HearingAI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,11 +80,17 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "HearingAITests", dependencies: ["HearingAI", "TestSupport"]),
+        .testTarget(
+            name: "HearingAITests",
+            dependencies: ["HearingAI", "TestSupport", .product(name: "Configuration", package: "swift-configuration")]
+        ),
         // What several test targets share: word error rate, and scripts/openai-server.py
         // started on loopback for the tests that need a transcription server.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "HearingAIOpenAITests", dependencies: ["HearingAIOpenAI", "TestSupport"]),
+        .testTarget(
+            name: "HearingAIOpenAITests",
+            dependencies: ["HearingAIOpenAI", "TestSupport", .product(name: "Configuration", package: "swift-configuration")]
+        ),
         .testTarget(
             name: "HearingIngestTests",
             dependencies: ["HearingIngest", .product(name: "Configuration", package: "swift-configuration")]

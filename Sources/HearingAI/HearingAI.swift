@@ -1,15 +1,23 @@
 import Foundation
 
-/// Transcribes `path` with `options` on `engine` (PocketSphinx by default) and returns the
-/// transcript. Decoders are created for this call and freed before it returns.
+/// Transcribes `path` with `configuration` and returns the transcript. The engine is
+/// `engine` if given, else the one `configuration` names, made by `engines`. A memory limit in
+/// `configuration` is applied to the process first, as ``setMemoryLimit(megabytes:)`` would.
+/// Decoders are created for this call and freed before it returns.
 public func transcribe(
     _ path: String,
-    options: TranscriptionOptions = TranscriptionOptions(),
-    engine: any TranscriptionEngine = PocketSphinxEngine(),
+    configuration: PipelineConfiguration = PipelineConfiguration(),
+    engine: (any TranscriptionEngine)? = nil,
+    engines: EngineRegistry = .embedded,
     progress: (@Sendable (TranscriptionProgress) -> Void)? = nil
 ) async throws -> Transcript {
-    try await pipelineSession(engine: engine, maxWorkers: options.maxWorkers) { session in
-        try await session.transcribe(path, options: options, progress: progress)
+    try configuration.validate()
+    if let limit = configuration.memoryLimit {
+        setMemoryLimit(megabytes: limit.megabytes)
+    }
+    let engine = try engine ?? engines.makeEngine(configuration.engine)
+    return try await pipelineSession(engine: engine, maxWorkers: configuration.maxWorkers) { session in
+        try await session.transcribe(path, configuration: configuration, progress: progress)
     }
 }
 
@@ -19,12 +27,12 @@ public func transcribeChunked(
     _ path: String,
     chunkSize: Double = ChunkPlan.defaultChunkSize,
     overlap: Double = ChunkPlan.defaultOverlap,
-    maxWorkers: Int = TranscriptionOptions.defaultWorkers,
+    maxWorkers: Int = PipelineConfiguration.defaultWorkers,
     engine: any TranscriptionEngine = PocketSphinxEngine(),
     progress: (@Sendable (TranscriptionProgress) -> Void)? = nil
 ) async throws -> Transcript {
-    let options = TranscriptionOptions(chunking: ChunkPlan(chunkSize: chunkSize, overlap: overlap), maxWorkers: maxWorkers)
-    return try await transcribe(path, options: options, engine: engine, progress: progress)
+    let configuration = PipelineConfiguration(chunking: ChunkPlan(chunkSize: chunkSize, overlap: overlap), maxWorkers: maxWorkers)
+    return try await transcribe(path, configuration: configuration, engine: engine, progress: progress)
 }
 
 /// Finds who spoke when in `path`, without transcribing: the audio is streamed in chunks of
@@ -38,7 +46,7 @@ public func diarize(
     let plan = ChunkPlan(chunkSize: chunkSize, overlap: 0)
     try plan.validate()
     let service = DiarizationService(options: options)
-    let source = try await ChunkSource.open(path: path, options: TranscriptionOptions(chunking: plan))
+    let source = try await ChunkSource.open(path: path, configuration: PipelineConfiguration(chunking: plan))
     defer { source.close() }
     do {
         while let chunk = try await source.next() {

@@ -1,24 +1,26 @@
 import ArgumentParser
 import Foundation
 import HearingAI
-import HearingIngest
 
-/// A failure reported as one line on stderr, with exit status 1.
+/// A failure of the command line itself (a missing run ID, an output directory that cannot be
+/// made), reported like any other error.
 struct CLIFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 
-    /// Runs `body`, turning the service's and the pipeline's one-line errors into
-    /// `hearingai: MESSAGE` on stderr and exit status 1.
+    /// Runs `body`, turning any error it throws into `hearingai: MESSAGE` on stderr and exit
+    /// status 1: the pipeline's and the service's ``HearingAIError``s, this type, and anything
+    /// else (described on one line). Argument errors never get here: the parser reports them
+    /// and exits 64.
     static func reporting(_ body: () async throws -> Void) async throws {
         do {
             try await body()
-        } catch let error as IngestError {
-            throw report(error.description)
-        } catch let error as HearingAIError {
-            throw report(error.description)
+        } catch let error as ExitCode {
+            throw error
         } catch let error as CLIFailure {
             throw report(error.description)
+        } catch {
+            throw report(HearingAIError(error).description)
         }
     }
 

@@ -17,12 +17,14 @@ struct CacheCommand: AsyncParsableCommand {
         var cacheDir: String?
 
         func run() async throws {
-            let cache = ChunkCache(directory: cacheDir.map { URL(fileURLWithPath: $0) } ?? ChunkCache.defaultDirectory)
-            do {
-                let bytes = try cache.clean()
-                print("Removed \(bytes / 1024) KiB from \(cache.directory.path)")
-            } catch {
-                throw CLIFailure("\(cache.directory.path): \(error.localizedDescription)")
+            try await CLIFailure.reporting {
+                let cache = ChunkCache(directory: cacheDir.map { URL(fileURLWithPath: $0) } ?? ChunkCache.defaultDirectory)
+                do {
+                    let bytes = try cache.clean()
+                    print("Removed \(bytes / 1024) KiB from \(cache.directory.path)")
+                } catch {
+                    throw HearingAIError(.fileSystem, path: cache.directory.path, reason: "cannot clean the cache: \(error.localizedDescription)")
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HearingAI
 import HearingIngest
 
 /// `hearingai jobs list|show|retry`.
@@ -20,12 +21,12 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             try await CLIFailure.reporting {
                 let filter = try state.map { value -> Job.State in
-                    guard let state = Job.State(rawValue: value) else { throw IngestError("unknown state '\(value)'") }
+                    guard let state = Job.State(rawValue: value) else { throw HearingAIError(.invalidOptions, reason: "unknown state '\(value)'") }
                     return state
                 }
                 let queue = try await service.openQueue()
                 print("ID\tSTATE\tTRIES\tUPDATED\tFILE")
-                for job in try queue.jobs(state: filter, limit: limit) {
+                for job in try await queue.jobs(state: filter, limit: limit) {
                     print("\(job.id ?? 0)\t\(job.state.rawValue)\t\(job.attempts)\t\(JobsCommand.date(job.updatedAt))\t\(job.fileName)")
                 }
             }
@@ -40,7 +41,7 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             try await CLIFailure.reporting {
                 let queue = try await service.openQueue()
-                guard let job = try queue.job(id) else { throw IngestError("job \(id): no such job") }
+                guard let job = try await queue.job(id) else { throw HearingAIError(.invalidOptions, reason: "job \(id): no such job") }
                 let lines: [(String, String?)] = [
                     ("id", "\(id)"), ("file", job.fileName.description), ("state", job.state.rawValue),
                     ("attempts", "\(job.attempts)"), ("size", "\(job.size)"), ("sha256", job.sha256),
@@ -65,7 +66,7 @@ struct JobsCommand: AsyncParsableCommand {
                 let (configuration, _) = try await service.load()
                 let queue = try await service.openQueue()
                 let directories = try IngestDirectories(configuration: configuration)
-                try RetryJob(queue: queue, directories: directories).retry(id)
+                try await RetryJob(queue: queue, directories: directories).retry(id)
                 print("job \(id) queued again")
             }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HearingAI
 import HearingIngest
 
 /// `hearingai status`: queue counts per state and the running job's progress.
@@ -14,12 +15,12 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await CLIFailure.reporting {
             let queue = try await service.openQueue()
-            let counts = try queue.counts()
+            let counts = try await queue.counts()
             print(Job.State.allCases.map { "\($0.rawValue): \(counts[$0] ?? 0)" }.joined(separator: "  "))
-            for job in try queue.jobs(state: .running) {
+            for job in try await queue.jobs(state: .running) {
                 print("running: job \(job.id ?? 0) \(job.fileName)  \(JobsCommand.progress(job))")
             }
-            if let next = try queue.jobs(state: .queued, limit: 1000).last {
+            if let next = try await queue.jobs(state: .queued, limit: 1000).last {
                 print("next: job \(next.id ?? 0) \(next.fileName)")
             }
         }
@@ -28,15 +29,11 @@ struct StatusCommand: AsyncParsableCommand {
 
 extension ServiceOptions {
     /// Opens the configured queue for reading and writing (migrations included).
-    func openQueue() async throws -> JobQueue {
+    func openQueue() async throws -> any JobQueue {
         let (configuration, _) = try await load()
         guard FileManager.default.fileExists(atPath: configuration.database) else {
-            throw IngestError("\(configuration.database): no queue database yet (start `hearingai watch` first)")
+            throw HearingAIError(.queueFailed, path: configuration.database, reason: "no queue database yet (start `hearingai watch` first)")
         }
-        do {
-            return try JobQueue(path: configuration.database)
-        } catch {
-            throw IngestError("\(configuration.database): \(error)")
-        }
+        return try SQLiteJobQueue(path: configuration.database)
     }
 }

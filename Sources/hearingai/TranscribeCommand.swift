@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Foundation
 import HearingAI
 import Logging
@@ -10,6 +11,8 @@ struct TranscribeCommand: AsyncParsableCommand {
         abstract: "Transcribe an audio file (WAV, BWF, RF64, AIFF, FLAC, Ogg, Opus, MP3)."
     )
 
+    typealias Keys = PipelineConfiguration.Keys
+
     @Argument(help: "The audio file.")
     var file: String?
 
@@ -19,16 +22,19 @@ struct TranscribeCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Output format: txt, json, srt, vtt, md (repeat or comma-separate for several).")
     var format: [String] = []
 
-    @OptionGroup var pipeline: PipelineOptions
+    @OptionGroup var pipeline: PipelineFlags
 
-    @Option(name: .customLong("start-time"), help: "Seconds into the file to start at.")
-    var startTime: Double = 0
+    @Option(name: .key(Keys.startTime), help: .key(Keys.startTime))
+    var startTime: Double?
 
-    @Option(name: .customLong("end-time"), help: "Seconds into the file to stop at.")
+    @Option(name: .key(Keys.endTime), help: .key(Keys.endTime))
     var endTime: Double?
 
-    @Option(name: .customLong("sample-duration"), help: "Transcribe only this many seconds (a quick sample).")
+    @Option(name: .key(Keys.sampleDuration), help: .key(Keys.sampleDuration))
     var sampleDuration: Double?
+
+    @Option(name: .customLong("cache-dir"), help: "Where chunk checkpoints live (default: $XDG_CACHE_HOME/hearingai).")
+    var cacheDir: String?
 
     @Flag(name: .shortAndLong, help: "Log one line per chunk and the run's figures.")
     var verbose = false
@@ -59,13 +65,25 @@ struct TranscribeCommand: AsyncParsableCommand {
         let logger = Logger(label: "hearingai")
         try await CLIFailure.reporting {
             if listJobs { return listRuns() }
-            if let resume { return try await resumeRun(resume) }
-            try await transcribe(file!, logger: logger)
+            if let resume { return try await resumeRun(resume, logger: logger) }
+            let sources = try await ConfigurationSources.load(flags: flagValues, file: nil)
+            let configuration = try sources.pipeline()
+            try await transcribe(file!, output: output, configuration: configuration, logger: logger)
         }
     }
 
+    /// This command's flags, by key.
+    private var flagValues: [ConfigurationKey: ConfigContent] {
+        var values = pipeline.values
+        values[Keys.startTime] = startTime.map { .double($0) }
+        values[Keys.endTime] = endTime.map { .double($0) }
+        values[Keys.sampleDuration] = sampleDuration.map { .double($0) }
+        if !format.isEmpty { values[Keys.formats] = .string(format.joined(separator: ",")) }
+        return values
+    }
+
     private var cache: ChunkCache {
-        ChunkCache(directory: pipeline.cacheDir.map { URL(fileURLWithPath: $0) } ?? ChunkCache.defaultDirectory)
+        ChunkCache(directory: cacheDir.map { URL(fileURLWithPath: $0) } ?? ChunkCache.defaultDirectory)
     }
 
     private func listRuns() {
@@ -80,49 +98,28 @@ struct TranscribeCommand: AsyncParsableCommand {
         }
     }
 
-    private func resumeRun(_ id: String) async throws {
+    /// Runs an interrupted run again with the configuration it stored (its secrets read again
+    /// from the environment).
+    private func resumeRun(_ id: String, logger: Logger) async throws {
         guard let run = cache.run(id: id) else {
             throw CLIFailure("\(id): no interrupted run with this ID in \(cache.directory.path) (see --list-jobs)")
         }
-        var command = try TranscribeCommand.parse([run.manifest.source] + run.manifest.arguments)
-        command.verbose = command.verbose || verbose
-        command.showChunks = command.showChunks || showChunks
-        try await command.run()
+        guard var configuration = run.manifest.configuration else {
+            // A manifest from before configurations were stored: its command line.
+            var command = try TranscribeCommand.parse([run.manifest.source] + (run.manifest.arguments ?? []))
+            command.verbose = command.verbose || verbose
+            command.showChunks = command.showChunks || showChunks
+            return try await command.run()
+        }
+        let sources = try await ConfigurationSources.load(flags: [:], file: nil)
+        configuration.engine.secrets = try sources.secrets(for: configuration.engine)
+        try await transcribe(run.manifest.source, output: run.manifest.output, configuration: configuration, logger: logger)
     }
 
-    /// The options of this run after the file, so that `--resume` can repeat it.
-    private var repeatableArguments: [String] {
-        var args = ["--chunk-size", "\(pipeline.chunkSize)", "--overlap", "\(pipeline.overlap)", "--max-workers", "\(pipeline.maxWorkers)",
-                    "--start-time", "\(startTime)"]
-        for value in format { args += ["-f", value] }
-        if let output { args += ["-o", URL(fileURLWithPath: output).path + (output.hasSuffix("/") ? "/" : "")] }
-        if let endTime { args += ["--end-time", "\(endTime)"] }
-        if let sampleDuration { args += ["--sample-duration", "\(sampleDuration)"] }
-        if let limit = pipeline.memoryLimit { args += ["--memory-limit", "\(limit)"] }
-        if let dir = pipeline.cacheDir { args += ["--cache-dir", URL(fileURLWithPath: dir).path] }
-        if let dir = pipeline.modelDir { args += ["--model-dir", dir] }
-        if let dictionary = pipeline.dictionary { args += ["--dictionary", dictionary] }
-        if let lm = pipeline.languageModel { args += ["--language-model", lm] }
-        if let speakers = pipeline.speakers { args += ["--speakers", "\(speakers)"] }
-        args += ["--min-speakers", "\(pipeline.minSpeakers)", "--max-speakers", "\(pipeline.maxSpeakers)"]
-        if pipeline.noDiarization { args.append("--no-diarization") }
-        args += pipeline.engineOptions.repeatableArguments
-        return args
-    }
-
-    private func transcribe(_ file: String, logger: Logger) async throws {
-        let formats = try TranscriptFormat.parseList(format.isEmpty ? ["txt"] : format)
-        let destinations = try outputURLs(for: formats, file: file)
-        let options = TranscriptionOptions(
-            chunking: pipeline.chunkPlan,
-            maxWorkers: pipeline.maxWorkers,
-            startTime: startTime,
-            endTime: endTime,
-            sampleDuration: sampleDuration,
-            diarization: pipeline.diarization
-        )
+    private func transcribe(_ file: String, output: String?, configuration: PipelineConfiguration, logger: Logger) async throws {
+        let destinations = try outputURLs(for: configuration.formats, file: file, output: output)
         let cache = self.cache
-        let limit = try pipeline.resolvedMemoryLimit()
+        let limit = try configuration.resolvedMemoryLimit()
         ResourceManager.shared.setLimit(limit)
         logger.debug("Memory limit", metadata: ["memory.limit": "\(limit.map(\.description) ?? "none")"])
         var traceHandler: (@Sendable ([ResourceSupervisor.Sample]) -> Void)?
@@ -131,21 +128,21 @@ struct TranscribeCommand: AsyncParsableCommand {
             traceHandler = { samples in writer.write(samples, limit: limit) }
         }
         let orchestrator = WorkflowOrchestrator(
-            engine: try pipeline.makeEngine(), maxWorkers: options.maxWorkers, cache: cache, logger: logger,
+            engine: try engines.makeEngine(configuration.engine), maxWorkers: configuration.maxWorkers, cache: cache, logger: logger,
             memoryTrace: traceHandler)
 
-        if let key = ChunkCache.key(path: file, options: options, engine: orchestrator.engine) {
+        if let key = ChunkCache.key(path: file, configuration: configuration) {
             let entry = cache.entry(forKey: key)
             if force { entry.remove() }
-            try? entry.writeManifest(.init(source: URL(fileURLWithPath: file).path, arguments: repeatableArguments, started: Date()))
+            let outputPath = output.map { URL(fileURLWithPath: $0).path + ($0.hasSuffix("/") ? "/" : "") }
+            try? entry.writeManifest(.init(source: URL(fileURLWithPath: file).path, output: outputPath, configuration: configuration, started: Date()))
         }
-
         let bar = ProgressBar.isTerminal && !verbose ? ProgressBar() : nil
         let verbose = self.verbose
         let showChunks = self.showChunks
         let transcript: Transcript
         do {
-            transcript = try await orchestrator.transcribe(file, options: options) { progress in
+            transcript = try await orchestrator.transcribe(file, configuration: configuration) { progress in
                 bar?.update(progress)
                 guard let chunk = progress.chunk else { return }
                 if showChunks {
@@ -171,7 +168,7 @@ struct TranscribeCommand: AsyncParsableCommand {
         }
 
         try write(transcript, to: destinations)
-        orchestrator.discardCheckpoints(for: file, options: options)
+        orchestrator.discardCheckpoints(for: file, configuration: configuration)
         for (_, url) in destinations { print(url.path) }
         if verbose {
             let m = transcript.metadata
@@ -204,7 +201,7 @@ struct TranscribeCommand: AsyncParsableCommand {
 
     /// Where each format goes: `-o FILE` for one format; `-o DIR` or `-o BASE.ext` for several
     /// (the extension is swapped per format); otherwise beside the input.
-    private func outputURLs(for formats: [TranscriptFormat], file: String) throws -> [(TranscriptFormat, URL)] {
+    private func outputURLs(for formats: [TranscriptFormat], file: String, output: String?) throws -> [(TranscriptFormat, URL)] {
         let input = URL(fileURLWithPath: file)
         let stem = input.deletingPathExtension().lastPathComponent
         guard let output else {

@@ -13,7 +13,7 @@ struct AccuracyTests {
     @Test("A short sentence is transcribed with its words in order and file-clock times")
     func shortSentence() async throws {
         let reference = try Fixtures.text("speech/short.txt")
-        let transcript = try await transcribe(Fixtures.path("speech/short.wav"), options: TranscriptionOptions(maxWorkers: 1))
+        let transcript = try await transcribe(Fixtures.path("speech/short.wav"), configuration: PipelineConfiguration(maxWorkers: 1))
         let wer = wordErrorRate(reference: reference, hypothesis: transcript.text)
         #expect(wer <= Self.referenceTolerance, "WER \(wer): \(transcript.text)")
         let words = transcript.words
@@ -26,9 +26,9 @@ struct AccuracyTests {
     func chunkedMatchesUnchunked() async throws {
         let path = Fixtures.path("speech/conversation.wav")
         let reference = try Fixtures.text("speech/conversation.txt")
-        let whole = try await transcribe(path, options: TranscriptionOptions(chunking: ChunkPlan(chunkSize: 600, overlap: 0), maxWorkers: 1))
+        let whole = try await transcribe(path, configuration: PipelineConfiguration(chunking: ChunkPlan(chunkSize: 600, overlap: 0), maxWorkers: 1))
         #expect(whole.metadata.chunking.chunks == 1)
-        let chunked = try await transcribe(path, options: TranscriptionOptions(chunking: ChunkPlan(chunkSize: 8, overlap: 1), maxWorkers: 2))
+        let chunked = try await transcribe(path, configuration: PipelineConfiguration(chunking: ChunkPlan(chunkSize: 8, overlap: 1), maxWorkers: 2))
         #expect(chunked.metadata.chunking.chunks >= 6)
 
         let wholeWER = wordErrorRate(reference: reference, hypothesis: whole.text)
@@ -48,8 +48,8 @@ struct AccuracyTests {
     func deterministicAcrossWorkers() async throws {
         let path = Fixtures.path("speech/conversation.wav")
         let plan = ChunkPlan(chunkSize: 10, overlap: 1)
-        let one = try await transcribe(path, options: TranscriptionOptions(chunking: plan, maxWorkers: 1))
-        let two = try await transcribe(path, options: TranscriptionOptions(chunking: plan, maxWorkers: 2))
+        let one = try await transcribe(path, configuration: PipelineConfiguration(chunking: plan, maxWorkers: 1))
+        let two = try await transcribe(path, configuration: PipelineConfiguration(chunking: plan, maxWorkers: 2))
         #expect(one.words.map(\.text) == two.words.map(\.text))
         #expect(one.words.map(\.start) == two.words.map(\.start))
     }
@@ -58,7 +58,7 @@ struct AccuracyTests {
     func timeOrderAcrossWorkers() async throws {
         let path = Fixtures.path("speech/conversation3.wav")
         let reference = try Fixtures.text("speech/conversation3.txt")
-        let transcript = try await transcribe(path, options: TranscriptionOptions(chunking: ChunkPlan(chunkSize: 6, overlap: 0.5), maxWorkers: 3))
+        let transcript = try await transcribe(path, configuration: PipelineConfiguration(chunking: ChunkPlan(chunkSize: 6, overlap: 0.5), maxWorkers: 3))
         let starts = transcript.words.map(\.start)
         #expect(starts == starts.sorted())
         #expect(wordErrorRate(reference: reference, hypothesis: transcript.text) <= Self.referenceTolerance + 0.02)

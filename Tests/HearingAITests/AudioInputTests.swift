@@ -30,7 +30,7 @@ struct AudioInputTests {
     @Test("The studio case: 48 kHz 24-bit stereo transcribes like its 16 kHz source", .timeLimit(.minutes(3)))
     func studioFile() async throws {
         let reference = try Fixtures.text("formats/source.txt")
-        let transcript = try await transcribe(Fixtures.path("formats/pcm24.wav"), options: TranscriptionOptions(maxWorkers: 1))
+        let transcript = try await transcribe(Fixtures.path("formats/pcm24.wav"), configuration: PipelineConfiguration(maxWorkers: 1))
         #expect(transcript.metadata.inputSampleRate == 48_000)
         #expect(transcript.metadata.inputChannels == 2)
         #expect(transcript.metadata.inputFormat.contains("24 bit"))
@@ -75,8 +75,8 @@ struct AudioInputTests {
     @Test("start and end times select a range and keep the file's clock", .timeLimit(.minutes(3)))
     func range() async throws {
         let path = Fixtures.path("speech/conversation.wav")
-        let options = TranscriptionOptions(maxWorkers: 1, startTime: 10, endTime: 25)
-        let transcript = try await transcribe(path, options: options)
+        let options = PipelineConfiguration(maxWorkers: 1, startTime: 10, endTime: 25)
+        let transcript = try await transcribe(path, configuration: options)
         #expect(abs(transcript.metadata.duration - 15) < 0.05)
         let words = transcript.words
         #expect(!words.isEmpty)

@@ -379,7 +379,7 @@ struct DiarizationTests {
     @Test("Chunks analysed in any order give the same turns (workers finish them in any order)")
     func chunkOrder() async throws {
         let source = try await ChunkSource.open(path: Fixtures.path("speech/conversation3.wav"),
-                                                options: TranscriptionOptions(chunking: ChunkPlan(chunkSize: 8, overlap: 1)))
+                                                configuration: PipelineConfiguration(chunking: ChunkPlan(chunkSize: 8, overlap: 1)))
         var chunks: [Chunk] = []
         while let chunk = try await source.next() { chunks.append(chunk) }
         source.close()
@@ -407,7 +407,7 @@ struct DiarizationTests {
         let url = dir.appendingPathComponent("silence.wav")
         try writeWAV([Int16](repeating: 0, count: 16_000 * 5), to: url)
         #expect(try await diarize(url.path).isEmpty)
-        let transcript = try await transcribe(url.path, options: TranscriptionOptions(maxWorkers: 1))
+        let transcript = try await transcribe(url.path, configuration: PipelineConfiguration(maxWorkers: 1))
         #expect(transcript.speakerTurns.isEmpty)
         #expect(transcript.metadata.diarization?.speakers == 0)
         #expect(transcript.metadata.diarization?.error == nil)
@@ -417,7 +417,7 @@ struct DiarizationTests {
     func timeRange() async throws {
         let (from, to) = (20.0, 45.0)
         let transcript = try await transcribe(Fixtures.path("speech/conversation.wav"),
-                                              options: TranscriptionOptions(maxWorkers: 1, startTime: from, endTime: to))
+                                              configuration: PipelineConfiguration(maxWorkers: 1, startTime: from, endTime: to))
         let turns = transcript.speakerTurns
         #expect(turns.allSatisfy { $0.start >= from - 0.01 && $0.end <= to + 0.01 }, "\(turns)")
         let reference = try Fixtures.referenceTurns("speech/conversation.turns.tsv").compactMap { turn -> SpeakerTurn? in
@@ -513,8 +513,8 @@ struct DiarizationTests {
 
     @Test("transcribe() with diarization off: no speakers anywhere")
     func disabled() async throws {
-        let options = TranscriptionOptions(diarization: DiarizationOptions(enabled: false))
-        let transcript = try await transcribe(Fixtures.path("speech/conversation.wav"), options: options)
+        let options = PipelineConfiguration(diarization: DiarizationOptions(enabled: false))
+        let transcript = try await transcribe(Fixtures.path("speech/conversation.wav"), configuration: options)
         #expect(transcript.words.count > 100)
         #expect(transcript.words.allSatisfy { $0.speaker == nil })
         #expect(transcript.segments.allSatisfy { $0.speaker == nil })

@@ -101,9 +101,9 @@ struct MemoryDecoderTests {
         let baseline = SystemInfo.residentBytes()
         let limit = MemoryLimit(bytes: baseline + MemoryBudget.defaultHeadroomBytes + perWorker * 3 / 2, source: .api)
         let resources = ResourceManager(limit: limit, baselineBytes: baseline)
-        let options = TranscriptionOptions(chunking: ChunkPlan(chunkSize: 10, overlap: 1), maxWorkers: 2)
+        let options = PipelineConfiguration(chunking: ChunkPlan(chunkSize: 10, overlap: 1), maxWorkers: 2)
         let (transcript, concurrent) = try await pipelineSession(engine: engine, maxWorkers: 2, resources: resources) { session in
-            let transcript = try await session.transcribe(Fixtures.path("speech/conversation.wav"), options: options)
+            let transcript = try await session.transcribe(Fixtures.path("speech/conversation.wav"), configuration: options)
             return (transcript, await session.orchestrator.transcription.peakConcurrentDecodes)
         }
         #expect(concurrent == 1)
@@ -117,9 +117,9 @@ struct MemoryDecoderTests {
     @Test("With room for two, two run at once")
     func twoFit() async throws {
         let resources = ResourceManager(limit: nil)
-        let options = TranscriptionOptions(chunking: ChunkPlan(chunkSize: 8, overlap: 1), maxWorkers: 2)
+        let options = PipelineConfiguration(chunking: ChunkPlan(chunkSize: 8, overlap: 1), maxWorkers: 2)
         let concurrent = try await pipelineSession(maxWorkers: 2, resources: resources) { session in
-            _ = try await session.transcribe(Fixtures.path("speech/conversation.wav"), options: options)
+            _ = try await session.transcribe(Fixtures.path("speech/conversation.wav"), configuration: options)
             return await session.orchestrator.transcription.peakConcurrentDecodes
         }
         #expect(concurrent == 2)
@@ -128,11 +128,11 @@ struct MemoryDecoderTests {
     @Test("A session reuses its decoders across files, and cleanup releases a measurable amount")
     func sessionReuseAndCleanup() async throws {
         let resources = ResourceManager(limit: nil)
-        let options = TranscriptionOptions(maxWorkers: 1)
+        let options = PipelineConfiguration(maxWorkers: 1)
         let (created, released, registered) = try await pipelineSession(maxWorkers: 1, resources: resources) { session in
-            _ = try await session.transcribe(Fixtures.path("speech/short.wav"), options: options)
-            _ = try await session.transcribe(Fixtures.path("speech/conversation.wav"), options: options)
-            _ = try await session.transcribe(Fixtures.path("formats/pcm24.wav"), options: options)
+            _ = try await session.transcribe(Fixtures.path("speech/short.wav"), configuration: options)
+            _ = try await session.transcribe(Fixtures.path("speech/conversation.wav"), configuration: options)
+            _ = try await session.transcribe(Fixtures.path("formats/pcm24.wav"), configuration: options)
             let created = await session.decodersCreated
             let registered = resources.resources.map(\.resourceName)
             let released = await resources.cleanup()
@@ -151,7 +151,7 @@ struct MemoryDecoderTests {
         struct Stop: Error {}
         await #expect(throws: Stop.self) {
             try await pipelineSession(maxWorkers: 1, resources: resources) { session in
-                _ = try await session.transcribe(Fixtures.path("speech/short.wav"), options: TranscriptionOptions(maxWorkers: 1))
+                _ = try await session.transcribe(Fixtures.path("speech/short.wav"), configuration: PipelineConfiguration(maxWorkers: 1))
                 #expect(await session.orchestrator.transcription.pool.liveCount == 1)
                 throw Stop()
             }

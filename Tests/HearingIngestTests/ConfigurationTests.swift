@@ -7,55 +7,32 @@ import Testing
 
 @Suite("Ingest configuration")
 struct ConfigurationTests {
-    @Test("The engine: PocketSphinx by default; openai with its keys from the file, the environment and OPENAI_*")
-    func engine() throws {
-        let defaults = try IngestConfiguration(config: ConfigReader(provider: InMemoryProvider(values: [:])), environment: [:])
-        #expect(defaults.engine == .pocketsphinx)
+    @Test("The service's pipeline: its own default formats, the engine by name, every pipeline key")
+    func pipeline() throws {
+        let defaults = try IngestConfiguration(config: ConfigReader(provider: InMemoryProvider(values: [:])))
+        #expect(defaults.pipeline.engine.name == "pocketsphinx")
+        #expect(defaults.pipeline.formats == [.txt, .json])
+        #expect(defaults.shutdownTimeout == .seconds(60))
 
-        let file = InMemoryProvider(values: [
-            AbsoluteConfigKey(["engine"]): "openai",
-            AbsoluteConfigKey(["openai_model"]): "Systran/faster-whisper-small",
-            AbsoluteConfigKey(["openai_language"]): "de",
-            AbsoluteConfigKey(["openai_request_timeout"]): 30.5,
-            AbsoluteConfigKey(["openai_retries"]): 2,
-        ])
-        let env = EnvironmentVariablesProvider(environmentVariables: ["HEARINGAI_OPENAI_BASE_URL": "http://10.0.0.2:8000/v1"])
-            .prefixKeys(with: "hearingai")
-        let configuration = try IngestConfiguration(
-            config: ConfigReader(providers: [env, file]), environment: ["OPENAI_API_KEY": "sk-from-env", "OPENAI_BASE_URL": "http://ignored/v1"])
-        guard case .openai(let openAI) = configuration.engine else {
-            Issue.record("engine: openai was not read")
-            return
-        }
-        #expect(openAI.transcriptionURL == "http://10.0.0.2:8000/v1/audio/transcriptions")
-        #expect(openAI.model == "Systran/faster-whisper-small")
-        #expect(openAI.language == "de")
-        #expect(openAI.prompt == nil)
-        #expect(openAI.apiKey == "sk-from-env")
-        #expect(openAI.requestTimeout == .milliseconds(30_500))
-        #expect(openAI.maxRetries == 2)
+        let configured = try IngestConfiguration(config: ConfigReader(provider: InMemoryProvider(values: [
+            AbsoluteConfigKey(["speakers"]): 2, AbsoluteConfigKey(["diarization"]): false, AbsoluteConfigKey(["memory_limit"]): 900,
+            AbsoluteConfigKey(["model_dir"]): "/srv/models/en-us", AbsoluteConfigKey(["segment_pause"]): 1.5,
+            AbsoluteConfigKey(["formats"]): "srt",
+        ])))
+        #expect(configured.pipeline.diarization.speakers == 2)
+        #expect(configured.pipeline.diarization.enabled == false)
+        #expect(configured.pipeline.memoryLimit?.megabytes == 900)
+        #expect(configured.pipeline.engine.settings["model_dir"] == .string("/srv/models/en-us"))
+        #expect(configured.pipeline.segmentPause == 1.5)
+        #expect(configured.pipeline.formats == [.srt])
 
-        // The file's key wins over OPENAI_API_KEY; OPENAI_BASE_URL fills an unset base URL.
-        let keyed = try IngestConfiguration(
-            config: ConfigReader(provider: InMemoryProvider(values: [
-                AbsoluteConfigKey(["engine"]): "openai", AbsoluteConfigKey(["openai_api_key"]): "sk-from-file",
-            ])),
-            environment: ["OPENAI_API_KEY": "sk-from-env", "OPENAI_BASE_URL": "http://127.0.0.1:9000/v1"])
-        guard case .openai(let keyedOpenAI) = keyed.engine else {
-            Issue.record("engine: openai was not read")
-            return
-        }
-        #expect(keyedOpenAI.apiKey == "sk-from-file")
-        #expect(keyedOpenAI.baseURL == "http://127.0.0.1:9000/v1")
-        #expect(!"\(keyed.engine)".contains("sk-from-file"))
-
+        // An engine this registry does not have is refused, naming those it has.
         #expect(throws: HearingAIError.self) {
             try IngestConfiguration(config: ConfigReader(provider: InMemoryProvider(values: [AbsoluteConfigKey(["engine"]): "whisper"])))
         }
+        // A value of the wrong kind is an error, not a silent default.
         #expect(throws: HearingAIError.self) {
-            try IngestConfiguration(config: ConfigReader(provider: InMemoryProvider(values: [
-                AbsoluteConfigKey(["engine"]): "openai", AbsoluteConfigKey(["openai_base_url"]): "10.0.0.2:8000",
-            ])))
+            try IngestConfiguration(config: ConfigReader(provider: InMemoryProvider(values: [AbsoluteConfigKey(["chunk_size"]): "long"])))
         }
     }
 
@@ -81,14 +58,14 @@ struct ConfigurationTests {
         let configuration = try IngestConfiguration(config: reader, defaultRoot: "/defaults")
         #expect(configuration.inbox == "/flag/inbox")
         #expect(configuration.outbox == "/env/outbox")
-        #expect(configuration.formats == [.srt])
-        #expect(configuration.options.chunking.chunkSize == 20)
-        #expect(configuration.options.maxWorkers == 1)
+        #expect(configuration.pipeline.formats == [.srt])
+        #expect(configuration.pipeline.chunking.chunkSize == 20)
+        #expect(configuration.pipeline.maxWorkers == 1)
         #expect(configuration.settleTime == .seconds(5))
         #expect(configuration.maxAttempts == 7)
         #expect(configuration.processed == "/defaults/processed")
         #expect(configuration.database == "/defaults/queue.sqlite")
-        #expect(configuration.options.chunking.overlap == ChunkPlan.defaultOverlap)
+        #expect(configuration.pipeline.chunking.overlap == ChunkPlan.defaultOverlap)
     }
 
     @Test("The shipped etc/hearingai.yaml parses and says what the docs say")
@@ -99,10 +76,10 @@ struct ConfigurationTests {
         let configuration = try IngestConfiguration(config: reader)
         #expect(configuration.inbox == "/var/spool/hearingai/inbox")
         #expect(configuration.database == "/var/lib/hearingai/queue.sqlite")
-        #expect(configuration.formats == [.txt, .json])
+        #expect(configuration.pipeline.formats == [.txt, .json])
         #expect(configuration.settleTime == .seconds(2))
         #expect(configuration.maxFileBytes == 20_480 * 1_048_576)
-        #expect(configuration.engine == .pocketsphinx)
+        #expect(configuration.pipeline.engine == .pocketsphinx)
     }
 
     @Test("Bad values are refused")

@@ -1,4 +1,5 @@
 import Foundation
+import HearingAI
 import Testing
 @testable import HearingIngest
 
@@ -42,7 +43,7 @@ struct DirectoryTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let dir = try Directory(path: root.path)
         try dir.writeAtomically(Data("first".utf8), as: FileName("out.txt"), replace: false)
-        #expect(throws: SystemError.self) { try dir.writeAtomically(Data("second".utf8), as: FileName("out.txt"), replace: false) }
+        #expect(throws: HearingAIError.self) { try dir.writeAtomically(Data("second".utf8), as: FileName("out.txt"), replace: false) }
         try dir.writeAtomically(Data("third".utf8), as: FileName("out.txt"), replace: true)
         #expect(try dir.names() == [FileName("out.txt")])
         #expect(try String(contentsOfFile: root.path + "/out.txt", encoding: .utf8) == "third")
@@ -59,7 +60,7 @@ struct DirectoryTests {
         #expect(try dir.status(of: FileName("link"))?.kind == .symlink)
         #expect(try dir.status(of: FileName("file"))?.linkCount == 2)
         #expect(try dir.status(of: FileName("missing")) == nil)
-        #expect(throws: SystemError.self) { _ = try dir.openForReading(FileName("link")) }
+        #expect(throws: HearingAIError.self) { _ = try dir.openForReading(FileName("link")) }
     }
 
     @Test("Hidden and temporary names are not input")
@@ -124,7 +125,7 @@ struct LongNameTests {
         do {
             _ = try Directory(path: root.path + "/plain/outbox", create: true)
             Issue.record("created a directory under a file")
-        } catch let error as SystemError {
+        } catch let error as HearingAIError {
             #expect(error.description.contains("Not a directory"), "\(error)")
         }
     }
@@ -140,10 +141,10 @@ struct ServiceDirectoryTests {
         #expect(throws: Never.self) {
             try IngestDirectories.checkSeparate([("inbox", try dir("in")), ("outbox", try dir("out")), ("processed", try dir("done")), ("failed", try dir("failed"))])
         }
-        #expect(throws: IngestError.self) {
+        #expect(throws: HearingAIError.self) {
             try IngestDirectories.checkSeparate([("inbox", try dir("in")), ("outbox", try dir("in")), ("processed", try dir("done")), ("failed", try dir("failed"))])
         }
-        #expect(throws: IngestError.self) {
+        #expect(throws: HearingAIError.self) {
             try IngestDirectories.checkSeparate([("inbox", try dir("in")), ("outbox", try dir("in/out")), ("processed", try dir("done")), ("failed", try dir("failed"))])
         }
     }

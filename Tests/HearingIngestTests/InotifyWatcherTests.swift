@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import HearingIngest
 
@@ -25,6 +28,31 @@ struct InotifyWatcherTests {
         var rest = watcher.events.makeAsyncIterator()
         while await rest.next() != nil {}
         #expect(seen.contains(FileName("moved in.wav")))
+    }
+
+    @Test("stop() after the watcher's thread has ended writes nothing into the file that reused its descriptor")
+    func stopAfterEnd() async throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let watcher = try InotifyWatcher(directory: root.path)
+        watcher.stop()
+        var events = watcher.events.makeAsyncIterator()
+        while await events.next() != nil {}
+        // The stream has ended; the thread closes its descriptors as it exits.
+        try await Task.sleep(for: .milliseconds(200))
+
+        // The lowest free numbers are the watcher's old ones: these files take them.
+        let paths = (0..<4).map { root.appendingPathComponent("victim\($0)").path }
+        let descriptors = paths.map { open($0, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
+        defer { descriptors.forEach { close($0) } }
+        #expect(descriptors.allSatisfy { $0 >= 0 })
+
+        watcher.stop()
+        watcher.stop()
+        for path in paths {
+            let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+            #expect(size == 0, "stop() wrote into \(path)")
+        }
     }
 
     @Test("Event records are parsed by their length, names NUL-padded")

@@ -3,7 +3,7 @@ public import Foundation
 /// Finished chunks' words, kept on disk so that an interrupted run resumes where it stopped.
 ///
 /// Entries live under `directory/chunks/KEY/`, where KEY identifies the input (path, size,
-/// modification time) and everything that shapes the result (chunking, range, engine, model).
+/// modification time) and the configuration's fingerprint (everything that shapes the result).
 /// A run removes its entries once its transcript is written; what is left belongs to runs that
 /// did not finish, and `hearingai cache clean` removes it.
 public struct ChunkCache: Sendable {
@@ -50,19 +50,27 @@ public struct ChunkCache: Sendable {
         return bytes
     }
 
-    /// What an interrupted `hearingai transcribe` run needs to be resumed.
+    /// What an interrupted `hearingai transcribe` run needs to be resumed: the input, where
+    /// the outputs go, and the run's whole configuration (secrets excepted: they are read
+    /// again when it resumes).
     public struct Manifest: Codable, Sendable, Equatable {
         /// The input file, as an absolute path.
         public var source: String
-        /// The command's arguments after the input file (formats, output, options).
-        public var arguments: [String]
+        /// `-o`, as an absolute path (with its trailing slash, for a directory), if given.
+        public var output: String?
+        /// The configuration the run had.
+        public var configuration: PipelineConfiguration?
+        /// The command's arguments after the input file, as manifests before version 0.2
+        /// recorded them instead of the configuration.
+        public var arguments: [String]?
         /// When the run started.
         public var started: Date
 
         /// A manifest.
-        public init(source: String, arguments: [String], started: Date) {
+        public init(source: String, output: String?, configuration: PipelineConfiguration, started: Date) {
             self.source = source
-            self.arguments = arguments
+            self.output = output
+            self.configuration = configuration
             self.started = started
         }
     }
@@ -134,35 +142,16 @@ public struct ChunkCache: Sendable {
         }
     }
 
-    /// A stable key for a run over `path` with `options` on `engine`.
-    public static func key(path: String, options: TranscriptionOptions, engine: any TranscriptionEngine) -> String? {
+    /// A stable key for a run over `path` with `configuration`: the file (resolved path, size,
+    /// modification time) and the configuration's ``PipelineConfiguration/fingerprint``.
+    public static func key(path: String, configuration: PipelineConfiguration) -> String? {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
               let size = attributes[.size] as? NSNumber,
               let modified = attributes[.modificationDate] as? Date
         else { return nil }
         let resolved = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
-        let parts = ["v1", resolved, size.stringValue, String(modified.timeIntervalSince1970), parametersKey(options: options, engine: engine)]
-        return fnv1a(parts.joined(separator: "\u{1F}"))
-    }
-
-    /// Everything besides the audio that shapes a transcript: chunking, range, engine, model.
-    /// Two runs with the same audio and the same key give the same transcript.
-    public static func parametersKey(options: TranscriptionOptions, engine: any TranscriptionEngine) -> String {
-        let parts = [
-            String(options.chunking.chunkSize), String(options.chunking.overlap), String(options.chunking.boundaryWindow),
-            String(options.startTime), options.effectiveEndTime.map { String($0) } ?? "end",
-            engine.name, engine.modelDescription,
-        ]
-        return fnv1a(parts.joined(separator: "\u{1F}"))
-    }
-
-    /// FNV-1a, 64 bits, as hex: a name for a checkpoint directory, not a security hash.
-    static func fnv1a(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return String(hash, radix: 16)
+        let parts = [resolved, size.stringValue, String(modified.timeIntervalSince1970), configuration.fingerprint]
+        // 16 bytes of the hash are plenty to name a directory, and keep run IDs short to type.
+        return String(SHA256.hex(of: Array(parts.joined(separator: "\u{1F}").utf8)).prefix(32))
     }
 }

@@ -36,7 +36,7 @@ public struct Chunk: Sendable {
 }
 
 /// How a stream is cut into chunks.
-public struct ChunkPlan: Sendable, Hashable {
+public struct ChunkPlan: Sendable, Hashable, Codable {
     /// The rate chunks are cut at.
     public static let sampleRate = 16_000
 

@@ -16,7 +16,7 @@ public struct SpeakerTurn: Sendable, Hashable, Codable {
 }
 
 /// How speakers are found.
-public struct DiarizationOptions: Sendable, Hashable {
+public struct DiarizationOptions: Sendable, Hashable, Codable {
     /// Whether to label speakers at all (`--no-diarization` turns it off).
     public var enabled: Bool
     /// The number of speakers, when known (`--speakers`).

@@ -14,12 +14,12 @@ final class ChunkSource: @unchecked Sendable {
     }
 
     /// Opens `path` on a new reading thread.
-    static func open(path: String, options: TranscriptionOptions) async throws -> ChunkSource {
+    static func open(path: String, configuration: PipelineConfiguration) async throws -> ChunkSource {
         let thread = BlockingThread(name: "audio-reader")
         do {
             return try await thread.run {
-                let stream = try AudioStream(path: path, startTime: options.startTime, endTime: options.effectiveEndTime)
-                let chunker = Chunker(plan: options.chunking) { try stream.read(into: &$0) }
+                let stream = try AudioStream(path: path, startTime: configuration.startTime, endTime: configuration.effectiveEndTime)
+                let chunker = Chunker(plan: configuration.chunking) { try stream.read(into: &$0) }
                 return ChunkSource(stream: stream, chunker: chunker, thread: thread)
             }
         } catch {

@@ -15,11 +15,11 @@ public final class PipelineSession: Sendable {
     /// Transcribes `path` on the session's decoders.
     public func transcribe(
         _ path: String,
-        options: TranscriptionOptions = TranscriptionOptions(),
+        configuration: PipelineConfiguration = PipelineConfiguration(),
         checkpoints: (any ChunkCheckpoints)? = nil,
         progress: (@Sendable (TranscriptionProgress) -> Void)? = nil
     ) async throws -> Transcript {
-        try await orchestrator.transcribe(path, options: options, checkpoints: checkpoints, progress: progress)
+        try await orchestrator.transcribe(path, configuration: configuration, checkpoints: checkpoints, progress: progress)
     }
 
     /// Decoders created so far in this session.
@@ -32,7 +32,7 @@ public final class PipelineSession: Sendable {
 /// everything it created when `body` returns or throws.
 public func pipelineSession<Result: Sendable>(
     engine: any TranscriptionEngine = PocketSphinxEngine(),
-    maxWorkers: Int = TranscriptionOptions.defaultWorkers,
+    maxWorkers: Int = PipelineConfiguration.defaultWorkers,
     cache: ChunkCache? = nil,
     resources: ResourceManager = .shared,
     logger: Logger = Logger(label: "hearingai"),

@@ -28,7 +28,7 @@ public final class WorkflowOrchestrator: Sendable {
     /// - Parameter memoryTrace: receives every memory sample of each run, for plotting.
     public init(
         engine: any TranscriptionEngine = PocketSphinxEngine(),
-        maxWorkers: Int = TranscriptionOptions.defaultWorkers,
+        maxWorkers: Int = PipelineConfiguration.defaultWorkers,
         cache: ChunkCache? = nil,
         resources: ResourceManager = .shared,
         logger: Logger = Logger(label: "hearingai"),
@@ -51,19 +51,19 @@ public final class WorkflowOrchestrator: Sendable {
     /// cancellation, chunks already decoding finish and are stored before this throws.
     public func transcribe(
         _ path: String,
-        options: TranscriptionOptions = TranscriptionOptions(),
+        configuration: PipelineConfiguration = PipelineConfiguration(),
         checkpoints explicitCheckpoints: (any ChunkCheckpoints)? = nil,
         progress: (@Sendable (TranscriptionProgress) -> Void)? = nil
     ) async throws -> Transcript {
-        try options.validate()
+        try configuration.validate()
         let clock = ContinuousClock()
         let started = clock.now
         SystemInfo.resetPeakResident()
         let loadBefore = await transcription.pool.loadSeconds
-        let plan = options.chunking
+        let plan = configuration.chunking
 
         // The file first: bad input is reported as such, and its length sizes diarization.
-        let source = try await ChunkSource.open(path: path, options: options)
+        let source = try await ChunkSource.open(path: path, configuration: configuration)
         defer { source.close() }
         let audioTotal = source.stream.expectedDuration
 
@@ -72,7 +72,7 @@ public final class WorkflowOrchestrator: Sendable {
         let longestChunk = plan.chunkSize + plan.boundaryWindow + 2 * plan.overlap
         let perWorker = await transcription.pool.bytesPerWorker(chunkSeconds: longestChunk)
         // Diarization, when on, runs beside the workers for the whole run.
-        let diarizationBytes = options.diarization.enabled ? DiarizationService.reservedBytes(forSeconds: audioTotal) : 0
+        let diarizationBytes = configuration.diarization.enabled ? DiarizationService.reservedBytes(forSeconds: audioTotal) : 0
         let fit = resources.budget.workersThatFit(perWorker: perWorker, besides: diarizationBytes)
         let live = await transcription.pool.liveCount
         guard fit >= 1 || live >= 1 else {
@@ -81,19 +81,19 @@ public final class WorkflowOrchestrator: Sendable {
                 .memoryLimitTooSmall, path: path,
                 reason: "memory limit \(limit) is too small for one worker; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes)) MB")
         }
-        let workers = max(1, min(maxWorkers, options.maxWorkers, fit))
+        let workers = max(1, min(maxWorkers, configuration.maxWorkers, fit))
         await transcription.pool.setCapacity(workers)
 
         // Diarization runs beside decoding; its memory is reserved for the run.
         let diarizer: DiarizationService?
-        if options.diarization.enabled {
+        if configuration.diarization.enabled {
             guard resources.budget.tryReserve(diarizationBytes) else {
                 let limit = resources.limit.map { "\($0.megabytes) MB (\($0.source))" } ?? "the limit"
                 throw HearingAIError(
                     .memoryLimitTooSmall, path: path,
                     reason: "memory limit \(limit) is too small for one worker with diarization; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes)) MB")
             }
-            let service = DiarizationService(options: options.diarization)
+            let service = DiarizationService(options: configuration.diarization)
             resources.register(service)
             diarizer = service
         } else {
@@ -110,7 +110,7 @@ public final class WorkflowOrchestrator: Sendable {
         let info = source.stream.file.info
 
         let checkpoints: (any ChunkCheckpoints)? = explicitCheckpoints ?? cache.flatMap { cache in
-            ChunkCache.key(path: path, options: options, engine: engine).map { cache.entry(forKey: $0) }
+            ChunkCache.key(path: path, configuration: configuration).map { cache.entry(forKey: $0) }
         }
         let reconciliation = ReconciliationService()
         resources.register(reconciliation)
@@ -127,7 +127,7 @@ public final class WorkflowOrchestrator: Sendable {
             "audio.format": "\(info.formatName)", "audio.rate": "\(info.sampleRate)",
             "audio.channels": "\(info.channels)", "audio.duration": "\(audioTotal)",
             "memory.limit": "\(resources.limit.map(\.description) ?? "none")",
-            "memory.workers_allowed": "\(workers)", "workers.requested": "\(options.maxWorkers)",
+            "memory.workers_allowed": "\(workers)", "workers.requested": "\(configuration.maxWorkers)",
         ])
 
         var done = TranscriptionProgress(
@@ -159,7 +159,7 @@ public final class WorkflowOrchestrator: Sendable {
                     collect(try await group.next() ?? nil)
                 }
                 let service = transcription
-                let offset = options.startTime
+                let offset = configuration.startTime
                 group.addTask {
                     try await Self.process(chunk, service: service, reconciliation: reconciliation, checkpoints: checkpoints, fileOffset: offset,
                                            diarizer: diarizer, diarizationFailure: diarizationFailure)
@@ -198,7 +198,7 @@ public final class WorkflowOrchestrator: Sendable {
             }
             await diarizer.close()
         }
-        let segments = reconciliation.segments(segmenter: Segmenter(pause: options.segmentPause), turns: turns)
+        let segments = reconciliation.segments(segmenter: Segmenter(pause: configuration.segmentPause), turns: turns)
         await reconciliation.close()
         let duration = Double(source.stream.samplesProduced) / Double(AudioStream.sampleRate)
         let total = (clock.now - started).seconds
@@ -209,13 +209,13 @@ public final class WorkflowOrchestrator: Sendable {
         var metadata = TranscriptMetadata(
             source: path,
             duration: duration,
-            startTime: options.startTime,
+            startTime: configuration.startTime,
             inputFormat: info.formatName,
             inputSampleRate: info.sampleRate,
             inputChannels: info.channels,
             engine: engine.name,
             model: engine.modelDescription,
-            chunking: .init(chunkSize: plan.chunkSize, overlap: plan.overlap, boundaryWindow: plan.boundaryWindow, chunks: chunkCount, maxWorkers: options.maxWorkers),
+            chunking: .init(chunkSize: plan.chunkSize, overlap: plan.overlap, boundaryWindow: plan.boundaryWindow, chunks: chunkCount, maxWorkers: configuration.maxWorkers),
             timings: .init(total: total, engineLoad: loadSeconds, speed: total > 0 ? duration / total : 0),
             memory: .init(limitMB: resources.limit?.megabytes, limitSource: resources.limit?.source.description,
                           peakRSSMB: (Double(peak) / 1_048_576 * 10).rounded() / 10, workersAllowed: workers),
@@ -230,9 +230,9 @@ public final class WorkflowOrchestrator: Sendable {
         return Transcript(segments: segments, speakerTurns: turns, metadata: metadata)
     }
 
-    /// Removes the checkpoints of a finished run of `path` with `options`.
-    public func discardCheckpoints(for path: String, options: TranscriptionOptions) {
-        guard let cache, let key = ChunkCache.key(path: path, options: options, engine: engine) else { return }
+    /// Removes the checkpoints of a finished run of `path` with `configuration`.
+    public func discardCheckpoints(for path: String, configuration: PipelineConfiguration) {
+        guard let cache, let key = ChunkCache.key(path: path, configuration: configuration) else { return }
         cache.entry(forKey: key).remove()
     }
 
@@ -256,7 +256,7 @@ public final class WorkflowOrchestrator: Sendable {
         let owned = chunk.ownedSeconds
         let words: [Word]
         var seconds = 0.0
-        let cached = checkpoints?.load(chunk: chunk.index)
+        let cached = await checkpoints?.load(chunk: chunk.index)
         if let cached {
             words = cached
         } else {
@@ -266,7 +266,7 @@ public final class WorkflowOrchestrator: Sendable {
             let raw = try await service.decode(chunk)
             seconds = (clock.now - started).seconds
             words = ReconciliationService.ownedWords(raw, of: chunk, fileOffset: fileOffset)
-            try? checkpoints?.store(words, chunk: chunk.index)
+            try? await checkpoints?.store(words, chunk: chunk.index)
         }
         reconciliation.add(words, chunk: chunk.index)
         await diarized

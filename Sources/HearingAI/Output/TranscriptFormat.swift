@@ -1,7 +1,7 @@
 import Foundation
 
 /// An output format for transcripts.
-public struct TranscriptFormat: RawRepresentable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public struct TranscriptFormat: RawRepresentable, Hashable, Sendable, CaseIterable, Codable, CustomStringConvertible {
     /// The format's name, which is also its file extension.
     public let rawValue: String
 

@@ -7,7 +7,7 @@ import Synchronization
 /// fits (see ``MemoryBudget``), and refuses up front a limit too small for one worker.
 public struct MemoryLimit: Sendable, Hashable, CustomStringConvertible {
     /// Where a limit was set.
-    public struct Source: Hashable, Sendable, CustomStringConvertible {
+    public struct Source: Hashable, Sendable, Codable, CustomStringConvertible {
         /// "flag", "api", "environment", "configuration" or "cgroup".
         public var kind: String
         /// The variable, file or cgroup path, when there is one.

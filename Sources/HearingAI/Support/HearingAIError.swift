@@ -1,4 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// An error from HearingAI, with a one-line description that names the file and the reason.
+///
+/// Every error a user can see is one of these: the library's, the service's, a system call's
+/// (with its `errno`) and the queue's. ``init(_:path:)`` wraps anything else, so that the
+/// command line has one rule: any thrown error becomes one `hearingai: …` line.
 ///
 /// Errors are a struct with a nested ``Code`` rather than a public enum, so that new kinds of
 /// failure can be added without breaking clients that switch over them.
@@ -9,6 +17,7 @@ public struct HearingAIError: Error, Sendable, CustomStringConvertible, Equatabl
             case fileUnreadable, notAudio, unsupportedAudio, truncatedAudio, noAudio
             case invalidOptions, engineUnavailable, engineFailed, outputFailed
             case memoryLimitTooSmall, cancelled
+            case fileSystem, queueFailed, serviceUnavailable, unexpected
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -23,7 +32,8 @@ public struct HearingAIError: Error, Sendable, CustomStringConvertible, Equatabl
         public static let truncatedAudio = Code(.truncatedAudio)
         /// The selected range holds no audio at all.
         public static let noAudio = Code(.noAudio)
-        /// Options that contradict each other or are out of range.
+        /// Options that contradict each other or are out of range, or configuration that
+        /// cannot be read.
         public static let invalidOptions = Code(.invalidOptions)
         /// The transcription engine could not be started (missing model files, ...).
         public static let engineUnavailable = Code(.engineUnavailable)
@@ -35,6 +45,14 @@ public struct HearingAIError: Error, Sendable, CustomStringConvertible, Equatabl
         public static let memoryLimitTooSmall = Code(.memoryLimitTooSmall)
         /// The run was cancelled.
         public static let cancelled = Code(.cancelled)
+        /// A system call on a file or directory failed; ``HearingAIError/errno`` says why.
+        public static let fileSystem = Code(.fileSystem)
+        /// The job queue's database failed.
+        public static let queueFailed = Code(.queueFailed)
+        /// The service cannot start or go on (another instance holds the queue, ...).
+        public static let serviceUnavailable = Code(.serviceUnavailable)
+        /// A failure of a kind HearingAI does not classify.
+        public static let unexpected = Code(.unexpected)
 
         public var description: String { value.rawValue }
 
@@ -55,13 +73,42 @@ public struct HearingAIError: Error, Sendable, CustomStringConvertible, Equatabl
     public var path: String?
     /// A short human-readable reason, without the path.
     public var reason: String
+    /// The system call's error number, for ``Code/fileSystem`` errors.
+    public var errno: Int32?
 
     /// Creates an error of `code` about `path` with a short `reason`.
-    public init(_ code: Code, path: String? = nil, reason: String) {
+    public init(_ code: Code, path: String? = nil, reason: String, errno: Int32? = nil) {
         self.code = code
         self.path = path
         self.reason = reason
+        self.errno = errno
     }
+
+    /// A failed system call: `operation` on `path`, with `errno`'s text as the reason.
+    public static func system(_ operation: String, path: String, errno code: Int32) -> HearingAIError {
+        HearingAIError(.fileSystem, path: path, reason: "\(operation) failed: \(String(cString: strerror(code)))", errno: code)
+    }
+
+    /// `error` as a ``HearingAIError``: itself if it is one; a cancellation as ``Code/cancelled``;
+    /// anything else as ``Code/unexpected`` with its description. `path` fills in a missing path.
+    public init(_ error: any Error, path: String? = nil) {
+        switch error {
+        case let error as HearingAIError:
+            self = error
+            if self.path == nil { self.path = path }
+        case is CancellationError:
+            self.init(.cancelled, path: path, reason: "cancelled")
+        default:
+            self.init(.unexpected, path: path, reason: String(describing: error))
+        }
+    }
+
+    /// Whether retrying can succeed.
+    public var isPermanent: Bool { code.isPermanent }
+
+    /// Whether the failure is the disk being full (ENOSPC, EDQUOT): the machine's condition,
+    /// not the input's.
+    public var isOutOfSpace: Bool { errno == ENOSPC || errno == EDQUOT }
 
     /// `PATH: reason` on one line, suitable for a terminal or a log.
     public var description: String {

@@ -17,6 +17,27 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
 
     public static let databaseTableName = "job"
 
+    /// The table's columns, for queries.
+    public enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let workDir = Column(CodingKeys.workDir)
+        static let state = Column(CodingKeys.state)
+        static let attempts = Column(CodingKeys.attempts)
+        static let leaseOwner = Column(CodingKeys.leaseOwner)
+        static let leaseToken = Column(CodingKeys.leaseToken)
+        static let heartbeatAt = Column(CodingKeys.heartbeatAt)
+        static let notBefore = Column(CodingKeys.notBefore)
+        static let lastError = Column(CodingKeys.lastError)
+        static let chunksDone = Column(CodingKeys.chunksDone)
+        static let chunksTotal = Column(CodingKeys.chunksTotal)
+        static let audioDone = Column(CodingKeys.audioDone)
+        static let audioTotal = Column(CodingKeys.audioTotal)
+        static let outputStem = Column(CodingKeys.outputStem)
+        static let finalName = Column(CodingKeys.finalName)
+        static let updatedAt = Column(CodingKeys.updatedAt)
+        static let finishedAt = Column(CodingKeys.finishedAt)
+    }
+
     /// The job's number.
     public var id: Int64?
     /// The file's name in the inbox, byte-exact.
@@ -35,6 +56,8 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
     public var attempts: Int
     /// The processor holding the lease, while running.
     public var leaseOwner: String?
+    /// Raised by every claim: writes under an older lease are refused.
+    public var leaseToken: Int64
     /// When the lease holder last said it was alive.
     public var heartbeatAt: Date?
     /// Not to be claimed before this time (retry backoff).
@@ -66,6 +89,12 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
     /// The inbox name.
     public var fileName: FileName { FileName(bytes: Array(name)) }
 
+    /// The lease this job is held under, while running.
+    public var lease: Lease? {
+        guard state == .running, let id, let leaseOwner else { return nil }
+        return Lease(jobID: id, owner: leaseOwner, token: leaseToken)
+    }
+
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
     }
@@ -79,6 +108,7 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
         self.sha256 = sha256
         self.state = .queued
         self.attempts = 0
+        self.leaseToken = 0
         self.notBefore = now
         self.chunksDone = 0
         self.chunksTotal = 0
@@ -86,5 +116,24 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
         self.audioTotal = 0
         self.createdAt = now
         self.updatedAt = now
+    }
+}
+
+/// A claim on a running job: who holds it, and the claim's token. Every write a processor makes
+/// about its job names the lease, and a queue refuses writes under a lease that is no longer
+/// the job's (the job was requeued and claimed again).
+public struct Lease: Sendable, Hashable {
+    /// The job.
+    public var jobID: Int64
+    /// The processor holding it (`host:pid:start`).
+    public var owner: String
+    /// The claim's token.
+    public var token: Int64
+
+    /// A lease.
+    public init(jobID: Int64, owner: String, token: Int64) {
+        self.jobID = jobID
+        self.owner = owner
+        self.token = token
     }
 }

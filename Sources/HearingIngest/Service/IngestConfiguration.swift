@@ -1,12 +1,12 @@
 public import Configuration
 public import HearingAI
-public import HearingAIOpenAI
 import Foundation
 
-/// Everything `hearingai watch` needs, read from configuration keys.
+/// Everything `hearingai watch` needs: the service's own keys and the pipeline's
+/// (``HearingAI/PipelineConfiguration``, read from the same configuration).
 ///
 /// The executable assembles the providers — flags, then environment (`HEARINGAI_` + the key
-/// in upper case), then the YAML file, then these defaults. Keys:
+/// in upper case), then the YAML file, then the service's defaults. The service's keys:
 ///
 /// | key | default | meaning |
 /// |---|---|---|
@@ -15,28 +15,14 @@ import Foundation
 /// | `processed` | `./hearingai/processed` | where sources go once transcribed |
 /// | `failed` | `./hearingai/failed` | where sources that failed go, with `NAME.error.json` |
 /// | `database` | `./hearingai/queue.sqlite` | the SQLite queue |
-/// | `formats` | `txt,json` | output formats |
-/// | `memory_limit` | 0 | MB, 0 for none (the lower of this and the cgroup's is in force) |
-/// | `chunk_size` | 30 | seconds |
-/// | `overlap` | 1 | seconds |
-/// | `max_workers` | 0 | chunks at once; 0 for the number of cores |
-/// | `diarization` | true | label speakers |
-/// | `speakers` | 0 | the number of speakers when known; 0 to find it |
-/// | `min_speakers`, `max_speakers` | 1, 8 | bounds on the number found |
-/// | `cache_dir` | (none) | unused by the service: checkpoints live in the database |
 /// | `settle_seconds` | 2 | a file must keep its size and mtime this long before it is taken |
 /// | `rescan_seconds` | 30 | full inbox rescans, for filesystems that give no events |
-/// | `poll_only` | false | no inotify: rely on rescans alone (network filesystems; the benchmark's baseline) |
+/// | `poll_only` | false | no inotify: rely on rescans alone (network filesystems) |
 /// | `max_file_mb` | 20480 | files larger than this go to failed/ unread |
 /// | `max_attempts` | 3 | claims before a file is quarantined in failed/ |
-/// | `engine` | pocketsphinx | `pocketsphinx` (embedded) or `openai` (an OpenAI-compatible server) |
-/// | `openai_base_url` | `$OPENAI_BASE_URL` or https://api.openai.com/v1 | the server's API base URL |
-/// | `openai_request_path` | /audio/transcriptions | appended to the base URL |
-/// | `openai_model` | whisper-1 | the model name on the server |
-/// | `openai_language`, `openai_prompt` | (none) | sent with every chunk |
-/// | `openai_api_key` | `$OPENAI_API_KEY` | the bearer token (a secret: never logged) |
-/// | `openai_request_timeout` | 120 | seconds one request may take |
-/// | `openai_retries` | 4 | retries after 429, 5xx, timeouts, broken connections |
+/// | `shutdown_timeout_seconds` | 60 | how long a graceful stop may take before work is cancelled |
+///
+/// Output formats default to `txt,json` for the service (``defaultFormats``).
 public struct IngestConfiguration: Sendable {
     /// Where files are dropped.
     public var inbox: String
@@ -48,12 +34,9 @@ public struct IngestConfiguration: Sendable {
     public var failed: String
     /// The SQLite queue.
     public var database: String
-    /// Output formats.
-    public var formats: [TranscriptFormat]
-    /// The memory limit in MB from configuration (0: none), before the cgroup is considered.
-    public var memoryLimitMB: Int
-    /// Chunking and workers.
-    public var options: TranscriptionOptions
+    /// What shapes each transcript: chunking, workers, memory limit, engine, diarization,
+    /// formats.
+    public var pipeline: PipelineConfiguration
     /// How long a file must stay unchanged before it is taken.
     public var settleTime: Duration
     /// How often the whole inbox is rescanned.
@@ -64,78 +47,81 @@ public struct IngestConfiguration: Sendable {
     public var maxFileBytes: Int64
     /// Claims before a file is quarantined.
     public var maxAttempts: Int
-    /// The engine that transcribes.
-    public var engine: Engine
+    /// How long a graceful stop may take (finishing and checkpointing the chunks in flight)
+    /// before the remaining work is cancelled.
+    public var shutdownTimeout: Duration
 
-    /// The engine the service runs.
-    public enum Engine: Sendable, Hashable {
-        /// PocketSphinx, embedded: no network.
-        case pocketsphinx
-        /// An OpenAI-compatible server.
-        case openai(OpenAIEngine.Configuration)
+    /// The formats the service writes unless configured otherwise.
+    public static let defaultFormats: [TranscriptFormat] = [.txt, .json]
 
-        /// A new engine of this kind.
-        public func make() -> any TranscriptionEngine {
-            switch self {
-            case .pocketsphinx: PocketSphinxEngine()
-            case .openai(let configuration): OpenAIEngine(configuration: configuration)
-            }
+    /// Reads every key from `config`: the table above, and the pipeline's keys with the
+    /// engines in `engines`. `defaultRoot` holds the four directories and the database when
+    /// they are not configured; `environment` supplies fallback variables (`OPENAI_API_KEY`).
+    public init(
+        config: ConfigReader, engines: EngineRegistry = .embedded, defaultRoot: String = "./hearingai",
+        environment: [String: String] = [:]
+    ) throws {
+        let keys = Keys.self
+        func string(_ key: ConfigurationKey, _ fallback: String) throws -> String {
+            try config.value(for: key)?.description ?? fallback
         }
+        func double(_ key: ConfigurationKey, _ fallback: Double) throws -> Double {
+            try config.value(for: key)?.doubleValue ?? fallback
+        }
+        func int(_ key: ConfigurationKey, _ fallback: Int) throws -> Int {
+            try config.value(for: key)?.intValue ?? fallback
+        }
+        inbox = try string(keys.inbox, defaultRoot + "/inbox")
+        outbox = try string(keys.outbox, defaultRoot + "/outbox")
+        processed = try string(keys.processed, defaultRoot + "/processed")
+        failed = try string(keys.failed, defaultRoot + "/failed")
+        database = try string(keys.database, defaultRoot + "/queue.sqlite")
+        settleTime = .milliseconds(Int64(try double(keys.settleSeconds, 2) * 1000))
+        rescanInterval = .milliseconds(Int64(max(0.1, try double(keys.rescanSeconds, 30)) * 1000))
+        pollOnly = try config.value(for: keys.pollOnly) == .bool(true)
+        maxFileBytes = Int64(try int(keys.maxFileMB, 20_480)) * 1_048_576
+        maxAttempts = max(1, try int(keys.maxAttempts, 3))
+        shutdownTimeout = .milliseconds(Int64(max(1, try double(keys.shutdownTimeoutSeconds, 60)) * 1000))
+        pipeline = try PipelineConfiguration(config: config, engines: engines, environment: environment, defaultFormats: Self.defaultFormats)
     }
 
-    /// Reads every key from `config`; see the table above.
-    ///
-    /// `environment` (this process's when nil) supplies `OPENAI_API_KEY` and `OPENAI_BASE_URL`
-    /// when the keys are unset.
-    public init(config: ConfigReader, defaultRoot: String = "./hearingai", environment: [String: String]? = nil) throws {
-        let environment = environment ?? ProcessInfo.processInfo.environment
-        inbox = config.string(forKey: "inbox", default: defaultRoot + "/inbox")
-        outbox = config.string(forKey: "outbox", default: defaultRoot + "/outbox")
-        processed = config.string(forKey: "processed", default: defaultRoot + "/processed")
-        failed = config.string(forKey: "failed", default: defaultRoot + "/failed")
-        database = config.string(forKey: "database", default: defaultRoot + "/queue.sqlite")
-        formats = try TranscriptFormat.parseList([config.string(forKey: "formats", default: "txt,json")])
-        guard !formats.isEmpty else { throw HearingAIError(.invalidOptions, reason: "formats: at least one output format is needed") }
-        memoryLimitMB = config.int(forKey: "memory_limit", default: 0)
-        let workers = config.int(forKey: "max_workers", default: 0)
-        options = TranscriptionOptions(
-            chunking: ChunkPlan(chunkSize: config.double(forKey: "chunk_size", default: ChunkPlan.defaultChunkSize),
-                               overlap: config.double(forKey: "overlap", default: ChunkPlan.defaultOverlap)),
-            maxWorkers: workers > 0 ? workers : TranscriptionOptions.defaultWorkers,
-            diarization: DiarizationOptions(
-                enabled: config.bool(forKey: "diarization", default: true),
-                speakers: config.int(forKey: "speakers", default: 0) > 0 ? config.int(forKey: "speakers", default: 0) : nil,
-                minSpeakers: config.int(forKey: "min_speakers", default: 1),
-                maxSpeakers: config.int(forKey: "max_speakers", default: 8)))
-        try options.validate()
-        settleTime = .milliseconds(Int64(config.double(forKey: "settle_seconds", default: 2) * 1000))
-        rescanInterval = .milliseconds(Int64(max(0.1, config.double(forKey: "rescan_seconds", default: 30)) * 1000))
-        pollOnly = config.bool(forKey: "poll_only", default: false)
-        maxFileBytes = Int64(config.int(forKey: "max_file_mb", default: 20_480)) * 1_048_576
-        maxAttempts = max(1, config.int(forKey: "max_attempts", default: 3))
-        engine = try Self.engine(config: config, environment: environment)
-    }
+    /// The service's own keys.
+    public static let keys: [ConfigurationKey] = [
+        Keys.inbox, Keys.outbox, Keys.processed, Keys.failed, Keys.database, Keys.settleSeconds, Keys.rescanSeconds,
+        Keys.pollOnly, Keys.maxFileMB, Keys.maxAttempts, Keys.shutdownTimeoutSeconds,
+    ]
 
-    private static func engine(config: ConfigReader, environment: [String: String]) throws -> Engine {
-        let name = config.string(forKey: "engine", default: "pocketsphinx")
-        switch name {
-        case "pocketsphinx":
-            return .pocketsphinx
-        case "openai":
-            func nonEmpty(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
-            var openAI = OpenAIEngine.Configuration()
-            openAI.baseURL = nonEmpty(config.string(forKey: "openai_base_url")) ?? nonEmpty(environment["OPENAI_BASE_URL"]) ?? openAI.baseURL
-            openAI.requestPath = config.string(forKey: "openai_request_path", default: openAI.requestPath)
-            openAI.model = config.string(forKey: "openai_model", default: openAI.model)
-            openAI.language = nonEmpty(config.string(forKey: "openai_language"))
-            openAI.prompt = nonEmpty(config.string(forKey: "openai_prompt"))
-            openAI.apiKey = nonEmpty(config.string(forKey: "openai_api_key", isSecret: true)) ?? nonEmpty(environment["OPENAI_API_KEY"])
-            openAI.requestTimeout = .milliseconds(Int64(config.double(forKey: "openai_request_timeout", default: 120) * 1000))
-            openAI.maxRetries = config.int(forKey: "openai_retries", default: openAI.maxRetries)
-            try openAI.validate()
-            return .openai(openAI)
-        default:
-            throw HearingAIError(.invalidOptions, reason: "engine: \(name) is not an engine (pocketsphinx or openai)")
-        }
+    /// The service's keys by name.
+    public enum Keys {
+        /// `inbox`.
+        public static let inbox = ConfigurationKey("inbox", .string, flag: "--inbox", default: "$XDG_DATA_HOME/hearingai/inbox", help: "The inbox directory.")
+        /// `outbox`.
+        public static let outbox = ConfigurationKey("outbox", .string, flag: "--outbox", default: "…/hearingai/outbox", help: "The outbox directory.")
+        /// `processed`.
+        public static let processed = ConfigurationKey(
+            "processed", .string, flag: "--processed", default: "…/hearingai/processed", help: "Where transcribed sources go.")
+        /// `failed`.
+        public static let failed = ConfigurationKey("failed", .string, flag: "--failed", default: "…/hearingai/failed", help: "Where failed sources go.")
+        /// `database`.
+        public static let database = ConfigurationKey(
+            "database", .string, flag: "--database", default: "…/hearingai/queue.sqlite", help: "The SQLite queue.")
+        /// `settle_seconds`.
+        public static let settleSeconds = ConfigurationKey(
+            "settle_seconds", .double, flag: "--settle-seconds", default: "2", help: "How long a file must stay unchanged before it is taken.")
+        /// `rescan_seconds`.
+        public static let rescanSeconds = ConfigurationKey(
+            "rescan_seconds", .double, flag: "--rescan-seconds", default: "30", help: "How often the whole inbox is rescanned.")
+        /// `poll_only`.
+        public static let pollOnly = ConfigurationKey(
+            "poll_only", .bool, flag: "--poll-only", default: "false",
+            help: "Do not use inotify; find files by rescanning (network filesystems).")
+        /// `max_file_mb`.
+        public static let maxFileMB = ConfigurationKey("max_file_mb", .int, default: "20480", help: "Larger files go to failed/ unread.")
+        /// `max_attempts`.
+        public static let maxAttempts = ConfigurationKey("max_attempts", .int, default: "3", help: "Claims before a file is quarantined.")
+        /// `shutdown_timeout_seconds`.
+        public static let shutdownTimeoutSeconds = ConfigurationKey(
+            "shutdown_timeout_seconds", .double, default: "60",
+            help: "How long a graceful stop may take before the work in flight is cancelled.")
     }
 }

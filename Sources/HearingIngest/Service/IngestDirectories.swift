@@ -1,4 +1,5 @@
 import Foundation
+import HearingAI
 
 /// The service's directories, opened once; every entry operation is relative to them.
 public struct IngestDirectories: Sendable {
@@ -28,10 +29,10 @@ public struct IngestDirectories: Sendable {
                 let directory = try Directory(path: path, create: true)
                 try directory.checkWritable()
                 return directory
-            } catch let error as SystemError {
-                throw IngestError("\(role) directory \(error.description)")
+            } catch let error as HearingAIError {
+                throw HearingAIError(error.code, reason: "\(role) directory \(error.description)", errno: error.errno)
             } catch {
-                throw IngestError("\(role) directory \(path): \(error.localizedDescription)")
+                throw HearingAIError(.serviceUnavailable, reason: "\(role) directory \(path): \(error.localizedDescription)")
             }
         }
         inbox = try open(configuration.inbox, "inbox")
@@ -48,12 +49,12 @@ public struct IngestDirectories: Sendable {
         let resolved = roles.map { ($0.0, URL(fileURLWithPath: $0.1.path).resolvingSymlinksInPath().standardizedFileURL.path) }
         for (i, a) in resolved.enumerated() {
             for b in resolved[(i + 1)...] {
-                if a.1 == b.1 { throw IngestError("\(a.0) and \(b.0) are the same directory (\(a.1)): use four different directories") }
+                if a.1 == b.1 { throw HearingAIError(.serviceUnavailable, reason: "\(a.0) and \(b.0) are the same directory (\(a.1)): use four different directories") }
             }
         }
         let inbox = resolved[0].1
         for (role, path) in resolved.dropFirst() where path.hasPrefix(inbox + "/") {
-            throw IngestError("\(role) directory \(path) is inside the inbox: the service would take its own files as input")
+            throw HearingAIError(.serviceUnavailable, reason: "\(role) directory \(path) is inside the inbox: the service would take its own files as input")
         }
     }
 
@@ -61,12 +62,4 @@ public struct IngestDirectories: Sendable {
     func sourcePath(workDir: String) -> String {
         "\(work.path)/\(workDir)/\(Self.sourceName)"
     }
-}
-
-/// A startup or configuration failure of the service, one line.
-public struct IngestError: Error, Sendable, CustomStringConvertible {
-    /// What went wrong.
-    public var description: String
-    /// An error saying `description`.
-    public init(_ description: String) { self.description = description }
 }

@@ -8,18 +8,26 @@ import Synchronization
 import Glibc
 #endif
 
-/// `hearingai watch`: the file-watching ingest service.
+/// `hearingai watch`: the file-watching ingest service, as swift-service-lifecycle services.
 ///
-/// An inotify watcher picks up files dropped into the inbox, the intake queues them in
-/// SQLite once they are complete, and the processor takes them one at a time through the
-/// chunked orchestrator within the memory limit, writes transcripts to the outbox, and calls
-/// cleanup between files. On graceful shutdown (SIGTERM, SIGINT) intake stops, the chunks in
-/// flight are checkpointed, the lease is given back, and `run()` returns.
-public struct IngestService: Service {
+/// ``init(configuration:engine:resources:logger:notifier:)`` opens the directories, takes the
+/// instance lock and opens the queue. ``run()`` recovers what a crash left, scans the
+/// inbox once, tells systemd it is ready, and then runs one `ServiceGroup` of:
+///
+/// 1. the systemd watchdog (pings while the service is alive),
+/// 2. the processor (claims jobs and transcribes them, one at a time, within the memory limit),
+/// 3. the intake (settles dropped files into the queue; rescans),
+/// 4. the inbox watcher (inotify events as hints), unless `poll_only`.
+///
+/// They start in that order and stop in reverse on SIGTERM or SIGINT: the watcher first, then
+/// the intake (no new files taken), then the processor (the chunks in flight finish and are
+/// checkpointed, the lease is given back), the watchdog last. A stop that takes longer than
+/// `shutdown_timeout_seconds` cancels what is left.
+public struct IngestService: Sendable {
     /// The service's settings.
     public let configuration: IngestConfiguration
     let directories: IngestDirectories
-    let queue: JobQueue
+    let queue: any JobQueue
     let resources: ResourceManager
     let engine: any TranscriptionEngine
     let logger: Logger
@@ -27,10 +35,12 @@ public struct IngestService: Service {
     let lock: InstanceLock
 
     /// Opens the directories (creating missing ones) and the queue, and takes the instance
-    /// lock. Throws a one-line ``IngestError`` for anything that stops the service starting.
+    /// lock. `engine` is the one the configuration names, made by the caller (the executable
+    /// knows every engine; this library does not). Throws a one-line ``HearingAIError`` for
+    /// anything that stops the service starting.
     public init(
         configuration: IngestConfiguration,
-        engine: (any TranscriptionEngine)? = nil,
+        engine: any TranscriptionEngine,
         resources: ResourceManager = .shared,
         logger: Logger,
         notifier: SystemdNotifier = SystemdNotifier()
@@ -40,13 +50,9 @@ public struct IngestService: Service {
         let databaseDirectory = URL(fileURLWithPath: configuration.database).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: databaseDirectory, withIntermediateDirectories: true)
         lock = try InstanceLock(path: configuration.database + ".lock")
-        do {
-            queue = try JobQueue(path: configuration.database)
-        } catch {
-            throw IngestError("database \(configuration.database): \(error)")
-        }
+        queue = try SQLiteJobQueue(path: configuration.database)
         self.resources = resources
-        self.engine = engine ?? configuration.engine.make()
+        self.engine = engine
         self.logger = logger
         self.notifier = notifier
     }
@@ -59,22 +65,26 @@ public struct IngestService: Service {
         return "\(host):\(pid):\(processStartTime(pid) ?? 0)"
     }()
 
+    /// Runs the service until SIGTERM or SIGINT asks it to stop gracefully.
     public func run() async throws {
+        let doorbell = Doorbell()
         let orchestrator = WorkflowOrchestrator(
-            engine: engine, maxWorkers: configuration.options.maxWorkers, resources: resources, logger: logger)
-        let wakeups = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let intake = Intake(directories: directories, queue: queue, configuration: configuration, logger: logger) {
-            wakeups.continuation.yield()
-        }
+            engine: engine, maxWorkers: configuration.pipeline.maxWorkers, resources: resources, logger: logger)
+        let intake = Intake(
+            directories: directories, queue: queue, configuration: configuration, logger: logger, notifier: notifier, doorbell: doorbell)
         let processor = JobProcessor(
-            directories: directories, queue: queue, configuration: configuration,
-            orchestrator: orchestrator, owner: Self.owner, logger: logger, notifier: notifier)
+            directories: directories, queue: queue, configuration: configuration, orchestrator: orchestrator,
+            resources: resources, owner: Self.owner, logger: logger, notifier: notifier, doorbell: doorbell)
+        // Watch before the first scan: a file dropped in between is seen by one or the other.
         let watcher = configuration.pollOnly ? nil : try InotifyWatcher(directory: directories.inbox.path)
-        defer {
-            watcher?.stop()
-        }
 
-        try await recover(processor: processor, intake: intake)
+        do {
+            try await recover(processor: processor, intake: intake)
+        } catch {
+            watcher?.stop()
+            await orchestrator.close()
+            throw error
+        }
         await intake.rescan()
         notifier.ready()
         notifier.status("watching \(directories.inbox.path)")
@@ -83,108 +93,34 @@ public struct IngestService: Service {
             "memory.limit": "\(resources.limit.map(\.description) ?? "none")",
         ])
 
-        await withTaskGroup(of: Void.self) { group in
-            // Intake: events as hints, the listing as truth.
-            if let watcher {
-                group.addTask {
-                await cancelWhenGracefulShutdown {
-                    for await event in watcher.events {
-                        switch event {
-                        case .changed(let name): await intake.observe(name)
-                        case .overflow:
-                            logger.warning("inotify queue overflowed; rescanning the inbox")
-                            await intake.rescan()
-                        }
-                    }
-                }
-                watcher.stop()
-                }
-            }
-            // Settling and periodic rescans.
-            group.addTask {
-                await cancelWhenGracefulShutdown {
-                    let clock = ContinuousClock()
-                    var lastScan = clock.now
-                    while !Task.isCancelled {
-                        await intake.takeSettled()
-                        if clock.now - lastScan >= configuration.rescanInterval {
-                            await intake.rescan()
-                            lastScan = clock.now
-                        }
-                        let wait = min(await intake.nextSettle() ?? .milliseconds(250), .milliseconds(250))
-                        try? await Task.sleep(for: max(wait, .milliseconds(20)))
-                    }
-                }
-            }
-            // Watchdog pings while healthy.
-            if let interval = notifier.watchdogInterval {
-                group.addTask {
-                    await cancelWhenGracefulShutdown {
-                        while !Task.isCancelled {
-                            notifier.watchdog()
-                            try? await Task.sleep(for: interval)
-                        }
-                    }
-                }
-            }
-            // A tick a second for the processor: retries coming due, and a safety net.
-            group.addTask {
-                await cancelWhenGracefulShutdown {
-                    while !Task.isCancelled {
-                        wakeups.continuation.yield()
-                        try? await Task.sleep(for: .seconds(1))
-                    }
-                }
-            }
-            // The processor: one file at a time.
-            group.addTask {
-                await cancelWhenGracefulShutdown {
-                    await processLoop(processor: processor, wakeups: wakeups.stream)
-                }
-                wakeups.continuation.finish()
-                // Decoders and the intake thread go when work stops.
-                await orchestrator.close()
-                await intake.close()
-            }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: SystemdWatchdog(notifier: notifier), successTerminationBehavior: .ignore),
+            .init(service: processor, successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: intake, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        if let watcher {
+            services.append(.init(
+                service: InboxWatcher(watcher: watcher, intake: intake, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup))
         }
-        notifier.stopping()
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+        try await ServiceGroup(configuration: groupConfiguration).run()
         logger.info("Stopped")
-    }
-
-    /// Claims and processes jobs until cancelled. `wakeups` carries "a job was queued" from
-    /// the intake and a tick every second (retries coming due); it coalesces to one pending.
-    private func processLoop(processor: JobProcessor, wakeups: AsyncStream<Void>) async {
-        for await _ in wakeups {
-            while !Task.isCancelled {
-                let job: Job?
-                do {
-                    job = try queue.claim(owner: Self.owner)
-                } catch {
-                    logger.error("Could not claim a job", metadata: ["error": "\(error)"])
-                    break
-                }
-                guard let job else { break }
-                await processor.process(job)
-                let freed = await resources.cleanup()
-                logger.debug("Cleanup between files", metadata: ["memory.freed_mb": "\(String(format: "%.1f", freed))"])
-                notifier.status("watching \(directories.inbox.path)")
-            }
-        }
     }
 
     /// Startup recovery: requeue jobs a dead process held, queue taken files that never
     /// made it into the database, and finish moves a crash interrupted.
     private func recover(processor: JobProcessor, intake: Intake) async throws {
-        let requeued = try queue.requeueOrphans(owner: Self.owner) { Self.isDead(owner: $0) }
+        let requeued = try await queue.requeueOrphans(owner: Self.owner) { Self.isDead(owner: $0) }
         for job in requeued {
             logger.info("Requeued a job its dead owner left running", metadata: ["job.id": "\(job.id ?? 0)", "file.name": "\(job.fileName)"])
         }
         for entry in try directories.work.names() {
             let workDir = entry.description
-            if let job = try queue.job(workDir: workDir) {
+            if let job = try await queue.job(workDir: workDir) {
                 switch job.state {
-                case .done: try processor.finishMove(job, to: directories.processed)
-                case .failed: processor.fail(job, reason: job.lastError ?? "failed", logger: logger)
+                case .done: try await processor.finishMove(job, to: directories.processed)
+                case .failed: await processor.moveToFailed(job, reason: job.lastError ?? "failed", logger: logger)
                 case .queued, .running: break
                 }
                 continue
@@ -201,7 +137,7 @@ public struct IngestService: Service {
             }
             let sha = try await intake.hash(path: directories.sourcePath(workDir: workDir))
             let name = FileName(bytes: Array(nameData))
-            let job = try queue.enqueue(Job(name: name, workDir: workDir, size: status.size, mtimeNs: status.mtimeNanoseconds, sha256: sha))
+            let job = try await queue.enqueue(Job(name: name, workDir: workDir, size: status.size, mtimeNs: status.mtimeNanoseconds, sha256: sha))
             logger.info("Queued a taken file that was not yet in the queue", metadata: ["job.id": "\(job.id ?? 0)", "file.name": "\(name)"])
         }
     }
@@ -233,10 +169,10 @@ final class InstanceLock: Sendable {
 
     init(path: String) throws {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw IngestError("\(path): cannot open the lock file: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw HearingAIError.system("open the lock file", path: path, errno: errno) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            throw IngestError("\(path): another hearingai watch is using this database")
+            throw HearingAIError(.serviceUnavailable, path: path, reason: "another hearingai watch is using this database")
         }
         self.fd = fd
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HearingAI
 import Logging
+import ServiceLifecycle
 
 #if canImport(Glibc)
 import Glibc
@@ -14,8 +15,11 @@ import Glibc
 /// descriptor opened with `O_NOFOLLOW | O_NONBLOCK` relative to the inbox: symlinks, FIFOs,
 /// devices, sockets, directories, hard-linked files, empty files and files over the size cap
 /// go to failed/ unread, with the reason beside them. A regular file is renamed into the work
-/// area (atomic, same filesystem), hashed, and queued.
-actor Intake {
+/// area (atomic, same filesystem), hashed, and queued, and the processor's doorbell rung.
+///
+/// As a service it settles pending entries and rescans the inbox on its interval; the
+/// watcher feeds it names as they change. It stops taking files on graceful shutdown.
+actor Intake: Service {
     /// Suffixes of files still being written by common tools.
     static let temporarySuffixes = [".part", ".tmp", ".crdownload", ".filepart", "~", ".partial", ".download"]
 
@@ -25,26 +29,43 @@ actor Intake {
     }
 
     private let directories: IngestDirectories
-    private let queue: JobQueue
+    private let queue: any JobQueue
     private let configuration: IngestConfiguration
     private let logger: Logger
+    private let notifier: SystemdNotifier
     private let io: BlockingThread
     private var pending: [FileName: Pending] = [:]
     private let clock = ContinuousClock()
-    /// Called after a job is queued.
-    private let onQueued: @Sendable () -> Void
+    /// Rung after a job is queued.
+    private let doorbell: Doorbell
 
-    init(directories: IngestDirectories, queue: JobQueue, configuration: IngestConfiguration, logger: Logger, onQueued: @escaping @Sendable () -> Void) {
+    init(directories: IngestDirectories, queue: any JobQueue, configuration: IngestConfiguration, logger: Logger,
+         notifier: SystemdNotifier, doorbell: Doorbell) {
         self.directories = directories
         self.queue = queue
         self.configuration = configuration
         self.logger = logger
-        self.onQueued = onQueued
+        self.notifier = notifier
+        self.doorbell = doorbell
         self.io = BlockingThread(name: "intake-io")
     }
 
-    /// Ends the intake's I/O thread.
-    func close() {
+    /// Settles pending entries and rescans the inbox every `rescan_seconds` until graceful
+    /// shutdown; then tells systemd the service is stopping and ends the I/O thread.
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var lastScan = self.clock.now
+            while !Task.isCancelled {
+                await self.takeSettled()
+                if self.clock.now - lastScan >= self.configuration.rescanInterval {
+                    await self.rescan()
+                    lastScan = self.clock.now
+                }
+                let wait = min(await self.nextSettle() ?? .milliseconds(250), .milliseconds(250))
+                try? await Task.sleep(for: max(wait, .milliseconds(20)))
+            }
+        }
+        notifier.stopping()
         io.shutdown()
     }
 
@@ -113,13 +134,13 @@ actor Intake {
         let fd: Int32
         do {
             fd = try inbox.openForReading(name)
-        } catch let error as SystemError where error.errno == ELOOP {
+        } catch let error as HearingAIError where error.errno == ELOOP {
             try reject(name, reason: "a symbolic link (never followed)")
             return
         }
         defer { Glibc.close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw SystemError(operation: "fstat", path: "\(inbox.path)/\(name)", errno: errno) }
+        guard fstat(fd, &st) == 0 else { throw HearingAIError.system("fstat", path: "\(inbox.path)/\(name)", errno: errno) }
         let opened = EntryStatus(st)
         guard opened.inode == status.inode, opened.device == status.device else {
             pending[name] = Pending(status: opened, since: clock.now)
@@ -138,11 +159,11 @@ actor Intake {
         try inbox.move(name, to: jobDirectory, as: IngestDirectories.sourceName)
 
         let sha = try await hash(fd)
-        let job = try queue.enqueue(Job(name: name, workDir: workDir, size: opened.size, mtimeNs: opened.mtimeNanoseconds, sha256: sha))
+        let job = try await queue.enqueue(Job(name: name, workDir: workDir, size: opened.size, mtimeNs: opened.mtimeNanoseconds, sha256: sha))
         logger.info("File queued", metadata: [
             "job.id": "\(job.id ?? 0)", "file.name": "\(name)", "file.size": "\(opened.size)", "file.sha256": "\(sha)",
         ])
-        onQueued()
+        doorbell.ring()
     }
 
     private func refusal(for status: EntryStatus) -> String? {
@@ -221,7 +242,7 @@ actor Intake {
                 let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw SystemError(operation: "read", path: "fd \(fd)", errno: errno)
+                    throw HearingAIError.system("read", path: "fd \(fd)", errno: errno)
                 }
                 if n == 0 { break }
                 buffer.withUnsafeBytes { sha.update(UnsafeRawBufferPointer(rebasing: $0.prefix(n))) }
@@ -234,7 +255,7 @@ actor Intake {
     /// Hashes a file by path (startup recovery).
     func hash(path: String) async throws -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { throw SystemError(operation: "open", path: path, errno: errno) }
+        guard fd >= 0 else { throw HearingAIError.system("open", path: path, errno: errno) }
         defer { Glibc.close(fd) }
         return try await hash(fd)
     }

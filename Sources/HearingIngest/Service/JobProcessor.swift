@@ -1,43 +1,88 @@
 import Foundation
 import HearingAI
 import Logging
+import ServiceLifecycle
 
-/// Processes claimed jobs one at a time through the chunked orchestrator, writes outputs
-/// atomically to the outbox, and moves sources to processed/ or failed/.
+/// The service that transcribes: it claims jobs one at a time and takes each through the
+/// chunked orchestrator, writes outputs atomically to the outbox, moves sources to processed/ or
+/// failed/, and calls cleanup between files.
+///
+/// Idle, it waits for the intake's doorbell or for the queue's next due time (a retry's
+/// backoff), whichever comes first; it does not tick. On graceful shutdown it stops claiming,
+/// lets the chunks in flight finish and be checkpointed, gives the lease back, and returns.
 ///
 /// Order matters for "never lost, never twice": the outbox stem is recorded before outputs are
 /// written (a retry rewrites the same files), the job is marked done before its source is
 /// moved (startup recovery finishes a move a crash interrupted), and the source is removed
 /// from the work area last.
-final class JobProcessor: Sendable {
+final class JobProcessor: Service, Sendable {
     let directories: IngestDirectories
-    let queue: JobQueue
+    let queue: any JobQueue
     let configuration: IngestConfiguration
     let orchestrator: WorkflowOrchestrator
+    let resources: ResourceManager
     let owner: String
     let logger: Logger
     let notifier: SystemdNotifier
+    let doorbell: Doorbell
 
-    init(directories: IngestDirectories, queue: JobQueue, configuration: IngestConfiguration,
-         orchestrator: WorkflowOrchestrator, owner: String, logger: Logger, notifier: SystemdNotifier) {
+    init(directories: IngestDirectories, queue: any JobQueue, configuration: IngestConfiguration,
+         orchestrator: WorkflowOrchestrator, resources: ResourceManager, owner: String, logger: Logger,
+         notifier: SystemdNotifier, doorbell: Doorbell) {
         self.directories = directories
         self.queue = queue
         self.configuration = configuration
         self.orchestrator = orchestrator
+        self.resources = resources
         self.owner = owner
         self.logger = logger
         self.notifier = notifier
+        self.doorbell = doorbell
     }
 
-    /// The key of a transcript: the content's hash and every parameter that shapes it.
+    /// Claims and processes jobs until graceful shutdown; then frees the decoders.
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let job: Job?
+                do {
+                    job = try await self.queue.claim(owner: self.owner)
+                } catch {
+                    self.logger.error("Could not claim a job", metadata: ["error": "\(error)"])
+                    await self.doorbell.wait(for: .seconds(1))
+                    continue
+                }
+                guard let job else {
+                    await self.waitForWork()
+                    continue
+                }
+                await self.process(job)
+                let freed = await self.resources.cleanup()
+                self.logger.debug("Cleanup between files", metadata: ["memory.freed_mb": "\(String(format: "%.1f", freed))"])
+                self.notifier.status("watching \(self.directories.inbox.path)")
+            }
+        }
+        await orchestrator.close()
+    }
+
+    /// Sleeps until the intake rings or the next queued job falls due.
+    private func waitForWork() async {
+        let due = (try? await queue.nextDue()) ?? nil
+        guard let due else { return await doorbell.wait(for: nil) }
+        let seconds = due.timeIntervalSinceNow
+        guard seconds > 0 else { return }
+        await doorbell.wait(for: .milliseconds(Int64(seconds * 1000) + 1))
+    }
+
+    /// The key of a transcript: the content's hash and the configuration's fingerprint.
     func resultKey(for job: Job) -> String {
-        job.sha256 + ":" + ChunkCache.parametersKey(options: configuration.options, engine: orchestrator.engine)
+        job.sha256 + ":" + configuration.pipeline.fingerprint
     }
 
     /// Processes `job`, which this processor has claimed. On cancellation (graceful shutdown)
     /// the chunks in flight are checkpointed and the lease is given back.
     func process(_ job: Job) async {
-        guard let id = job.id else { return }
+        guard let id = job.id, let lease = job.lease else { return }
         var logger = self.logger
         logger[metadataKey: "job.id"] = "\(id)"
         logger[metadataKey: "file.name"] = "\(job.fileName)"
@@ -45,35 +90,32 @@ final class JobProcessor: Sendable {
         if job.attempts > configuration.maxAttempts {
             // Attempts are counted at claim, so a file that crashes the service is counted
             // too: quarantine it instead of crash-looping.
-            fail(job, reason: "gave up after \(job.attempts - 1) attempts; last error: \(job.lastError ?? "the service stopped while transcribing it")", logger: logger)
+            await fail(job, lease: lease, reason: "gave up after \(job.attempts - 1) attempts; last error: \(job.lastError ?? "the service stopped while transcribing it")", logger: logger)
             return
         }
         notifier.status("transcribing \(job.fileName)")
         logger.info("Transcription started", metadata: ["job.attempt": "\(job.attempts)"])
         do {
-            let transcript = try await transcribe(job, id: id, logger: logger)
-            try deliver(transcript, job: job, id: id, logger: logger)
-        } catch is CancellationError {
-            try? queue.release(id, owner: owner)
-            logger.info("Transcription interrupted by shutdown; chunks done are checkpointed")
-        } catch let error as HearingAIError where error.code == .cancelled {
-            try? queue.release(id, owner: owner)
-            logger.info("Transcription interrupted by shutdown; chunks done are checkpointed")
+            let transcript = try await transcribe(job, lease: lease, logger: logger)
+            try await deliver(transcript, job: job, lease: lease, logger: logger)
         } catch {
-            let reason = Self.reason(error)
-            if Self.isPermanent(error) || job.attempts >= configuration.maxAttempts {
-                fail(job, reason: reason, logger: logger)
+            let error = HearingAIError(error)
+            if error.code == .cancelled {
+                try? await queue.release(lease)
+                logger.info("Transcription interrupted by shutdown; chunks done are checkpointed")
+            } else if error.isPermanent || job.attempts >= configuration.maxAttempts {
+                await fail(job, lease: lease, reason: error.reason, logger: logger)
             } else {
                 let delay = Self.backoff(attempt: job.attempts)
-                try? queue.retryLater(id, reason: reason, notBefore: Date().addingTimeInterval(delay))
-                logger.warning("Transcription failed; will retry", metadata: ["error": "\(reason)", "retry.in_seconds": "\(Int(delay))"])
+                try? await queue.retryLater(lease, reason: error.reason, notBefore: Date().addingTimeInterval(delay))
+                logger.warning("Transcription failed; will retry", metadata: ["error": "\(error.reason)", "retry.in_seconds": "\(Int(delay))"])
             }
         }
     }
 
-    private func transcribe(_ job: Job, id: Int64, logger: Logger) async throws -> Transcript {
+    private func transcribe(_ job: Job, lease: Lease, logger: Logger) async throws -> Transcript {
         let key = resultKey(for: job)
-        if var stored = try queue.result(key) {
+        if var stored = try await queue.result(key) {
             logger.info("Same content transcribed before; reusing its result", metadata: ["file.sha256": "\(job.sha256)"])
             stored.metadata.source = job.fileName.description
             return stored
@@ -81,20 +123,29 @@ final class JobProcessor: Sendable {
         let path = directories.sourcePath(workDir: job.workDir)
         let checkpoints = queue.checkpoints(resultKey: key)
         let queue = self.queue
-        let owner = self.owner
         let progressLogger = logger
+        // Progress reaches the queue through a stream that keeps only the newest report, so a
+        // slow database never holds up decoding.
+        let (reports, reporter) = AsyncStream.makeStream(of: TranscriptionProgress.self, bufferingPolicy: .bufferingNewest(1))
         let transcript = try await withThrowingTaskGroup(of: Transcript?.self) { group in
-            // The lease's heartbeat, while the file runs.
+            // The lease's heartbeat while the file runs, and its progress as chunks finish.
             group.addTask {
                 while !Task.isCancelled {
-                    try? queue.heartbeat(id, owner: owner)
+                    try? await queue.heartbeat(lease)
                     try? await Task.sleep(for: .seconds(5))
                 }
                 return nil
             }
+            group.addTask {
+                for await progress in reports {
+                    try? await queue.heartbeat(lease, progress: progress)
+                }
+                return nil
+            }
             group.addTask { [orchestrator, configuration] in
-                try await orchestrator.transcribe(path, options: configuration.options, checkpoints: checkpoints) { progress in
-                    try? queue.heartbeat(id, owner: owner, progress: progress)
+                defer { reporter.finish() }
+                return try await orchestrator.transcribe(path, configuration: configuration.pipeline, checkpoints: checkpoints) { progress in
+                    reporter.yield(progress)
                     if let chunk = progress.chunk {
                         progressLogger.debug("Chunk done", metadata: [
                             "chunk.index": "\(chunk.index)", "chunk.words": "\(chunk.words)",
@@ -103,7 +154,10 @@ final class JobProcessor: Sendable {
                     }
                 }
             }
-            defer { group.cancelAll() }
+            defer {
+                reporter.finish()
+                group.cancelAll()
+            }
             while let result = try await group.next() {
                 if let transcript = result { return transcript }
             }
@@ -111,22 +165,22 @@ final class JobProcessor: Sendable {
         }
         var result = transcript
         result.metadata.source = job.fileName.description
-        try queue.storeResult(result, resultKey: key)
+        try await queue.storeResult(result, resultKey: key)
         return result
     }
 
     /// Writes the outputs, marks the job done, moves the source to processed/.
-    private func deliver(_ transcript: Transcript, job: Job, id: Int64, logger: Logger) throws {
-        let rendered = try configuration.formats.map { ($0, try transcript.rendered(as: $0)) }
+    private func deliver(_ transcript: Transcript, job: Job, lease: Lease, logger: Logger) async throws {
+        let rendered = try configuration.pipeline.formats.map { ($0, try transcript.rendered(as: $0)) }
         let stem = try job.outputStem.map { FileName(bytes: Array($0)) } ?? chooseStem(for: job.fileName)
-        try queue.setOutputStem(id, stem: stem)
+        try await queue.setOutputStem(lease, stem: stem)
         for (format, text) in rendered {
             // Replacing is safe: this stem is recorded as this job's, so an existing file
             // with it is this job's own output from an interrupted attempt.
             try directories.outbox.writeAtomically(Data(text.utf8), as: stem.appending("." + format.fileExtension), replace: true)
         }
-        try queue.markDone(id)
-        try finishMove(job, to: directories.processed)
+        try await queue.markDone(lease)
+        try await finishMove(job, to: directories.processed)
         logger.info("Transcript written", metadata: [
             "outbox.stem": "\(stem)", "audio.seconds": "\(transcript.metadata.duration)", "words": "\(transcript.words.count)",
         ])
@@ -135,25 +189,26 @@ final class JobProcessor: Sendable {
     /// The outbox stem for `name`: its own stem, or `stem (N)` if any output name is taken;
     /// shortened where needed so that every output name fits in NAME_MAX.
     func chooseStem(for name: FileName) throws -> FileName {
-        let longestSuffix = 1 + (configuration.formats.map(\.fileExtension.utf8.count).max() ?? 4)
+        let formats = configuration.pipeline.formats
+        let longestSuffix = 1 + (formats.map(\.fileExtension.utf8.count).max() ?? 4)
         for number in 0..<10_000 {
             let candidate = Directory.variant(of: name.stem, number: number, reserving: longestSuffix)
-            let taken = configuration.formats.contains { directories.outbox.contains(candidate.appending("." + $0.fileExtension)) }
+            let taken = formats.contains { directories.outbox.contains(candidate.appending("." + $0.fileExtension)) }
             if !taken { return candidate }
         }
-        throw IngestError("\(directories.outbox.path): no free output name for \(name)")
+        throw HearingAIError(.outputFailed, path: directories.outbox.path, reason: "no free output name for \(name)")
     }
 
     /// Moves a finished job's source from the work area to `destination` under its original
     /// name (or a distinct variant), records the name, and removes the job's work directory.
     @discardableResult
-    func finishMove(_ job: Job, to destination: Directory, companion: ((FileName) -> FileName)? = nil) throws -> FileName? {
+    func finishMove(_ job: Job, to destination: Directory, companion: ((FileName) -> FileName)? = nil) async throws -> FileName? {
         let jobDir = FileName(job.workDir)
         guard let jobDirectory = try? Directory(path: "\(directories.work.path)/\(job.workDir)") else { return nil }
         var finalName: FileName?
         if jobDirectory.contains(IngestDirectories.sourceName) {
             finalName = try jobDirectory.moveKeepingName(IngestDirectories.sourceName, to: destination, preferred: job.fileName, companion: companion)
-            try queue.setFinalName(job.id!, finalName!)
+            try await queue.setFinalName(job.id!, finalName!)
         }
         jobDirectory.remove(IngestDirectories.nameFile, directory: false)
         directories.work.remove(jobDir, directory: true)
@@ -161,31 +216,30 @@ final class JobProcessor: Sendable {
         return finalName
     }
 
-    /// Marks the job failed and moves its source to failed/ with `NAME.error.json`.
-    func fail(_ job: Job, reason: String, logger: Logger) {
+    /// Marks the job failed under `lease` and moves its source to failed/ with
+    /// `NAME.error.json`.
+    func fail(_ job: Job, lease: Lease, reason: String, logger: Logger) async {
+        do {
+            try await queue.markFailed(lease, reason: reason)
+            logger.warning("Transcription failed", metadata: ["error": "\(reason)", "job.attempts": "\(job.attempts)"])
+        } catch {
+            logger.error("Could not mark a job failed", metadata: ["error": "\(error)"])
+            return
+        }
+        await moveToFailed(job, reason: reason, logger: logger)
+    }
+
+    /// Moves a failed job's source to failed/ with `NAME.error.json` (also startup recovery's
+    /// way to finish a move a crash interrupted).
+    func moveToFailed(_ job: Job, reason: String, logger: Logger) async {
         guard let id = job.id else { return }
         do {
-            try queue.markFailed(id, reason: reason)
-            if let finalName = try finishMove(job, to: directories.failed, companion: Intake.errorFileName) {
+            if let finalName = try await finishMove(job, to: directories.failed, companion: Intake.errorFileName) {
                 try Intake.writeErrorFile(in: directories.failed, for: finalName, original: job.fileName, reason: reason, attempts: job.attempts, jobID: id)
             }
-            logger.warning("Transcription failed", metadata: ["error": "\(reason)", "job.attempts": "\(job.attempts)"])
         } catch {
             logger.error("Could not move a failed file", metadata: ["error": "\(error)"])
         }
-    }
-
-    static func reason(_ error: any Error) -> String {
-        if let error = error as? HearingAIError {
-            // The path is the work copy's; the job already names the file.
-            return error.reason
-        }
-        return "\(error)"
-    }
-
-    /// Bad input fails at once; everything else (disk full, a failing engine) is retried.
-    static func isPermanent(_ error: any Error) -> Bool {
-        (error as? HearingAIError)?.code.isPermanent ?? false
     }
 
     /// 10 s, 20 s, 40 s, ... up to 10 minutes, with ±20% jitter.

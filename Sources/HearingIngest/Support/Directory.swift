@@ -1,5 +1,5 @@
-import CHearingShims
 public import Foundation
+import HearingAI
 
 #if canImport(Glibc)
 import Glibc
@@ -43,18 +43,6 @@ public struct EntryStatus: Sendable, Equatable {
     }
 }
 
-/// A system call failure: what was attempted, on what, and errno.
-public struct SystemError: Error, Sendable, CustomStringConvertible {
-    /// The operation, such as "rename".
-    public var operation: String
-    /// The path or name concerned.
-    public var path: String
-    /// The errno value.
-    public var errno: Int32
-
-    public var description: String { "\(path): \(operation) failed: \(String(cString: strerror(errno)))" }
-}
-
 /// An open directory, addressed by descriptor so that every operation on its entries is
 /// relative to it (`openat`, `fstatat`, `renameat2`) and names are handled as bytes.
 ///
@@ -70,7 +58,7 @@ public final class Directory: @unchecked Sendable {
         self.path = path
         if create { try Self.makeDirectories(path, mode: mode) }
         let fd = retryingEINTR { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard fd >= 0 else { throw SystemError(operation: "open", path: path, errno: errno) }
+        guard fd >= 0 else { throw HearingAIError.system("open", path: path, errno: errno) }
         self.fd = fd
     }
 
@@ -79,7 +67,7 @@ public final class Directory: @unchecked Sendable {
     /// Throws unless the process may create and remove entries here.
     public func checkWritable() throws {
         guard faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) == 0 else {
-            throw SystemError(operation: "write access check", path: path, errno: errno)
+            throw HearingAIError.system("write access check", path: path, errno: errno)
         }
     }
 
@@ -87,7 +75,7 @@ public final class Directory: @unchecked Sendable {
     public func names() throws -> [FileName] {
         let dupFD = fcntl(fd, F_DUPFD_CLOEXEC, 0)
         guard dupFD >= 0, let stream = fdopendir(dupFD) else {
-            throw SystemError(operation: "opendir", path: path, errno: errno)
+            throw HearingAIError.system("opendir", path: path, errno: errno)
         }
         defer { closedir(stream) }
         rewinddir(stream)
@@ -108,7 +96,7 @@ public final class Directory: @unchecked Sendable {
         let result = name.withCString { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) }
         if result != 0 {
             if errno == ENOENT { return nil }
-            throw SystemError(operation: "stat", path: "\(path)/\(name)", errno: errno)
+            throw HearingAIError.system("stat", path: "\(path)/\(name)", errno: errno)
         }
         return EntryStatus(st)
     }
@@ -116,7 +104,7 @@ public final class Directory: @unchecked Sendable {
     /// Opens `name` for reading without following a symlink and without blocking on a FIFO.
     public func openForReading(_ name: FileName) throws -> Int32 {
         let fd = name.withCString { cname in retryingEINTR { openat(self.fd, cname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) } }
-        guard fd >= 0 else { throw SystemError(operation: "open", path: "\(path)/\(name)", errno: errno) }
+        guard fd >= 0 else { throw HearingAIError.system("open", path: "\(path)/\(name)", errno: errno) }
         return fd
     }
 
@@ -130,10 +118,10 @@ public final class Directory: @unchecked Sendable {
     public func move(_ name: FileName, to destination: Directory, as target: FileName) throws {
         let result = name.withCString { from in
             target.withCString { to in
-                CHearingShims_renameat_noreplace(fd, from, destination.fd, to)
+                SystemCalls.renameNoReplace(fd, from, destination.fd, to)
             }
         }
-        guard result == 0 else { throw SystemError(operation: "rename", path: "\(path)/\(name)", errno: errno) }
+        guard result == 0 else { throw HearingAIError.system("rename", path: "\(path)/\(name)", errno: errno) }
     }
 
     /// `mkdir -p`, reporting the cause of a failure (not a directory, permission, ...).
@@ -145,10 +133,10 @@ public final class Directory: @unchecked Sendable {
                 let code = errno
                 var st = stat()
                 if code == EEXIST, stat(current, &st) == 0 {
-                    guard st.st_mode & S_IFMT == S_IFDIR else { throw SystemError(operation: "mkdir", path: path, errno: ENOTDIR) }
+                    guard st.st_mode & S_IFMT == S_IFDIR else { throw HearingAIError.system("mkdir", path: path, errno: ENOTDIR) }
                     continue
                 }
-                throw SystemError(operation: "mkdir", path: path, errno: code)
+                throw HearingAIError.system("mkdir", path: path, errno: code)
             }
         }
     }
@@ -168,11 +156,11 @@ public final class Directory: @unchecked Sendable {
                 try move(name, to: destination, as: target)
                 destination.sync()
                 return target
-            } catch let error as SystemError where error.errno == EEXIST {
+            } catch let error as HearingAIError where error.errno == EEXIST {
                 continue
             }
         }
-        throw SystemError(operation: "rename (no free name)", path: "\(path)/\(name)", errno: EEXIST)
+        throw HearingAIError.system("rename (no free name)", path: "\(path)/\(name)", errno: EEXIST)
     }
 
     /// `name` for 0, else `stem (n).ext` (or `name (n)` without an extension), with the stem
@@ -191,7 +179,7 @@ public final class Directory: @unchecked Sendable {
     /// Creates the subdirectory `name` (mode 0700) and opens it.
     public func makeSubdirectory(_ name: FileName) throws -> Directory {
         let result = name.withCString { mkdirat(fd, $0, 0o700) }
-        guard result == 0 || errno == EEXIST else { throw SystemError(operation: "mkdir", path: "\(path)/\(name)", errno: errno) }
+        guard result == 0 || errno == EEXIST else { throw HearingAIError.system("mkdir", path: "\(path)/\(name)", errno: errno) }
         return try Directory(path: "\(path)/\(name)")
     }
 
@@ -210,7 +198,7 @@ public final class Directory: @unchecked Sendable {
     public func writeAtomically(_ data: Data, as name: FileName, replace: Bool) throws {
         let temporary = FileName(".\(UInt64.random(in: 0...UInt64.max)).tmp")
         let out = temporary.withCString { openat(fd, $0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
-        guard out >= 0 else { throw SystemError(operation: "create", path: "\(path)/\(name)", errno: errno) }
+        guard out >= 0 else { throw HearingAIError.system("create", path: "\(path)/\(name)", errno: errno) }
         var written = false
         defer { if !written { remove(temporary, directory: false) } }
         do {
@@ -221,17 +209,17 @@ public final class Directory: @unchecked Sendable {
                     let n = write(out, raw.baseAddress! + offset, raw.count - offset)
                     if n < 0 {
                         if errno == EINTR { continue }
-                        throw SystemError(operation: "write", path: "\(path)/\(name)", errno: errno)
+                        throw HearingAIError.system("write", path: "\(path)/\(name)", errno: errno)
                     }
                     offset += n
                 }
             }
-            guard fsync(out) == 0 else { throw SystemError(operation: "fsync", path: "\(path)/\(name)", errno: errno) }
+            guard fsync(out) == 0 else { throw HearingAIError.system("fsync", path: "\(path)/\(name)", errno: errno) }
         }
         let result = temporary.withCString { from in
-            name.withCString { to in replace ? renameat(fd, from, fd, to) : CHearingShims_renameat_noreplace(fd, from, fd, to) }
+            name.withCString { to in replace ? renameat(fd, from, fd, to) : SystemCalls.renameNoReplace(fd, from, fd, to) }
         }
-        guard result == 0 else { throw SystemError(operation: "rename", path: "\(path)/\(name)", errno: errno) }
+        guard result == 0 else { throw HearingAIError.system("rename", path: "\(path)/\(name)", errno: errno) }
         written = true
         sync()
     }

@@ -1,5 +1,6 @@
-import CHearingShims
 import Foundation
+import HearingAI
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -19,49 +20,73 @@ public enum InboxEvent: Sendable, Equatable {
 ///
 /// A thread of its own blocks in `poll(2)` on the inotify descriptor and an `eventfd` used to
 /// stop it; events cross to async code through an `AsyncStream`. Descriptors are opened with
-/// `CLOEXEC` and closed once, when the thread ends.
+/// `CLOEXEC` and closed once, when the thread ends. The stop descriptor is written and closed
+/// under one lock, so a ``stop()`` after the thread has ended writes nothing: the number may
+/// already belong to another file.
 public final class InotifyWatcher: Sendable {
     /// The events, until ``stop()`` or deinit.
     public let events: AsyncStream<InboxEvent>
-    private let stopFD: Int32
+    /// The eventfd that wakes the thread.
+    private let stopSignal: StopSignal
+
+    /// An eventfd written to stop the thread, and closed by the thread when it ends.
+    private final class StopSignal: Sendable {
+        private let fd: Mutex<Int32?>
+        init(_ fd: Int32) { self.fd = Mutex(fd) }
+
+        /// Wakes the thread, unless it has ended and closed the descriptor.
+        func signal() {
+            fd.withLock { fd in
+                guard let fd else { return }
+                var one: UInt64 = 1
+                _ = write(fd, &one, 8)
+            }
+        }
+
+        /// Closes the descriptor; later signals do nothing.
+        func close() {
+            fd.withLock { fd in
+                if let open = fd { Glibc.close(open) }
+                fd = nil
+            }
+        }
+    }
 
     /// Starts watching `directory`.
     public init(directory: String) throws {
         let inotifyFD = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard inotifyFD >= 0 else { throw SystemError(operation: "inotify_init1", path: directory, errno: errno) }
+        guard inotifyFD >= 0 else { throw HearingAIError.system("inotify_init1", path: directory, errno: errno) }
         // IN_CREATE too: symlinks, FIFOs, directories and hard links give no close-write event.
         let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR)
         guard inotify_add_watch(inotifyFD, directory, mask) >= 0 else {
             let code = errno
             close(inotifyFD)
-            throw SystemError(operation: "inotify_add_watch", path: directory, errno: code)
+            throw HearingAIError.system("inotify_add_watch", path: directory, errno: code)
         }
-        let stopFD = CHearingShims_eventfd()
+        let stopFD = SystemCalls.eventFD()
         guard stopFD >= 0 else {
             let code = errno
             close(inotifyFD)
-            throw SystemError(operation: "eventfd", path: directory, errno: code)
+            throw HearingAIError.system("eventfd", path: directory, errno: code)
         }
-        self.stopFD = stopFD
+        let stopSignal = StopSignal(stopFD)
+        self.stopSignal = stopSignal
         let (stream, continuation) = AsyncStream.makeStream(of: InboxEvent.self, bufferingPolicy: .bufferingNewest(65_536))
         self.events = stream
         let thread = Thread {
             Self.readLoop(inotifyFD: inotifyFD, stopFD: stopFD, continuation: continuation)
             close(inotifyFD)
-            close(stopFD)
+            stopSignal.close()
         }
         thread.name = "inotify"
         thread.start()
-        continuation.onTermination = { [stopFD] _ in
-            var one: UInt64 = 1
-            _ = write(stopFD, &one, 8)
-        }
+        continuation.onTermination = { _ in stopSignal.signal() }
     }
 
-    /// Stops watching; the event sequence ends.
+    /// Stops watching; the event sequence ends. Safe to call any number of times, before or
+    /// after the sequence has ended.
     public func stop() {
-        var one: UInt64 = 1
-        _ = write(stopFD, &one, 8)
+        stopSignal.signal()
     }
 
     private static func readLoop(inotifyFD: Int32, stopFD: Int32, continuation: AsyncStream<InboxEvent>.Continuation) {

@@ -1,5 +1,5 @@
 /// SHA-256 (FIPS 180-4), streaming. Identifies a dropped file's content, so that the same
-/// audio dropped twice is transcribed once.
+/// audio dropped twice is transcribed once, and names configurations (fingerprints).
 ///
 /// A small implementation of our own keeps the service free of a crypto library for a
 /// content hash; it is tested against `sha256sum` and the standard's vectors.
@@ -47,6 +47,13 @@ public struct SHA256: Sendable {
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         let array = Array(bytes)
         array.withUnsafeBytes { update($0) }
+    }
+
+    /// The SHA-256 of `bytes` as lowercase hex.
+    public static func hex<Bytes: Sequence>(of bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        var sha = SHA256()
+        sha.update(bytes)
+        return sha.finalizeHex()
     }
 
     /// The digest as lowercase hex.

@@ -1,0 +1,306 @@
+public import Foundation
+public import GRDB
+public import HearingAI
+
+/// The service's queue in SQLite, through GRDB: one machine's ``JobQueue``.
+///
+/// The database runs in WAL mode with a busy timeout, so `hearingai status` can read while the
+/// service writes. Every state change is one short write transaction, run on GRDB's own
+/// threads (its async API), never on Swift's cooperative pool.
+public final class SQLiteJobQueue: JobQueue {
+    /// The database.
+    public let database: DatabasePool
+
+    /// Opens (creating if needed) the queue at `path` and migrates it.
+    public init(path: String, readOnly: Bool = false) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.readonly = readOnly
+        configuration.label = "hearingai.queue"
+        do {
+            database = try DatabasePool(path: path, configuration: configuration)
+            if !readOnly { try Self.migrator.migrate(database) }
+        } catch {
+            throw HearingAIError(.queueFailed, path: path, reason: "cannot open the queue database: \(error)")
+        }
+    }
+
+    /// Schema changes, as named migrations.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: jobs, checkpoints, results") { db in
+            try db.create(table: "job") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .blob).notNull()
+                t.column("workDir", .text).notNull().unique()
+                t.column("size", .integer).notNull()
+                t.column("mtimeNs", .integer).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("state", .text).notNull().indexed()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("leaseOwner", .text)
+                t.column("heartbeatAt", .datetime)
+                t.column("notBefore", .datetime).notNull()
+                t.column("lastError", .text)
+                t.column("chunksDone", .integer).notNull().defaults(to: 0)
+                t.column("chunksTotal", .integer).notNull().defaults(to: 0)
+                t.column("audioDone", .double).notNull().defaults(to: 0)
+                t.column("audioTotal", .double).notNull().defaults(to: 0)
+                t.column("outputStem", .blob)
+                t.column("finalName", .blob)
+                t.column("createdAt", .datetime).notNull()
+                t.column("startedAt", .datetime)
+                t.column("updatedAt", .datetime).notNull()
+                t.column("finishedAt", .datetime)
+            }
+            try db.create(table: "checkpoint") { t in
+                t.column("resultKey", .text).notNull()
+                t.column("chunk", .integer).notNull()
+                t.column("words", .blob).notNull()
+                t.primaryKey(["resultKey", "chunk"])
+            }
+            try db.create(table: "result") { t in
+                t.column("resultKey", .text).primaryKey()
+                t.column("transcript", .blob).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+        }
+        migrator.registerMigration("v2: lease tokens") { db in
+            try db.alter(table: "job") { t in
+                t.add(column: "leaseToken", .integer).notNull().defaults(to: 0)
+            }
+        }
+        return migrator
+    }
+
+    // MARK: - Jobs
+
+    @discardableResult
+    public func enqueue(_ job: Job) async throws -> Job {
+        try await write { db in
+            var job = job
+            try job.insert(db)
+            return job
+        }
+    }
+
+    public func job(_ id: Int64) async throws -> Job? {
+        try await read { try Job.fetchOne($0, key: id) }
+    }
+
+    public func job(workDir: String) async throws -> Job? {
+        try await read { try Job.filter(Job.Columns.workDir == workDir).fetchOne($0) }
+    }
+
+    public func jobs(state: Job.State?, limit: Int) async throws -> [Job] {
+        try await read { db in
+            var request = Job.order(Job.Columns.id.desc).limit(limit)
+            if let state { request = request.filter(Job.Columns.state == state.rawValue) }
+            return try request.fetchAll(db)
+        }
+    }
+
+    public func counts() async throws -> [Job.State: Int] {
+        try await read { db in
+            var counts: [Job.State: Int] = [:]
+            for state in Job.State.allCases {
+                counts[state] = try Job.filter(Job.Columns.state == state.rawValue).fetchCount(db)
+            }
+            return counts
+        }
+    }
+
+    public func claim(owner: String, now: Date) async throws -> Job? {
+        try await write { db in
+            guard var job = try Job
+                .filter(Job.Columns.state == Job.State.queued.rawValue && Job.Columns.notBefore <= now)
+                .order(Job.Columns.notBefore, Job.Columns.id)
+                .fetchOne(db)
+            else { return nil }
+            job.state = .running
+            job.attempts += 1
+            job.leaseOwner = owner
+            job.leaseToken += 1
+            job.heartbeatAt = now
+            job.startedAt = now
+            job.updatedAt = now
+            try job.update(db)
+            return job
+        }
+    }
+
+    public func nextDue() async throws -> Date? {
+        try await read { db in
+            try Job.filter(Job.Columns.state == Job.State.queued.rawValue)
+                .select(min(Job.Columns.notBefore), as: Date.self)
+                .fetchOne(db)
+        }
+    }
+
+    public func heartbeat(_ lease: Lease, progress: TranscriptionProgress?, now: Date) async throws {
+        try await update(lease) {
+            var assignments = [Job.Columns.heartbeatAt.set(to: now), Job.Columns.updatedAt.set(to: now)]
+            if let progress {
+                assignments += [
+                    Job.Columns.chunksDone.set(to: progress.chunksDone), Job.Columns.chunksTotal.set(to: progress.chunksTotal),
+                    Job.Columns.audioDone.set(to: progress.audioDone), Job.Columns.audioTotal.set(to: progress.audioTotal),
+                ]
+            }
+            return assignments
+        }
+    }
+
+    public func setOutputStem(_ lease: Lease, stem: FileName) async throws {
+        try await update(lease) { [Job.Columns.outputStem.set(to: Data(stem.bytes))] }
+    }
+
+    public func markDone(_ lease: Lease, now: Date) async throws {
+        try await update(lease) { Self.finished(.done, error: nil, now: now) }
+    }
+
+    public func markFailed(_ lease: Lease, reason: String, now: Date) async throws {
+        try await update(lease) { Self.finished(.failed, error: reason, now: now) }
+    }
+
+    public func retryLater(_ lease: Lease, reason: String, notBefore: Date, now: Date) async throws {
+        try await update(lease) {
+            [
+                Job.Columns.state.set(to: Job.State.queued.rawValue), Job.Columns.lastError.set(to: reason),
+                Job.Columns.leaseOwner.set(to: nil), Job.Columns.notBefore.set(to: notBefore), Job.Columns.updatedAt.set(to: now),
+            ]
+        }
+    }
+
+    public func release(_ lease: Lease, now: Date) async throws {
+        try await update(lease) {
+            [
+                Job.Columns.state.set(to: Job.State.queued.rawValue), Job.Columns.leaseOwner.set(to: nil),
+                Job.Columns.attempts.set(to: Job.Columns.attempts - 1), Job.Columns.updatedAt.set(to: now),
+            ]
+        }
+    }
+
+    public func setFinalName(_ id: Int64, _ name: FileName) async throws {
+        try await write { db in
+            _ = try Job.filter(key: id).updateAll(db, Job.Columns.finalName.set(to: Data(name.bytes)))
+        }
+    }
+
+    @discardableResult
+    public func requeueOrphans(owner: String, isDead: @escaping @Sendable (String) -> Bool, now: Date) async throws -> [Job] {
+        try await write { db in
+            let running = try Job.filter(Job.Columns.state == Job.State.running.rawValue).fetchAll(db)
+            var requeued: [Job] = []
+            for var job in running where job.leaseOwner != owner && isDead(job.leaseOwner ?? "") {
+                job.state = .queued
+                job.leaseOwner = nil
+                job.lastError = "interrupted: the service stopped while transcribing"
+                job.updatedAt = now
+                try job.update(db)
+                requeued.append(job)
+            }
+            return requeued
+        }
+    }
+
+    public func requeueFailed(_ id: Int64, now: Date) async throws {
+        try await write { db in
+            _ = try Job.filter(key: id).updateAll(db, [
+                Job.Columns.state.set(to: Job.State.queued.rawValue), Job.Columns.attempts.set(to: 0),
+                Job.Columns.lastError.set(to: nil), Job.Columns.finalName.set(to: nil), Job.Columns.finishedAt.set(to: nil),
+                Job.Columns.notBefore.set(to: now), Job.Columns.updatedAt.set(to: now),
+            ])
+        }
+    }
+
+    private static func finished(_ state: Job.State, error: String?, now: Date) -> [ColumnAssignment] {
+        [
+            Job.Columns.state.set(to: state.rawValue), Job.Columns.lastError.set(to: error),
+            Job.Columns.leaseOwner.set(to: nil), Job.Columns.finishedAt.set(to: now), Job.Columns.updatedAt.set(to: now),
+        ]
+    }
+
+    /// Applies `assignments` to the running job of `lease` only if the lease is still its.
+    private func update(_ lease: Lease, _ assignments: @escaping @Sendable () -> [ColumnAssignment]) async throws {
+        let changed = try await write { db in
+            try Job.filter(key: lease.jobID)
+                .filter(Job.Columns.state == Job.State.running.rawValue)
+                .filter(Job.Columns.leaseOwner == lease.owner && Job.Columns.leaseToken == lease.token)
+                .updateAll(db, assignments())
+        }
+        if changed == 0 { throw HearingAIError.leaseLost(lease) }
+    }
+
+    // MARK: - Checkpoints and results
+
+    public func checkpoints(resultKey: String) -> any ChunkCheckpoints {
+        DatabaseCheckpoints(queue: self, resultKey: resultKey)
+    }
+
+    public func result(_ resultKey: String) async throws -> Transcript? {
+        let data = try await read { db in
+            try Data.fetchOne(db, sql: "SELECT transcript FROM result WHERE resultKey = ?", arguments: [resultKey])
+        }
+        return try data.map { try JSONDecoder().decode(Transcript.self, from: $0) }
+    }
+
+    public func storeResult(_ transcript: Transcript, resultKey: String, now: Date) async throws {
+        let data = try JSONEncoder().encode(transcript)
+        try await write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO result (resultKey, transcript, createdAt) VALUES (?, ?, ?)", arguments: [resultKey, data, now])
+            try db.execute(sql: "DELETE FROM checkpoint WHERE resultKey = ?", arguments: [resultKey])
+        }
+    }
+
+    // MARK: - Transactions
+
+    /// A write transaction, with the database's failures as ``HearingAIError``s.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.write(body)
+        } catch let error as HearingAIError {
+            throw error
+        } catch {
+            throw HearingAIError(.queueFailed, path: database.path, reason: "\(error)")
+        }
+    }
+
+    /// A read, with the database's failures as ``HearingAIError``s.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.read(body)
+        } catch {
+            throw HearingAIError(.queueFailed, path: database.path, reason: "\(error)")
+        }
+    }
+}
+
+/// Chunk checkpoints in the queue's database, for one run.
+struct DatabaseCheckpoints: ChunkCheckpoints {
+    let queue: SQLiteJobQueue
+    let resultKey: String
+
+    func load(chunk index: Int) async -> [Word]? {
+        let key = resultKey
+        guard let data = try? await queue.read({ db in
+            try Data.fetchOne(db, sql: "SELECT words FROM checkpoint WHERE resultKey = ? AND chunk = ?", arguments: [key, index])
+        }) else { return nil }
+        return try? JSONDecoder().decode([Word].self, from: data)
+    }
+
+    func store(_ words: [Word], chunk index: Int) async throws {
+        let data = try JSONEncoder().encode(words)
+        let key = resultKey
+        try await queue.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO checkpoint (resultKey, chunk, words) VALUES (?, ?, ?)", arguments: [key, index, data])
+        }
+    }
+
+    /// How many chunks are checkpointed.
+    var count: Int {
+        get async {
+            let key = resultKey
+            return (try? await queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM checkpoint WHERE resultKey = ?", arguments: [key]) ?? 0 }) ?? 0
+        }
+    }
+}

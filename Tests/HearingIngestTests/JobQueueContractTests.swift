@@ -1,0 +1,164 @@
+import Foundation
+import HearingAI
+import Testing
+@testable import HearingIngest
+
+/// The ``JobQueue`` contract, written against the protocol: every backend runs the same suite.
+/// A backend is added to ``Backend`` and nothing else changes here.
+@Suite("Job queue contract")
+struct JobQueueContractTests {
+    /// The backends under test.
+    enum Backend: String, CaseIterable, CustomTestStringConvertible {
+        case sqlite
+
+        var testDescription: String { rawValue }
+
+        /// A fresh, empty queue and a way to open it again (as another process would).
+        func make() throws -> (queue: any JobQueue, reopen: () throws -> any JobQueue, cleanup: () -> Void) {
+            switch self {
+            case .sqlite:
+                let dir = try temporaryDirectory()
+                let path = dir.appendingPathComponent("queue.sqlite").path
+                return (try SQLiteJobQueue(path: path), { try SQLiteJobQueue(path: path) }, { try? FileManager.default.removeItem(at: dir) })
+            }
+        }
+    }
+
+    static func job(_ n: Int) -> Job {
+        Job(name: FileName("take \(n).wav"), workDir: "w\(n)", size: 100, mtimeNs: 1, sha256: "sha\(n)")
+    }
+
+    @Test("Claims are atomic: 40 jobs, 8 concurrent claimers, each job claimed exactly once", arguments: Backend.allCases)
+    func atomicClaims(_ backend: Backend) async throws {
+        let (queue, _, cleanup) = try backend.make()
+        defer { cleanup() }
+        for n in 0..<40 { try await queue.enqueue(Self.job(n)) }
+        let claimed = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    var mine: [Int64] = []
+                    while let job = try await queue.claim(owner: "worker-\(worker)") { mine.append(job.id!) }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(claimed.count == 40)
+        #expect(Set(claimed).count == 40)
+        #expect(try await queue.counts()[.running] == 40)
+        #expect(try await queue.jobs(state: .running, limit: 100).allSatisfy { $0.attempts == 1 && $0.lease != nil })
+    }
+
+    @Test("Attempts are counted at claim; orphans of a dead owner are requeued with their attempts", arguments: Backend.allCases)
+    func orphans(_ backend: Backend) async throws {
+        let (queue, _, cleanup) = try backend.make()
+        defer { cleanup() }
+        try await queue.enqueue(Self.job(1))
+        try await queue.enqueue(Self.job(2))
+        _ = try await queue.claim(owner: "dead")
+        _ = try await queue.claim(owner: "alive")
+        let requeued = try await queue.requeueOrphans(owner: "me") { $0 == "dead" }
+        #expect(requeued.map(\.workDir) == ["w1"])
+        let again = try #require(try await queue.claim(owner: "me"))
+        #expect(again.workDir == "w1")
+        #expect(again.attempts == 2)
+        #expect(try await queue.job(2)?.state == .running)
+    }
+
+    @Test("A lease taken over refuses the old holder's writes, and changes nothing", arguments: Backend.allCases)
+    func leases(_ backend: Backend) async throws {
+        let (queue, _, cleanup) = try backend.make()
+        defer { cleanup() }
+        try await queue.enqueue(Self.job(1))
+        let first = try #require(try await queue.claim(owner: "node-a"))
+        let oldLease = try #require(first.lease)
+        try await queue.heartbeat(oldLease)
+        // node-a is presumed dead; its job is requeued and claimed again.
+        try await queue.requeueOrphans(owner: "node-b") { $0 == "node-a" }
+        let second = try #require(try await queue.claim(owner: "node-b"))
+        let newLease = try #require(second.lease)
+        #expect(newLease.token != oldLease.token)
+
+        for write in [
+            { try await queue.heartbeat(oldLease) },
+            { try await queue.setOutputStem(oldLease, stem: FileName("stale")) },
+            { try await queue.markDone(oldLease) },
+            { try await queue.markFailed(oldLease, reason: "stale") },
+            { try await queue.retryLater(oldLease, reason: "stale", notBefore: Date()) },
+            { try await queue.release(oldLease) },
+        ] as [@Sendable () async throws -> Void] {
+            await #expect(throws: HearingAIError.self) { try await write() }
+        }
+        let job = try #require(try await queue.job(second.id!))
+        #expect(job.state == .running)
+        #expect(job.outputStem == nil)
+        #expect(job.lease == newLease)
+        try await queue.markDone(newLease)
+        #expect(try await queue.job(second.id!)?.state == .done)
+    }
+
+    @Test("A graceful release does not count the interrupted attempt; retries wait for their time", arguments: Backend.allCases)
+    func releaseAndRetry(_ backend: Backend) async throws {
+        let (queue, _, cleanup) = try backend.make()
+        defer { cleanup() }
+        try await queue.enqueue(Self.job(1))
+        let job = try #require(try await queue.claim(owner: "me"))
+        try await queue.release(try #require(job.lease))
+        #expect(try await queue.job(job.id!)?.attempts == 0)
+        #expect(try await queue.job(job.id!)?.state == .queued)
+        let second = try #require(try await queue.claim(owner: "me"))
+        let due = Date().addingTimeInterval(60)
+        try await queue.retryLater(try #require(second.lease), reason: "engine failed", notBefore: due)
+        #expect(try await queue.claim(owner: "me") == nil)
+        let next = try #require(try await queue.nextDue())
+        #expect(abs(next.timeIntervalSince(due)) < 0.01)
+        #expect(try await queue.claim(owner: "me", now: Date().addingTimeInterval(61))?.attempts == 2)
+        #expect(try await queue.nextDue() == nil)
+    }
+
+    @Test("Done and failed jobs; a failed one can be queued again with attempts reset", arguments: Backend.allCases)
+    func finish(_ backend: Backend) async throws {
+        let (queue, _, cleanup) = try backend.make()
+        defer { cleanup() }
+        try await queue.enqueue(Self.job(1))
+        try await queue.enqueue(Self.job(2))
+        let a = try #require(try await queue.claim(owner: "me"))
+        let b = try #require(try await queue.claim(owner: "me"))
+        try await queue.markDone(try #require(a.lease))
+        try await queue.markFailed(try #require(b.lease), reason: "not audio")
+        #expect(try await queue.counts() == [.queued: 0, .running: 0, .done: 1, .failed: 1])
+        #expect(try await queue.job(b.id!)?.lastError == "not audio")
+        try await queue.setFinalName(b.id!, FileName("take 2.wav"))
+        #expect(try await queue.job(b.id!)?.finalName == Data("take 2.wav".utf8))
+        #expect(try await queue.job(workDir: "w2")?.id == b.id)
+        try await queue.requeueFailed(b.id!)
+        #expect(try await queue.job(b.id!)?.attempts == 0)
+        #expect(try await queue.job(b.id!)?.finalName == nil)
+        #expect(try await queue.claim(owner: "me")?.id == b.id)
+        #expect(try await queue.jobs(state: nil, limit: 10).map(\.id) == [b.id, a.id])
+    }
+
+    @Test("Checkpoints and results survive reopening; storing a result drops its checkpoints", arguments: Backend.allCases)
+    func checkpointsAndResults(_ backend: Backend) async throws {
+        let (queue, reopen, cleanup) = try backend.make()
+        defer { cleanup() }
+        let words = [Word(text: "hello", start: 1, end: 1.5, confidence: 0.9)]
+        let checkpoints = queue.checkpoints(resultKey: "abc:1")
+        try await checkpoints.store(words, chunk: 0)
+        try await checkpoints.store([], chunk: 1)
+        let reopened = try reopen()
+        #expect(await reopened.checkpoints(resultKey: "abc:1").load(chunk: 0) == words)
+        #expect(await reopened.checkpoints(resultKey: "abc:1").load(chunk: 1) == [])
+        #expect(await reopened.checkpoints(resultKey: "other").load(chunk: 0) == nil)
+
+        let metadata = TranscriptMetadata(
+            source: "a.wav", duration: 2, startTime: 0, inputFormat: "WAV", inputSampleRate: 16_000, inputChannels: 1,
+            engine: "pocketsphinx", model: "m", chunking: .init(chunkSize: 30, overlap: 1, boundaryWindow: 2, chunks: 1, maxWorkers: 1),
+            timings: .init(total: 1, engineLoad: 0, speed: 2), memory: .init(limitMB: nil, limitSource: nil, peakRSSMB: 1, workersAllowed: 1))
+        let transcript = Transcript(segments: [Segment(words: words)], metadata: metadata)
+        try await reopened.storeResult(transcript, resultKey: "abc:1")
+        #expect(try await queue.result("abc:1") == transcript)
+        #expect(try await queue.result("abc:2") == nil)
+        #expect(await queue.checkpoints(resultKey: "abc:1").load(chunk: 0) == nil)
+    }
+}
