@@ -12,7 +12,7 @@ struct ConfigurationTests {
         let defaults = try IngestConfiguration(config: ConfigReader(provider: InMemoryProvider(values: [:])))
         #expect(defaults.pipeline.engine.name == "pocketsphinx")
         #expect(defaults.pipeline.formats == [.txt, .json])
-        #expect(defaults.shutdownTimeout == .seconds(60))
+        #expect(defaults.shutdownTimeout == .seconds(45))
 
         let configured = try IngestConfiguration(config: ConfigReader(provider: InMemoryProvider(values: [
             AbsoluteConfigKey(["speakers"]): 2, AbsoluteConfigKey(["diarization"]): false, AbsoluteConfigKey(["memory_limit"]): 900,

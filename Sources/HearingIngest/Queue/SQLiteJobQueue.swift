@@ -5,11 +5,15 @@ public import HearingAI
 /// The service's queue in SQLite, through GRDB: one machine's ``JobQueue``.
 ///
 /// The database runs in WAL mode with a busy timeout, so `hearingai status` can read while the
-/// service writes. Every state change is one short write transaction, run on GRDB's own
-/// threads (its async API), never on Swift's cooperative pool.
+/// service writes. Every state change is one short write transaction, run on a thread of the
+/// queue's own (SQLite blocks), never on Swift's cooperative pool. A transaction, once asked
+/// for, runs even if the asking task is being cancelled: giving a lease back during a graceful
+/// stop must not be skipped.
 public final class SQLiteJobQueue: JobQueue {
     /// The database.
     public let database: DatabasePool
+    /// Where transactions run.
+    private let io = BlockingThread(name: "queue-io")
 
     /// Opens (creating if needed) the queue at `path` and migrates it.
     public init(path: String, readOnly: Bool = false) throws {
@@ -21,9 +25,12 @@ public final class SQLiteJobQueue: JobQueue {
             database = try DatabasePool(path: path, configuration: configuration)
             if !readOnly { try Self.migrator.migrate(database) }
         } catch {
+            io.shutdown()
             throw HearingAIError(.queueFailed, path: path, reason: "cannot open the queue database: \(error)")
         }
     }
+
+    deinit { io.shutdown() }
 
     /// Schema changes, as named migrations.
     static var migrator: DatabaseMigrator {
@@ -238,17 +245,15 @@ public final class SQLiteJobQueue: JobQueue {
     }
 
     public func result(_ resultKey: String) async throws -> Transcript? {
-        let data = try await read { db in
-            try Data.fetchOne(db, sql: "SELECT transcript FROM result WHERE resultKey = ?", arguments: [resultKey])
-        }
-        return try data.map { try JSONDecoder().decode(Transcript.self, from: $0) }
+        let stored = try await read { try StoredResult.fetchOne($0, key: resultKey) }
+        return try stored.map { try JSONDecoder().decode(Transcript.self, from: $0.transcript) }
     }
 
     public func storeResult(_ transcript: Transcript, resultKey: String, now: Date) async throws {
-        let data = try JSONEncoder().encode(transcript)
+        let stored = StoredResult(resultKey: resultKey, transcript: try JSONEncoder().encode(transcript), createdAt: now)
         try await write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO result (resultKey, transcript, createdAt) VALUES (?, ?, ?)", arguments: [resultKey, data, now])
-            try db.execute(sql: "DELETE FROM checkpoint WHERE resultKey = ?", arguments: [resultKey])
+            try stored.upsert(db)
+            _ = try StoredCheckpoint.filter(StoredCheckpoint.Columns.resultKey == resultKey).deleteAll(db)
         }
     }
 
@@ -256,8 +261,9 @@ public final class SQLiteJobQueue: JobQueue {
 
     /// A write transaction, with the database's failures as ``HearingAIError``s.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let database = self.database
         do {
-            return try await database.write(body)
+            return try await io.run { try database.write(body) }
         } catch let error as HearingAIError {
             throw error
         } catch {
@@ -267,8 +273,9 @@ public final class SQLiteJobQueue: JobQueue {
 
     /// A read, with the database's failures as ``HearingAIError``s.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let database = self.database
         do {
-            return try await database.read(body)
+            return try await io.run { try database.read(body) }
         } catch {
             throw HearingAIError(.queueFailed, path: database.path, reason: "\(error)")
         }
@@ -282,25 +289,34 @@ struct DatabaseCheckpoints: ChunkCheckpoints {
 
     func load(chunk index: Int) async -> [Word]? {
         let key = resultKey
-        guard let data = try? await queue.read({ db in
-            try Data.fetchOne(db, sql: "SELECT words FROM checkpoint WHERE resultKey = ? AND chunk = ?", arguments: [key, index])
+        guard let stored = try? await queue.read({ db in
+            try StoredCheckpoint.fetchOne(db, key: [StoredCheckpoint.Columns.resultKey.name: key, StoredCheckpoint.Columns.chunk.name: index])
         }) else { return nil }
-        return try? JSONDecoder().decode([Word].self, from: data)
+        return try? JSONDecoder().decode([Word].self, from: stored.words)
     }
 
     func store(_ words: [Word], chunk index: Int) async throws {
-        let data = try JSONEncoder().encode(words)
-        let key = resultKey
-        try await queue.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO checkpoint (resultKey, chunk, words) VALUES (?, ?, ?)", arguments: [key, index, data])
-        }
+        let stored = StoredCheckpoint(resultKey: resultKey, chunk: index, words: try JSONEncoder().encode(words))
+        try await queue.write { db in try stored.upsert(db) }
     }
+}
 
-    /// How many chunks are checkpointed.
-    var count: Int {
-        get async {
-            let key = resultKey
-            return (try? await queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM checkpoint WHERE resultKey = ?", arguments: [key]) ?? 0 }) ?? 0
-        }
+/// A finished chunk's words, as the `checkpoint` table holds them.
+struct StoredCheckpoint: Codable, Sendable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "checkpoint"
+    enum Columns {
+        static let resultKey = Column(CodingKeys.resultKey)
+        static let chunk = Column(CodingKeys.chunk)
     }
+    var resultKey: String
+    var chunk: Int
+    var words: Data
+}
+
+/// A finished transcript, as the `result` table holds it.
+struct StoredResult: Codable, Sendable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "result"
+    var resultKey: String
+    var transcript: Data
+    var createdAt: Date
 }

@@ -20,7 +20,7 @@ import Foundation
 /// | `poll_only` | false | no inotify: rely on rescans alone (network filesystems) |
 /// | `max_file_mb` | 20480 | files larger than this go to failed/ unread |
 /// | `max_attempts` | 3 | claims before a file is quarantined in failed/ |
-/// | `shutdown_timeout_seconds` | 60 | how long a graceful stop may take before work is cancelled |
+/// | `shutdown_timeout_seconds` | 45 | how long a graceful stop may take before work is cancelled |
 ///
 /// Output formats default to `txt,json` for the service (``defaultFormats``).
 public struct IngestConfiguration: Sendable {
@@ -81,7 +81,7 @@ public struct IngestConfiguration: Sendable {
         pollOnly = try config.value(for: keys.pollOnly) == .bool(true)
         maxFileBytes = Int64(try int(keys.maxFileMB, 20_480)) * 1_048_576
         maxAttempts = max(1, try int(keys.maxAttempts, 3))
-        shutdownTimeout = .milliseconds(Int64(max(1, try double(keys.shutdownTimeoutSeconds, 60)) * 1000))
+        shutdownTimeout = .milliseconds(Int64(max(1, try double(keys.shutdownTimeoutSeconds, 45)) * 1000))
         pipeline = try PipelineConfiguration(config: config, engines: engines, environment: environment, defaultFormats: Self.defaultFormats)
     }
 
@@ -121,7 +121,7 @@ public struct IngestConfiguration: Sendable {
         public static let maxAttempts = ConfigurationKey("max_attempts", .int, default: "3", help: "Claims before a file is quarantined.")
         /// `shutdown_timeout_seconds`.
         public static let shutdownTimeoutSeconds = ConfigurationKey(
-            "shutdown_timeout_seconds", .double, default: "60",
+            "shutdown_timeout_seconds", .double, default: "45",
             help: "How long a graceful stop may take before the work in flight is cancelled.")
     }
 }
