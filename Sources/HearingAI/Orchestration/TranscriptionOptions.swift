@@ -22,7 +22,7 @@ public struct TranscriptionOptions: Sendable, Hashable {
         startTime: Double = 0,
         endTime: Double? = nil,
         sampleDuration: Double? = nil,
-        segmentPause: Double = 0.8,
+        segmentPause: Double = Segmenter.defaultPause,
         diarization: DiarizationOptions = DiarizationOptions()
     ) {
         self.diarization = diarization

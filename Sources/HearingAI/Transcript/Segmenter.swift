@@ -6,8 +6,11 @@ public struct Segmenter: Sendable {
     /// A segment longer than this (seconds) ends at the next word boundary.
     public var maxDuration: Double
 
+    /// The default pause that ends a segment, in seconds.
+    public static let defaultPause = 0.8
+
     /// A segmenter.
-    public init(pause: Double = 0.8, maxDuration: Double = 12) {
+    public init(pause: Double = Segmenter.defaultPause, maxDuration: Double = 12) {
         self.pause = pause
         self.maxDuration = maxDuration
     }
