@@ -19,9 +19,14 @@ int CHearingShims_renameat_noreplace(int olddirfd, const char *oldpath, int newd
 int CHearingShims_eventfd(void) {
     return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
+
+int CHearingShims_open_directory_path(const char *path) {
+    return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
 #else
 #include <errno.h>
 int CHearingShims_malloc_trim(void) { return 0; }
 int CHearingShims_renameat_noreplace(int a, const char *b, int c, const char *d) { errno = ENOSYS; return -1; }
 int CHearingShims_eventfd(void) { errno = ENOSYS; return -1; }
+int CHearingShims_open_directory_path(const char *a) { errno = ENOSYS; return -1; }
 #endif

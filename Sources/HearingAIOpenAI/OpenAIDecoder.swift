@@ -135,15 +135,15 @@ final class OpenAIDecoder: ChunkDecoder {
 /// Exponential backoff with jitter, honouring the server's Retry-After.
 struct RetryPolicy {
     let maxRetries: Int
-    let initial: Duration
+    let backoff: Backoff
     let maximum: Duration
     /// Attempts made so far (the first request included).
     private(set) var attempts = 1
 
     init(configuration: OpenAIEngine.Configuration) {
         maxRetries = configuration.maxRetries
-        initial = configuration.initialRetryDelay
         maximum = configuration.maxRetryDelay
+        backoff = Backoff(base: configuration.initialRetryDelay.seconds, factor: 2, cap: maximum.seconds, jitter: 0.5...1.0)
     }
 
     /// The wait before the next attempt, or nil when the retries are spent. The n-th retry
@@ -152,9 +152,7 @@ struct RetryPolicy {
     /// server is a floor (also capped at `maximum`).
     mutating func nextDelay(retryAfter: Duration?) -> Duration? {
         guard attempts <= maxRetries else { return nil }
-        let exponent = Double(min(attempts - 1, 30))
-        let base = min(maximum.seconds, initial.seconds * pow(2, exponent))
-        var delay = base * Double.random(in: 0.5...1.0)
+        var delay = backoff.delay(attempt: attempts)
         if let retryAfter { delay = max(delay, min(maximum.seconds, retryAfter.seconds)) }
         attempts += 1
         return .milliseconds(Int64(delay * 1000))

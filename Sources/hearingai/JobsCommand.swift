@@ -93,7 +93,6 @@ struct JobsCommand: AsyncParsableCommand {
     }
 
     static func clock(_ seconds: Double) -> String {
-        let total = Int(seconds.rounded())
-        return String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)
+        ClockFormat.hours.string(seconds)
     }
 }

@@ -35,10 +35,7 @@ final class ProgressBar: Sendable {
     }
 
     static func clock(_ seconds: Double) -> String {
-        let total = Int(seconds.rounded())
-        return total >= 3600
-            ? String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)
-            : String(format: "%02d:%02d", total / 60, total % 60)
+        ClockFormat.minutes.string(seconds)
     }
 
     private func write(_ text: String) {

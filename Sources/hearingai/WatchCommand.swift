@@ -91,9 +91,6 @@ struct ServiceOptions: ParsableArguments {
 
     /// `$XDG_DATA_HOME/hearingai`, or `~/.local/share/hearingai`, or `./hearingai`.
     static var defaultRoot: String {
-        let env = ProcessInfo.processInfo.environment
-        if let xdg = env["XDG_DATA_HOME"], xdg.hasPrefix("/") { return xdg + "/hearingai" }
-        if let home = env["HOME"], home.hasPrefix("/"), home != "/nonexistent" { return home + "/.local/share/hearingai" }
-        return FileManager.default.currentDirectoryPath + "/hearingai"
+        XDGDirectory.data.path(appending: "hearingai") ?? FileManager.default.currentDirectoryPath + "/hearingai"
     }
 }

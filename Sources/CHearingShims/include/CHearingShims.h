@@ -13,4 +13,8 @@ int CHearingShims_renameat_noreplace(int olddirfd, const char *oldpath, int newd
 /// `eventfd(2)` with `EFD_CLOEXEC | EFD_NONBLOCK`.
 int CHearingShims_eventfd(void);
 
+/// `open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)`: a directory descriptor for `*at` calls that
+/// needs no read permission on the directory (O_PATH is a _GNU_SOURCE macro).
+int CHearingShims_open_directory_path(const char *path);
+
 #endif

@@ -5,8 +5,6 @@ import Foundation
 /// It decodes with libsndfile, down-mixes to mono and resamples with libsoxr, holding only a
 /// block at a time. Not thread-safe: confine to one ``BlockingThread``.
 final class AudioStream {
-    /// The rate every engine and the chunker work at.
-    static let sampleRate = 16_000
     /// Input frames decoded per block (a fixed buffer, whatever the header says).
     static let blockFrames = 8_192
 
@@ -27,7 +25,7 @@ final class AudioStream {
     init(path: String, startTime: Double = 0, endTime: Double? = nil) throws {
         file = try AudioFile(path: path)
         let rate = Double(file.info.sampleRate)
-        resampler = file.info.sampleRate == Self.sampleRate ? nil : try Resampler(inputRate: rate, outputRate: Double(Self.sampleRate))
+        resampler = file.info.sampleRate == ChunkPlan.sampleRate ? nil : try Resampler(inputRate: rate, outputRate: Double(ChunkPlan.sampleRate))
         let startFrame = Int64((startTime * rate).rounded())
         if startFrame > 0 {
             guard file.info.frames <= 0 || startFrame < file.info.frames else {

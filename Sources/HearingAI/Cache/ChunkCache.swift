@@ -17,14 +17,8 @@ public struct ChunkCache: Sendable {
 
     /// `$XDG_CACHE_HOME/hearingai`, or `~/.cache/hearingai`, or the temporary directory.
     public static var defaultDirectory: URL {
-        let env = ProcessInfo.processInfo.environment
-        if let xdg = env["XDG_CACHE_HOME"], xdg.hasPrefix("/") {
-            return URL(fileURLWithPath: xdg).appendingPathComponent("hearingai")
-        }
-        if let home = env["HOME"], home.hasPrefix("/"), home != "/nonexistent" {
-            return URL(fileURLWithPath: home).appendingPathComponent(".cache/hearingai")
-        }
-        return FileManager.default.temporaryDirectory.appendingPathComponent("hearingai-cache")
+        XDGDirectory.cache.path(appending: "hearingai").map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("hearingai-cache")
     }
 
     /// The checkpoint area of one run.

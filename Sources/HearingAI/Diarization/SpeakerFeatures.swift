@@ -16,7 +16,7 @@ struct SpeakerFeatures: Sendable {
     private let filterbank: [[(bin: Int, weight: Double)]]
     private let dct: [[Double]]
 
-    init(sampleRate: Double = 16_000) {
+    init(sampleRate: Double = Double(ChunkPlan.sampleRate)) {
         window = (0..<Self.frameLength).map { 0.54 - 0.46 * cos(2 * Double.pi * Double($0) / Double(Self.frameLength - 1)) }
         func mel(_ hz: Double) -> Double { 2595 * log10(1 + hz / 700) }
         func hz(_ mel: Double) -> Double { 700 * (pow(10, mel / 2595) - 1) }

@@ -65,7 +65,7 @@ final class PocketSphinxDecoder: ChunkDecoder {
                 _ = silenceLogs
                 let args = [
                     "-hmm", model.acousticModel, "-lm", model.languageModel, "-dict", model.dictionary,
-                    "-samprate", "16000",
+                    "-samprate", String(ChunkPlan.sampleRate),
                 ]
                 var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
                 defer { argv.forEach { free($0) } }

@@ -200,7 +200,7 @@ public final class WorkflowOrchestrator: Sendable {
         }
         let segments = reconciliation.segments(segmenter: Segmenter(pause: configuration.segmentPause), turns: turns)
         await reconciliation.close()
-        let duration = Double(source.stream.samplesProduced) / Double(AudioStream.sampleRate)
+        let duration = Double(source.stream.samplesProduced) / Double(ChunkPlan.sampleRate)
         let total = (clock.now - started).seconds
         let loadSeconds = await transcription.pool.loadSeconds - loadBefore
         let peak = max(SystemInfo.peakResidentBytes(), supervisor.peakResidentBytes)

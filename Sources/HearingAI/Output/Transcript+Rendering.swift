@@ -90,15 +90,12 @@ extension Transcript {
 
     /// `HH:MM:SS,mmm` (SRT) or `HH:MM:SS.mmm` (VTT).
     static func timestamp(_ seconds: Double, separator: String) -> String {
-        let millis = Int((max(0, seconds) * 1000).rounded())
-        let h = millis / 3_600_000, m = millis / 60_000 % 60, s = millis / 1000 % 60, ms = millis % 1000
-        return String(format: "%02d:%02d:%02d", h, m, s) + separator + String(format: "%03d", ms)
+        ClockFormat.milliseconds(separator: separator).string(max(0, seconds))
     }
 
     /// `H:MM:SS` for reading.
     static func clock(_ seconds: Double) -> String {
-        let total = Int(max(0, seconds).rounded(.down))
-        return String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)
+        ClockFormat.hours.string(max(0, seconds), rounding: .down)
     }
 
     static func number(_ value: Double) -> String {

@@ -107,12 +107,11 @@ enum CPUTime {
     static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
     static func read() -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")")
+        // utime and stime are fields 14 and 15.
+        guard let stat = ProcFS.stat(),
+              let user = stat[14].flatMap({ Double($0) }),
+              let system = stat[15].flatMap({ Double($0) })
         else { return 0 }
-        // Fields after the command name: state is field 3; utime and stime are 14 and 15.
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) / ticksPerSecond
     }
 }

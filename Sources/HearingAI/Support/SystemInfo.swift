@@ -9,15 +9,13 @@ public enum SystemInfo {
 
     /// Resident set size of this process in bytes, from /proc/self/statm.
     public static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        guard let fields = ProcFS.statm(), fields.count > 1, let pages = Int(fields[1]) else { return 0 }
         return pages * pageSize
     }
 
     /// Peak resident set size (VmHWM) of this process in bytes, from /proc/self/status.
     public static func peakResidentBytes() -> Int {
-        statusField("VmHWM:") ?? 0
+        ProcFS.statusBytes("VmHWM:") ?? 0
     }
 
     /// Resets the kernel's peak-RSS counter (VmHWM) to the current RSS, so a run can measure its
@@ -35,13 +33,4 @@ public enum SystemInfo {
     }
 
     static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-
-    private static func statusField(_ name: String) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(name) {
-            let number = line.dropFirst(name.count).trimmingCharacters(in: .whitespaces).split(separator: " ").first
-            return number.flatMap { Int($0) }.map { $0 * 1024 }
-        }
-        return nil
-    }
 }

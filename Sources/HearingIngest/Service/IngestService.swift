@@ -155,11 +155,7 @@ public struct IngestService: Sendable {
 
     /// Field 22 of /proc/PID/stat: the process's start time in clock ticks since boot.
     static func processStartTime(_ pid: Int32) -> UInt64? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")")
-        else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        return fields.count > 19 ? UInt64(fields[19]) : nil
+        ProcFS.stat(pid: String(pid))?[22].flatMap { UInt64($0) }
     }
 }
 

@@ -244,7 +244,8 @@ final class JobProcessor: Service, Sendable {
 
     /// 10 s, 20 s, 40 s, ... up to 10 minutes, with ±20% jitter.
     static func backoff(attempt: Int) -> TimeInterval {
-        let base = min(600, 10 * pow(2, Double(max(0, attempt - 1))))
-        return base * Double.random(in: 0.8...1.2)
+        retryBackoff.delay(attempt: attempt)
     }
+
+    static let retryBackoff = Backoff(base: 10, factor: 2, cap: 600, jitter: 0.8...1.2)
 }

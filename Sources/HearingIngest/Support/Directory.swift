@@ -197,31 +197,15 @@ public final class Directory: @unchecked Sendable {
     /// directory. Replaces an existing `name` only when `replace` is set.
     public func writeAtomically(_ data: Data, as name: FileName, replace: Bool) throws {
         let temporary = FileName(".\(UInt64.random(in: 0...UInt64.max)).tmp")
-        let out = temporary.withCString { openat(fd, $0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
-        guard out >= 0 else { throw HearingAIError.system("create", path: "\(path)/\(name)", errno: errno) }
-        var written = false
-        defer { if !written { remove(temporary, directory: false) } }
         do {
-            defer { close(out) }
-            try data.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = write(out, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw HearingAIError.system("write", path: "\(path)/\(name)", errno: errno)
-                    }
-                    offset += n
+            try temporary.withCString { from in
+                try name.withCString { to in
+                    try AtomicFile.write(data, into: fd, as: to, temporary: from, permissions: 0o644, replace: replace)
                 }
             }
-            guard fsync(out) == 0 else { throw HearingAIError.system("fsync", path: "\(path)/\(name)", errno: errno) }
+        } catch let failure as AtomicFile.Failure {
+            throw HearingAIError.system(failure.step.rawValue, path: "\(path)/\(name)", errno: failure.errno)
         }
-        let result = temporary.withCString { from in
-            name.withCString { to in replace ? renameat(fd, from, fd, to) : SystemCalls.renameNoReplace(fd, from, fd, to) }
-        }
-        guard result == 0 else { throw HearingAIError.system("rename", path: "\(path)/\(name)", errno: errno) }
-        written = true
-        sync()
     }
 }
 
