@@ -22,6 +22,8 @@ struct CacheCommand: AsyncParsableCommand {
                 do {
                     let bytes = try cache.clean()
                     print("Removed \(bytes / 1024) KiB from \(cache.directory.path)")
+                } catch let error as HearingAIError {
+                    throw error
                 } catch {
                     throw HearingAIError(.fileSystem, path: cache.directory.path, reason: "cannot clean the cache: \(error.localizedDescription)")
                 }

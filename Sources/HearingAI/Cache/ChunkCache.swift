@@ -30,7 +30,11 @@ public struct ChunkCache: Sendable {
     @discardableResult
     public func clean() throws -> Int64 {
         let fm = FileManager.default
-        guard fm.fileExists(atPath: directory.path) else { return 0 }
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: directory.path, isDirectory: &isDirectory) else { return 0 }
+        guard isDirectory.boolValue else {
+            throw HearingAIError(.fileSystem, path: directory.path, reason: "not a directory", errno: ENOTDIR)
+        }
         var bytes: Int64 = 0
         if let walker = fm.enumerator(at: directory, includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey]) {
             for case let url as URL in walker {
