@@ -17,7 +17,7 @@ struct PipelineFlags: ParsableArguments {
     @Option(name: .key(Keys.speakers), help: .key(Keys.speakers)) var speakers: Int?
     @Option(name: .key(Keys.minSpeakers), help: .key(Keys.minSpeakers)) var minSpeakers: Int?
     @Option(name: .key(Keys.maxSpeakers), help: .key(Keys.maxSpeakers)) var maxSpeakers: Int?
-    @Flag(name: .key(Keys.diarization), help: .key(Keys.diarization)) var noDiarization = false
+    @Flag(name: .key(Keys.diarization), help: "Do not label speakers (key diarization: false).") var noDiarization = false
 
     @Option(name: .key(PocketSphinxKeys.modelDirectory), help: .key(PocketSphinxKeys.modelDirectory)) var modelDir: String?
     @Option(name: .key(PocketSphinxKeys.dictionary), help: .key(PocketSphinxKeys.dictionary)) var dictionary: String?
