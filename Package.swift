@@ -79,13 +79,14 @@ let package = Package(
         ),
 
         .testTarget(name: "HearingAITests", dependencies: ["HearingAI", "TestSupport"]),
-        // What several test targets share: word error rate, and scripts/openai-server.py
-        // started on loopback for the tests that need a transcription server.
+        // What several test targets share: the package and fixture paths, temporary directories,
+        // running a child process, word error rate, and scripts/openai-server.py started on
+        // loopback for the tests that need a transcription server.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HearingAIOpenAITests", dependencies: ["HearingAIOpenAI", "TestSupport"]),
         .testTarget(
             name: "HearingIngestTests",
-            dependencies: ["HearingIngest", .product(name: "Configuration", package: "swift-configuration")]
+            dependencies: ["HearingIngest", "TestSupport", .product(name: "Configuration", package: "swift-configuration")]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["hearingai", "TestSupport"]),
     ]

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -38,7 +39,7 @@ final class ServiceProcess {
     private(set) var runCount = 0
 
     init(_ watchArguments: [String] = [], settleSeconds: Double = 0.3, environment: [String: String] = [:]) throws {
-        root = try BinaryRunner.temporaryDirectory()
+        root = try temporaryDirectory(prefix: "hearingai-e2e")
         inbox = root.appendingPathComponent("inbox")
         outbox = root.appendingPathComponent("outbox")
         processed = root.appendingPathComponent("processed")
@@ -215,7 +216,7 @@ final class ServiceProcess {
     // MARK: - The CLI on the same queue
 
     /// Runs `hearingai ARGS --inbox ... --database ...` and waits for it.
-    func cli(_ arguments: [String]) throws -> BinaryRunner.Result {
+    func cli(_ arguments: [String]) throws -> ProcessResult {
         try BinaryRunner.run(arguments + directoryArguments, environment: environment)
     }
 
@@ -291,12 +292,8 @@ final class ServiceProcess {
 
     /// `cp SOURCE INBOX/NAME` with the real cp.
     func cp(_ source: String, as name: String) throws {
-        let result = Process()
-        result.executableURL = URL(fileURLWithPath: "/bin/cp")
-        result.arguments = [source, inbox.appendingPathComponent(name).path]
-        try result.run()
-        result.waitUntilExit()
-        guard result.terminationStatus == 0 else { throw ServiceTestError("cp failed: \(result.terminationStatus)") }
+        let result = try runProcess("/bin/cp", [source, inbox.appendingPathComponent(name).path])
+        guard result.status == 0 else { throw ServiceTestError("cp failed: \(result.status)") }
     }
 
     static func rename(from: URL, _ fromName: [UInt8], to: URL, _ toName: [UInt8]) throws {
@@ -366,10 +363,10 @@ final class ServiceProcess {
 enum Reference {
     /// The txt transcript of `fixture` made by `hearingai transcribe`, computed once.
     static func transcript(_ fixture: String, extra: [String] = []) throws -> String {
-        let dir = try BinaryRunner.temporaryDirectory()
+        let dir = try temporaryDirectory(prefix: "hearingai-e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("ref.txt")
-        let result = try BinaryRunner.run(["transcribe", BinaryRunner.fixture(fixture), "-f", "txt", "-o", out.path] + extra)
+        let result = try BinaryRunner.run(["transcribe", TestPaths.fixture(fixture), "-f", "txt", "-o", out.path] + extra)
         guard result.status == 0 else { throw ServiceTestError("reference transcription failed: \(result.stderr)") }
         return try String(contentsOf: out, encoding: .utf8)
     }

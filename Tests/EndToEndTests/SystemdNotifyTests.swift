@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -51,7 +52,7 @@ struct SystemdNotifyTests {
 
     @Test("READY=1 after startup, STATUS= lines, WATCHDOG=1 while healthy, STOPPING=1 on SIGTERM")
     func notifications() throws {
-        let dir = try BinaryRunner.temporaryDirectory()
+        let dir = try temporaryDirectory(prefix: "hearingai-e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
         let socketPath = dir.appendingPathComponent("notify.sock").path
         let listener = try NotifySocket(path: socketPath)

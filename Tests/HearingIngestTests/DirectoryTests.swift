@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HearingIngest
+import TestSupport
 
 @Suite("Directory and file names")
 struct DirectoryTests {

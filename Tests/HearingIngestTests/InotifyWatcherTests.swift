@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HearingIngest
+import TestSupport
 
 @Suite("inotify watcher", .timeLimit(.minutes(1)))
 struct InotifyWatcherTests {

@@ -2,6 +2,7 @@ import Foundation
 import HearingAI
 import Testing
 @testable import HearingIngest
+import TestSupport
 
 @Suite("Job queue (SQLite)")
 struct JobQueueTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HearingIngest
+import TestSupport
 
 @Suite("SHA-256")
 struct SHA256Tests {
@@ -36,7 +37,7 @@ struct SHA256Tests {
             offset = end
         }
         sha.update(bytes[offset...])
-        let expected = try shell(["sha256sum", file.path]).split(separator: " ").first.map(String.init)
+        let expected = try runProcess("/usr/bin/env", ["sha256sum", file.path]).stdout.split(separator: " ").first.map(String.init)
         #expect(sha.finalizeHex() == expected)
     }
 }
