@@ -80,9 +80,10 @@ let package = Package(
 
         .testTarget(name: "HearingAITests", dependencies: ["HearingAI", "TestSupport"]),
         // What several test targets share: the package and fixture paths, temporary directories,
-        // running a child process, word error rate, and scripts/openai-server.py started on
-        // loopback for the tests that need a transcription server.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // running a child process, word error rate (with the cases its rule is tested on, which
+        // scripts/wer.py reads too), and scripts/openai-server.py started on loopback for the
+        // tests that need a transcription server.
+        .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["wer-normalisation-cases.json"]),
         .testTarget(name: "HearingAIOpenAITests", dependencies: ["HearingAIOpenAI", "TestSupport"]),
         .testTarget(
             name: "HearingIngestTests",
