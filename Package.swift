@@ -84,16 +84,18 @@ let package = Package(
             name: "HearingAITests",
             dependencies: ["HearingAI", "TestSupport", .product(name: "Configuration", package: "swift-configuration")]
         ),
-        // What several test targets share: word error rate, and scripts/openai-server.py
-        // started on loopback for the tests that need a transcription server.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // What several test targets share: the package and fixture paths, temporary directories,
+        // running a child process, word error rate (with the cases its rule is tested on, which
+        // scripts/wer.py reads too), and scripts/openai-server.py started on loopback for the
+        // tests that need a transcription server.
+        .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["wer-normalisation-cases.json"]),
         .testTarget(
             name: "HearingAIOpenAITests",
             dependencies: ["HearingAIOpenAI", "TestSupport", .product(name: "Configuration", package: "swift-configuration")]
         ),
         .testTarget(
             name: "HearingIngestTests",
-            dependencies: ["HearingIngest", .product(name: "Configuration", package: "swift-configuration")]
+            dependencies: ["HearingIngest", "TestSupport", .product(name: "Configuration", package: "swift-configuration")]
         ),
         // The real binary; the libraries only for the keys the docs and flags are checked against.
         .testTarget(name: "EndToEndTests", dependencies: ["hearingai", "TestSupport", "HearingAI", "HearingIngest", "HearingAIOpenAI"]),

@@ -2,10 +2,14 @@
 """Word error rate of a hypothesis transcript against a reference.
 
 Usage: wer.py REF_TXT HYP_TXT [-v]
+       wer.py --words [TXT]
 
 Prints WER = (substitutions + deletions + insertions) / reference words,
 as a fraction (e.g. 0.0833), using word-level Levenshtein distance.
 With -v also prints the counts on stderr.
+With --words prints the normalised words of TXT (standard input if absent or "-"),
+one per line: the rule the Swift tests' normalizedWords must follow, checked on the
+cases in Tests/TestSupport/wer-normalisation-cases.json.
 
 Both files are normalised the same way so raw pocketsphinx_continuous
 output can be scored directly:
@@ -69,15 +73,30 @@ def edit_counts(ref, hyp):
     return s, d, n
 
 
+def read_text(path):
+    """The text of `path` ("-" is standard input), read the same way for every mode:
+    UTF-8 with undecodable bytes replaced, universal newlines."""
+    if path == "-":
+        with open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False) as f:
+            return f.read()
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
 def main(argv):
+    if len(argv) > 1 and argv[1] == "--words":
+        if len(argv) > 3:
+            sys.stderr.write(__doc__)
+            return 2
+        for w in words(read_text(argv[2] if len(argv) == 3 else "-")):
+            print(w)
+        return 0
     args = [a for a in argv[1:] if a != "-v"]
     if len(args) != 2:
         sys.stderr.write(__doc__)
         return 2
-    with open(args[0], encoding="utf-8", errors="replace") as f:
-        ref = words(f.read())
-    with open(args[1], encoding="utf-8", errors="replace") as f:
-        hyp = words(f.read())
+    ref = words(read_text(args[0]))
+    hyp = words(read_text(args[1]))
     s, d, n = edit_counts(ref, hyp)
     if ref:
         wer = (s + d + n) / len(ref)

@@ -2,6 +2,7 @@ import Foundation
 import HearingAI
 import HearingAIOpenAI
 import HearingIngest
+import TestSupport
 import Testing
 
 /// One configuration, seen from outside: the flags, the docs and the service agree with the
@@ -16,7 +17,7 @@ struct ConfigurationCommandTests {
 
     @Test("docs/configuration.md names every key and every flag the code declares")
     func docsNameEveryKey() throws {
-        let doc = try String(contentsOf: BinaryRunner.packageRoot.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        let doc = try String(contentsOf: TestPaths.packageRoot.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
         for key in Self.allKeys {
             #expect(doc.contains("`\(key.name)`") || doc.contains("`\(key.name)`,") || doc.contains(key.environmentVariable),
                     "docs/configuration.md does not mention the key \(key.name)")
@@ -67,7 +68,7 @@ struct ConfigurationCommandTests {
 
     @Test("cache clean and jobs retry report failures as one hearingai: line, exit 1")
     func oneLineErrors() throws {
-        let dir = try BinaryRunner.temporaryDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let notADirectory = dir.appendingPathComponent("cache-file")
         try Data("x".utf8).write(to: notADirectory)
@@ -90,11 +91,12 @@ struct ConfigurationCommandTests {
 
     @Test("Changing --speakers between runs transcribes the same audio again: no stale labels from the result store")
     func resultStoreFollowsTheConfiguration() throws {
-        let stage = try BinaryRunner.temporaryDirectory()
+        let stage = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: stage) }
         // Twenty seconds of the two-voice conversation: four turns, two voices.
         let excerpt = stage.appendingPathComponent("excerpt.wav").path
-        try Self.sox([BinaryRunner.fixture("speech/conversation.wav"), excerpt, "trim", "0", "20.5"])
+        let cut = try runProcess("/usr/bin/sox", [TestPaths.fixture("speech/conversation.wav"), excerpt, "trim", "0", "20.5"])
+        #expect(cut.status == 0, "\(cut.stderr)")
         let data = try Data(contentsOf: URL(fileURLWithPath: excerpt))
 
         let service = try ServiceProcess(["--formats", "json", "--max-workers", "1"])
@@ -121,7 +123,7 @@ struct ConfigurationCommandTests {
 
     @Test("watch takes the PocketSphinx model and the memory limit from its configuration")
     func serviceModelAndLimit() throws {
-        let dir = try BinaryRunner.temporaryDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let dictionary = dir.appendingPathComponent("my.dict")
         try FileManager.default.copyItem(atPath: PocketSphinxModel().dictionary, toPath: dictionary.path)
@@ -131,7 +133,7 @@ struct ConfigurationCommandTests {
         let service = try ServiceProcess(["--config", config.path, "--dictionary", dictionary.path])
         defer { service.cleanup() }
         try service.start()
-        try service.dropByRename(try Data(contentsOf: URL(fileURLWithPath: BinaryRunner.fixture("speech/short.wav"))), name: "short.wav")
+        try service.dropByRename(try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/short.wav"))), name: "short.wav")
         try service.waitUntil("short.wav processed", timeout: 60) { ServiceProcess.names(service.processed) == ["short.wav"] }
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: service.outbox.appendingPathComponent("short.json"))) as? [String: Any]
         let metadata = json?["metadata"] as? [String: Any]
@@ -145,14 +147,5 @@ struct ConfigurationCommandTests {
     static func speakers(in url: URL) throws -> Int? {
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any]
         return ((json?["metadata"] as? [String: Any])?["diarization"] as? [String: Any])?["speakers"] as? Int
-    }
-
-    static func sox(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sox")
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ServiceTestError("sox \(arguments) failed") }
     }
 }

@@ -7,10 +7,10 @@ import Testing
 /// audio it receives.
 @Suite("The OpenAI-compatible engine, end to end", .serialized)
 struct OpenAIEngineCommandTests {
-    static let conversation = BinaryRunner.fixture("speech/conversation.wav")
+    static let conversation = TestPaths.fixture("speech/conversation.wav")
 
     /// `hearingai ARGS` with no key from the test's own environment unless given.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> BinaryRunner.Result {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
         try BinaryRunner.run(arguments, environment: ["OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""].merging(environment) { $1 })
     }
 
@@ -24,7 +24,7 @@ struct OpenAIEngineCommandTests {
 
     /// `pocketsphinx_continuous` on the whole file: (word, start) on the file's clock.
     static func rawEngineWords(_ path: String) throws -> [(String, Double)] {
-        let dir = try BinaryRunner.temporaryDirectory()
+        let dir = try temporaryDirectory(prefix: "hearingai-e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
         let wav = dir.appendingPathComponent("16k.wav").path
         let sox = Process()
@@ -53,7 +53,7 @@ struct OpenAIEngineCommandTests {
     func wordsOnTheFilesClock() throws {
         let server = try OpenAITestServer()
         defer { server.stop() }
-        let dir = try BinaryRunner.temporaryDirectory()
+        let dir = try temporaryDirectory(prefix: "hearingai-e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
         let result = try Self.run([
             "--engine", "openai", "--base-url", server.baseURL, "--model", "whisper-1", "--language", "en",
@@ -90,7 +90,7 @@ struct OpenAIEngineCommandTests {
         #expect(Double(words.count) >= 0.95 * Double(whole.count), "no words lost at chunk boundaries: \(words.count) vs \(whole.count)")
 
         let text = try String(contentsOf: dir.appendingPathComponent("conversation.txt"), encoding: .utf8)
-        let reference = try String(contentsOfFile: BinaryRunner.fixture("speech/conversation.txt"), encoding: .utf8)
+        let reference = try String(contentsOfFile: TestPaths.fixture("speech/conversation.txt"), encoding: .utf8)
         let spoken = text.split(separator: "\n").map { line in
             line.split(separator: ":", maxSplits: 1).last.map(String.init) ?? String(line)
         }.joined(separator: " ")
@@ -102,11 +102,11 @@ struct OpenAIEngineCommandTests {
         let secret = "sk-e2e-\(UUID().uuidString)"
         let server = try OpenAITestServer(["--api-key", secret])
         defer { server.stop() }
-        let dir = try BinaryRunner.temporaryDirectory()
+        let dir = try temporaryDirectory(prefix: "hearingai-e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
         let cache = dir.appendingPathComponent("cache")
         let ok = try Self.run(
-            ["--engine", "openai", "--base-url", server.baseURL, BinaryRunner.fixture("speech/short.wav"), "--verbose", "--show-chunks",
+            ["--engine", "openai", "--base-url", server.baseURL, TestPaths.fixture("speech/short.wav"), "--verbose", "--show-chunks",
              "-f", "txt,json,srt,vtt,md", "-o", dir.path + "/", "--cache-dir", cache.path],
             environment: ["OPENAI_API_KEY": secret])
         #expect(ok.status == 0, "\(ok.stderr)")
@@ -120,7 +120,7 @@ struct OpenAIEngineCommandTests {
         #expect(!everything.contains(secret))
 
         let refused = try Self.run(
-            ["--engine", "openai", "--base-url", server.baseURL, BinaryRunner.fixture("speech/short.wav"), "-o", dir.path + "/wrong.txt"],
+            ["--engine", "openai", "--base-url", server.baseURL, TestPaths.fixture("speech/short.wav"), "-o", dir.path + "/wrong.txt"],
             environment: ["OPENAI_API_KEY": "sk-wrong-\(secret)"])
         #expect(refused.status == 1)
         let lines = refused.stderr.split(separator: "\n")
@@ -133,12 +133,12 @@ struct OpenAIEngineCommandTests {
 
     @Test("Faults on the way: 429 with Retry-After, then 500, then a malformed answer ends the run with one line naming the chunk")
     func faults() throws {
-        let dir = try BinaryRunner.temporaryDirectory()
+        let dir = try temporaryDirectory(prefix: "hearingai-e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
         let recovering = try OpenAITestServer(["--fault", "429", "--retry-after", "1", "--fault", "500"])
         defer { recovering.stop() }
         let ok = try Self.run([
-            "--engine", "openai", "--base-url", recovering.baseURL, BinaryRunner.fixture("speech/short.wav"),
+            "--engine", "openai", "--base-url", recovering.baseURL, TestPaths.fixture("speech/short.wav"),
             "-o", dir.appendingPathComponent("ok.txt").path, "--no-diarization",
         ])
         #expect(ok.status == 0, "\(ok.stderr)")
@@ -148,7 +148,7 @@ struct OpenAIEngineCommandTests {
         let broken = try OpenAITestServer(["--fault", "malformedx0"])
         defer { broken.stop() }
         let failed = try Self.run([
-            "--engine", "openai", "--base-url", broken.baseURL, BinaryRunner.fixture("speech/short.wav"),
+            "--engine", "openai", "--base-url", broken.baseURL, TestPaths.fixture("speech/short.wav"),
             "-o", dir.appendingPathComponent("broken.txt").path,
         ])
         #expect(failed.status == 1)
@@ -160,7 +160,7 @@ struct OpenAIEngineCommandTests {
         let hanging = try OpenAITestServer(["--fault", "hangx0", "--hang-seconds", "30"])
         defer { hanging.stop() }
         let timedOut = try Self.run([
-            "--engine", "openai", "--base-url", hanging.baseURL, BinaryRunner.fixture("speech/short.wav"),
+            "--engine", "openai", "--base-url", hanging.baseURL, TestPaths.fixture("speech/short.wav"),
             "--request-timeout", "1", "--retries", "1", "-o", dir.appendingPathComponent("hang.txt").path,
         ])
         #expect(timedOut.status == 1)
@@ -172,7 +172,7 @@ struct OpenAIEngineCommandTests {
     func estimatedWordTimes() throws {
         let server = try OpenAITestServer(["--no-words"])
         defer { server.stop() }
-        let dir = try BinaryRunner.temporaryDirectory()
+        let dir = try temporaryDirectory(prefix: "hearingai-e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
         let result = try Self.run([
             "--engine", "openai", "--base-url", server.baseURL, Self.conversation, "-f", "json", "-o", dir.path + "/",
@@ -191,7 +191,7 @@ struct OpenAIEngineCommandTests {
     func memoryLimit() throws {
         let server = try OpenAITestServer()
         defer { server.stop() }
-        let dir = try BinaryRunner.temporaryDirectory()
+        let dir = try temporaryDirectory(prefix: "hearingai-e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
         let common = [Self.conversation, "--memory-limit", "100", "--max-workers", "4", "--chunk-size", "15", "-f", "json", "-o", dir.path + "/"]
         let embedded = try Self.run(common)
@@ -208,10 +208,10 @@ struct OpenAIEngineCommandTests {
 
     @Test("OpenAI flags without --engine openai are refused, and a bad URL is named")
     func misuse() throws {
-        let stray = try Self.run([BinaryRunner.fixture("speech/short.wav"), "--base-url", "http://127.0.0.1:9/v1"])
+        let stray = try Self.run([TestPaths.fixture("speech/short.wav"), "--base-url", "http://127.0.0.1:9/v1"])
         #expect(stray.status != 0)
         #expect(stray.stderr.contains("apply to --engine openai"))
-        let bad = try Self.run([BinaryRunner.fixture("speech/short.wav"), "--engine", "openai", "--base-url", "localhost:8080"])
+        let bad = try Self.run([TestPaths.fixture("speech/short.wav"), "--engine", "openai", "--base-url", "localhost:8080"])
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("base URL localhost:8080 is not an http:// or https:// URL"), "\(bad.stderr)")
     }
@@ -234,7 +234,7 @@ struct OpenAIEngineCommandTests {
         service.watchArguments += ["--config", config.path]
         service.environment = ["OPENAI_API_KEY": ""]
         try service.start()
-        try service.cp(BinaryRunner.fixture("speech/short.wav"), as: "short.wav")
+        try service.cp(TestPaths.fixture("speech/short.wav"), as: "short.wav")
         try service.waitUntil("short.wav in processed/") { ServiceProcess.names(service.processed) == ["short.wav"] }
         #expect(ServiceProcess.names(service.outbox) == ["short.json", "short.txt"])
         let json = try Self.json(service.outbox.appendingPathComponent("short.json"))

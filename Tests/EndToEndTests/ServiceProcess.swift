@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -14,9 +15,10 @@ struct ServiceTestError: Error, CustomStringConvertible {
 /// real inotify, real SQLite, real files.
 ///
 /// Each start is a "run" with its own stderr and stdout files (`run1.stderr`, ...), so a test
-/// can tell what the first run logged from what the restarted one did. Every method that
-/// waits has a deadline; `cleanup()` (call it from `defer`) kills a child still running, by
-/// its pid, reaps it, and removes the directories.
+/// can tell what the first run logged from what the restarted one did, and its own notify
+/// socket (`run1.notify`), on which `start()` waits for `READY=1` as systemd would. Every
+/// method that waits has a deadline; `cleanup()` (call it from `defer`) kills a child still
+/// running, by its pid, reaps it, and removes the directories.
 final class ServiceProcess {
     let root: URL
     let inbox: URL
@@ -32,13 +34,18 @@ final class ServiceProcess {
     /// Arguments after the directory flags, for every run.
     var watchArguments: [String]
     /// Environment added to the child's (HEARINGAI_* variables of the test process are dropped).
+    /// A `NOTIFY_SOCKET` here is the test's own socket: the run's notify socket forwards every
+    /// message to it.
     var environment: [String: String]
 
     private var process: Process?
+    /// The notify socket of the current run; it lives until the next run or `cleanup()`, so
+    /// messages sent while stopping are still collected and forwarded.
+    private var notifications: NotifyRelay?
     private(set) var runCount = 0
 
     init(_ watchArguments: [String] = [], settleSeconds: Double = 0.3, environment: [String: String] = [:]) throws {
-        root = try BinaryRunner.temporaryDirectory()
+        root = try temporaryDirectory(prefix: "hearingai-e2e")
         inbox = root.appendingPathComponent("inbox")
         outbox = root.appendingPathComponent("outbox")
         processed = root.appendingPathComponent("processed")
@@ -50,7 +57,10 @@ final class ServiceProcess {
         self.environment = environment
     }
 
-    deinit { stopIfRunning() }
+    deinit {
+        stopIfRunning()
+        notifications?.stop()
+    }
 
     // MARK: - The child
 
@@ -68,9 +78,13 @@ final class ServiceProcess {
 
     func stderrURL(run: Int) -> URL { root.appendingPathComponent("run\(run).stderr") }
     func stdoutURL(run: Int) -> URL { root.appendingPathComponent("run\(run).stdout") }
+    func notifySocketURL(run: Int) -> URL { root.appendingPathComponent("run\(run).notify") }
+
+    /// The messages the current run has sent to its notify socket, in order.
+    var notifyMessages: [String] { notifications?.messages ?? [] }
 
     /// Starts a run of `hearingai watch` (arguments replaced by `arguments` if given) and, unless
-    /// told not to, waits until it logs that it is watching the inbox.
+    /// told not to, waits until it sends `READY=1` to its notify socket.
     func start(arguments: [String]? = nil, waitUntilReady: Bool = true, timeout: Double = 30) throws {
         if let process, process.isRunning { throw ServiceTestError("start: the previous run is still running") }
         runCount += 1
@@ -84,17 +98,21 @@ final class ServiceProcess {
             try? err.close()
             try? out.close()
         }
+        notifications?.stop()
+        let relay = try NotifyRelay(path: notifySocketURL(run: runCount).path,
+                                    forwardingTo: environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 })
+        notifications = relay
         let child = Process()
         child.executableURL = URL(fileURLWithPath: BinaryRunner.binary)
         child.arguments = arguments ?? (["watch"] + directoryArguments + watchArguments)
-        child.environment = Self.childEnvironment(environment)
+        child.environment = Self.childEnvironment(environment.merging(["NOTIFY_SOCKET": relay.path]) { $1 })
         child.standardInput = FileHandle.nullDevice
         child.standardError = err
         child.standardOutput = out
         try child.run()
         process = child
         if waitUntilReady {
-            try waitForLog("Watching the inbox", timeout: timeout)
+            try waitUntil("READY=1 on the notify socket", timeout: timeout) { relay.messages.contains("READY=1") }
         }
     }
 
@@ -157,6 +175,7 @@ final class ServiceProcess {
     /// Kills a child still running (by pid) and removes every directory of the test.
     func cleanup() {
         stopIfRunning()
+        notifications?.stop()
         // Restore permissions a test may have taken away, so removal cannot fail.
         _ = chmod(root.path, 0o755)
         try? FileManager.default.removeItem(at: root)
@@ -215,7 +234,7 @@ final class ServiceProcess {
     // MARK: - The CLI on the same queue
 
     /// Runs `hearingai ARGS --inbox ... --database ...` and waits for it.
-    func cli(_ arguments: [String]) throws -> BinaryRunner.Result {
+    func cli(_ arguments: [String]) throws -> ProcessResult {
         try BinaryRunner.run(arguments + directoryArguments, environment: environment)
     }
 
@@ -291,12 +310,8 @@ final class ServiceProcess {
 
     /// `cp SOURCE INBOX/NAME` with the real cp.
     func cp(_ source: String, as name: String) throws {
-        let result = Process()
-        result.executableURL = URL(fileURLWithPath: "/bin/cp")
-        result.arguments = [source, inbox.appendingPathComponent(name).path]
-        try result.run()
-        result.waitUntilExit()
-        guard result.terminationStatus == 0 else { throw ServiceTestError("cp failed: \(result.terminationStatus)") }
+        let result = try runProcess("/bin/cp", [source, inbox.appendingPathComponent(name).path])
+        guard result.status == 0 else { throw ServiceTestError("cp failed: \(result.status)") }
     }
 
     static func rename(from: URL, _ fromName: [UInt8], to: URL, _ toName: [UInt8]) throws {
@@ -366,10 +381,10 @@ final class ServiceProcess {
 enum Reference {
     /// The txt transcript of `fixture` made by `hearingai transcribe`, computed once.
     static func transcript(_ fixture: String, extra: [String] = []) throws -> String {
-        let dir = try BinaryRunner.temporaryDirectory()
+        let dir = try temporaryDirectory(prefix: "hearingai-e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("ref.txt")
-        let result = try BinaryRunner.run(["transcribe", BinaryRunner.fixture(fixture), "-f", "txt", "-o", out.path] + extra)
+        let result = try BinaryRunner.run(["transcribe", TestPaths.fixture(fixture), "-f", "txt", "-o", out.path] + extra)
         guard result.status == 0 else { throw ServiceTestError("reference transcription failed: \(result.stderr)") }
         return try String(contentsOf: out, encoding: .utf8)
     }

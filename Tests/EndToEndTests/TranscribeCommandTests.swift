@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The real binary on real files.
@@ -6,8 +7,8 @@ import Testing
 struct TranscribeCommandTests {
     /// Copies a fixture into a fresh directory, so outputs land beside it there.
     static func staged(_ relative: String) throws -> (dir: URL, file: URL) {
-        let dir = try BinaryRunner.temporaryDirectory()
-        let source = URL(fileURLWithPath: BinaryRunner.fixture(relative))
+        let dir = try temporaryDirectory(prefix: "hearingai-e2e")
+        let source = URL(fileURLWithPath: TestPaths.fixture(relative))
         let file = dir.appendingPathComponent(source.lastPathComponent)
         try FileManager.default.copyItem(at: source, to: file)
         return (dir, file)
@@ -57,7 +58,7 @@ struct TranscribeCommandTests {
 
         let clock = ContinuousClock()
         let started = clock.now
-        let refused = try BinaryRunner.run([BinaryRunner.fixture("speech/long.wav"), "-o", "/proc/hearingai-out/", "--cache-dir", dir.path + "/cache"])
+        let refused = try BinaryRunner.run([TestPaths.fixture("speech/long.wav"), "-o", "/proc/hearingai-out/", "--cache-dir", dir.path + "/cache"])
         #expect(refused.status == 1)
         #expect(refused.stderr.split(separator: "\n").count == 1)
         #expect(refused.stderr.hasPrefix("hearingai: /proc/hearingai-out/: cannot create the output directory"), "\(refused.stderr)")
@@ -92,7 +93,7 @@ struct TranscribeCommandTests {
 
     @Test("A missing file and a directory are refused the same way")
     func unreadable() throws {
-        let dir = try BinaryRunner.temporaryDirectory()
+        let dir = try temporaryDirectory(prefix: "hearingai-e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
         let missing = try BinaryRunner.run([dir.appendingPathComponent("nope.wav").path])
         #expect(missing.status == 1)
@@ -148,7 +149,7 @@ struct TranscribeCommandTests {
 
     @Test("Invalid options exit non-zero with a message")
     func invalidOptions() throws {
-        let file = BinaryRunner.fixture("speech/short.wav")
+        let file = TestPaths.fixture("speech/short.wav")
         let overlap = try BinaryRunner.run([file, "--chunk-size", "10", "--overlap", "5", "-o", "/tmp/never.txt"])
         #expect(overlap.status == 1)
         #expect(overlap.stderr.contains("--overlap"))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -12,7 +13,7 @@ import Glibc
 /// the case needs a long file (kill -9 and SIGTERM mid-file).
 @Suite("hearingai watch service", .serialized, .timeLimit(.minutes(10)))
 struct WatchServiceTests {
-    static let short = BinaryRunner.fixture("speech/short.wav")
+    static let short = TestPaths.fixture("speech/short.wav")
     static func shortData() throws -> Data { try Data(contentsOf: URL(fileURLWithPath: short)) }
 
     /// `short.wav` with `tag` appended after the data chunk: distinct content (another SHA-256)
@@ -207,7 +208,7 @@ struct WatchServiceTests {
         // An empty file.
         try service.dropInPlace(Data(), name: "empty.wav")
         // Over the 1 MB cap (HEARINGAI_MAX_FILE_MB=1): 1.9 MB of real audio.
-        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: BinaryRunner.fixture("speech/conversation.wav"))), name: "big.wav")
+        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/conversation.wav"))), name: "big.wav")
         // A listening UNIX socket.
         let socketFD = try Self.bindSocket(at: service.inbox.appendingPathComponent("sock.wav").path)
         defer { close(socketFD) }
@@ -371,7 +372,7 @@ struct WatchServiceTests {
         defer { service.cleanup() }
         try service.start()
 
-        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: BinaryRunner.fixture("speech/long.wav"))), name: "long.wav")
+        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/long.wav"))), name: "long.wav")
         try service.waitForLog("Chunk done", count: 6, timeout: 60)
         try service.kill9()
 
@@ -465,7 +466,7 @@ struct WatchServiceTests {
         defer { service.cleanup() }
         try service.start()
 
-        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: BinaryRunner.fixture("speech/conversation.wav"))), name: "talk.wav")
+        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/conversation.wav"))), name: "talk.wav")
         try service.waitForLog("Chunk done", count: 3, timeout: 60)
         let running = try service.cli(["status"])
         #expect(running.stdout.contains("running: 1"))
@@ -512,10 +513,10 @@ struct WatchServiceTests {
         defer { service.cleanup() }
         try service.start()
 
-        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: BinaryRunner.fixture("bad/notaudio.wav"))), name: "notaudio.wav")
+        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("bad/notaudio.wav"))), name: "notaudio.wav")
         var generator = SystemRandomNumberGenerator()
         try service.dropByRename(Data((0..<8192).map { _ in UInt8.random(in: 0...255, using: &generator) }), name: "noise.wav")
-        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: BinaryRunner.fixture("bad/lying.wav"))), name: "lying.wav")
+        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("bad/lying.wav"))), name: "lying.wav")
 
         let bad = ["lying.wav", "noise.wav", "notaudio.wav"]
         try service.waitUntil("bad files and error files in failed/", timeout: 30) {
@@ -597,7 +598,7 @@ struct WatchServiceTests {
         #expect(early.status == 1 && early.stderr.hasPrefix("hearingai: ") && early.stderr.contains("no queue database yet"))
         try service.start()
 
-        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: BinaryRunner.fixture("bad/notaudio.wav"))), name: "notaudio.wav")
+        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("bad/notaudio.wav"))), name: "notaudio.wav")
         try service.waitUntil("notaudio.wav failed") { ServiceProcess.names(service.failed).contains("notaudio.wav.error.json") }
         try service.dropByRename(Self.shortData(), name: "good.wav")
         try service.waitUntil("good.wav processed") { ServiceProcess.names(service.processed) == ["good.wav"] }
@@ -667,7 +668,7 @@ struct WatchServiceTests {
         defer { service.cleanup() }
         try service.start()
 
-        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: BinaryRunner.fixture("speech/conversation.wav"))), name: "crasher.wav")
+        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/conversation.wav"))), name: "crasher.wav")
         try service.waitForLog("Chunk done", count: 1, timeout: 60)
         try service.kill9()
 
@@ -700,7 +701,7 @@ struct WatchServiceTests {
 
     @Test("Configuration: flags over environment over the YAML file; the shipped etc/hearingai.yaml loads")
     func configurationPrecedence() throws {
-        let config = try BinaryRunner.temporaryDirectory()
+        let config = try temporaryDirectory(prefix: "hearingai-e2e")
         defer { try? FileManager.default.removeItem(at: config) }
         let file = config.appendingPathComponent("hearingai.yaml")
         try Data("""
@@ -716,7 +717,7 @@ struct WatchServiceTests {
 
         // Environment over file: srt,json, not md. File over default: the 1 MB cap, 7 s chunks.
         try service.dropByRename(Self.shortData(), name: "one.wav")
-        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: BinaryRunner.fixture("speech/conversation.wav"))), name: "big.wav")
+        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/conversation.wav"))), name: "big.wav")
         try service.waitUntil("one.wav processed, big.wav refused") {
             ServiceProcess.names(service.processed) == ["one.wav"] && ServiceProcess.names(service.failed).contains("big.wav.error.json")
         }
@@ -757,7 +758,7 @@ struct WatchServiceTests {
         #expect(byEnvironment.stdout.hasPrefix("queued: 0  running: 0  done: 2  failed: 0"), "\(byEnvironment.stdout)")
 
         // The shipped example configuration parses (its directories overridden by flags).
-        service.watchArguments = ["--config", BinaryRunner.packageRoot.appendingPathComponent("etc/hearingai.yaml").path]
+        service.watchArguments = ["--config", TestPaths.packageRoot.appendingPathComponent("etc/hearingai.yaml").path]
         try service.start()
         #expect(try service.terminate().status == 0)
     }
@@ -792,7 +793,7 @@ struct WatchServiceTests {
         let bad = String(repeating: "b", count: 246) + ".wav"    // 250 bytes: + ".error.json" is 261
         let empty = String(repeating: "e", count: 246) + ".wav"
         try service.dropByRename(Self.shortData(), name: good)
-        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: BinaryRunner.fixture("bad/notaudio.wav"))), name: bad)
+        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("bad/notaudio.wav"))), name: bad)
         try service.dropByRename(Data(), name: empty)
         try service.waitUntil("both jobs finished and the empty file refused") {
             let counts = try service.status()
@@ -829,7 +830,7 @@ struct WatchServiceTests {
         #expect(ServiceProcess.contents(service.failed, Array("y.wav.error.json".utf8)) == notes)
 
         // Then y.wav fails too.
-        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: BinaryRunner.fixture("bad/notaudio.wav"))), name: "y.wav")
+        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("bad/notaudio.wav"))), name: "y.wav")
         try service.waitUntil("y.wav failed") { try service.status()["failed"] == 2 }
         Self.quietPeriod(0.5)
 

@@ -8,7 +8,7 @@ import Testing
 func samples(of fixture: String, seconds: Double? = nil) throws -> [Int16] {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    var args = ["sox", fixturePath(fixture), "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", "-"]
+    var args = ["sox", TestPaths.fixture(fixture), "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", "-"]
     if let seconds { args += ["trim", "0", "\(seconds)"] }
     process.arguments = args
     let pipe = Pipe()
@@ -17,12 +17,6 @@ func samples(of fixture: String, seconds: Double? = nil) throws -> [Int16] {
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return data.withUnsafeBytes { Array($0.bindMemory(to: Int16.self)) }
-}
-
-func fixturePath(_ relative: String) -> String {
-    let root = ProcessInfo.processInfo.environment["HEARINGAI_FIXTURES"].map { URL(fileURLWithPath: $0) }
-        ?? OpenAITestServer.packageRoot.appendingPathComponent("fixtures")
-    return root.appendingPathComponent(relative).path
 }
 
 func chunk(_ samples: [Int16], index: Int = 0) -> Chunk {

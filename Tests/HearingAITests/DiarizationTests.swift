@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HearingAI
+import TestSupport
 
 /// The scoring itself (`DiarizationErrorRate.swift`, the same definition as `scripts/der.py`),
 /// on turns made up for the purpose.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HearingAI
+import TestSupport
 
 @Suite("Memory limit")
 struct MemoryLimitTests {

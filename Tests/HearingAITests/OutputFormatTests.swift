@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HearingAI
+import TestSupport
 
 @Suite("Output formats")
 struct OutputFormatTests {

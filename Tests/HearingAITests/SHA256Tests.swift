@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HearingAI
+import TestSupport
 
 @Suite("SHA-256")
 struct SHA256Tests {
@@ -36,20 +37,7 @@ struct SHA256Tests {
             offset = end
         }
         sha.update(bytes[offset...])
-        let expected = try runSHA256Sum(file.path).split(separator: " ").first.map(String.init)
+        let expected = try runProcess("/usr/bin/env", ["sha256sum", file.path]).stdout.split(separator: " ").first.map(String.init)
         #expect(sha.finalizeHex() == expected)
     }
-}
-
-/// `sha256sum FILE`'s output.
-private func runSHA256Sum(_ path: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-    process.arguments = [path]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
 }

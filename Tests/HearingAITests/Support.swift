@@ -1,20 +1,11 @@
 import Foundation
 @testable import HearingAI
+import TestSupport
 
-/// Where the generated test audio lives: `$HEARINGAI_FIXTURES`, or `fixtures/` at the package
-/// root, made by `scripts/make-fixtures.sh` (the README's test command runs it first).
+/// The generated test audio (``TestPaths/fixtures``), checked to exist.
 enum Fixtures {
-    static let root: URL = {
-        if let dir = ProcessInfo.processInfo.environment["HEARINGAI_FIXTURES"] {
-            return URL(fileURLWithPath: dir)
-        }
-        return URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("fixtures")
-    }()
-
     static func path(_ relative: String) -> String {
-        let url = root.appendingPathComponent(relative)
+        let url = TestPaths.fixtures.appendingPathComponent(relative)
         precondition(FileManager.default.fileExists(atPath: url.path),
                      "missing fixture \(url.path): run scripts/make-fixtures.sh fixtures")
         return url.path
@@ -23,13 +14,6 @@ enum Fixtures {
     static func text(_ relative: String) throws -> String {
         try String(contentsOfFile: path(relative), encoding: .utf8)
     }
-}
-
-/// A fresh temporary directory, removed by the caller.
-func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("hearingai-test-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }
 
 /// Writes 16-bit mono PCM WAV at `rate` from `samples`.

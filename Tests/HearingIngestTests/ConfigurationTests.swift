@@ -4,6 +4,7 @@ import HearingAI
 import SystemPackage
 import Testing
 @testable import HearingIngest
+import TestSupport
 
 @Suite("Ingest configuration")
 struct ConfigurationTests {

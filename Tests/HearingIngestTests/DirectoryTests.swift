@@ -2,6 +2,7 @@ import Foundation
 import HearingAI
 import Testing
 @testable import HearingIngest
+import TestSupport
 
 @Suite("Directory and file names")
 struct DirectoryTests {

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import Testing
 @testable import HearingIngest
+import TestSupport
 
 @Suite("inotify watcher", .timeLimit(.minutes(1)))
 struct InotifyWatcherTests {

@@ -2,6 +2,7 @@ import Foundation
 import HearingAI
 import Testing
 @testable import HearingIngest
+import TestSupport
 
 /// The ``JobQueue`` contract, written against the protocol: every backend runs the same suite.
 /// A backend is added to ``Backend`` and nothing else changes here.

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// scripts/openai-server.py, started on a free loopback port for one test and stopped with it.
 ///
@@ -6,10 +6,6 @@ public import Foundation
 /// from the audio it receives with `pocketsphinx_continuous`, injects the faults it is given,
 /// and logs every request as a JSON line that ``requests()`` reads back.
 public final class OpenAITestServer: @unchecked Sendable {
-    /// The repository root, found from this file's path.
-    public static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// The port it listens on.
     public let port: Int
     /// `http://127.0.0.1:PORT/v1`.
@@ -21,12 +17,11 @@ public final class OpenAITestServer: @unchecked Sendable {
 
     /// Starts the server with `arguments` (`--fault 429`, `--api-key K`, `--no-words`, ...).
     public init(_ arguments: [String] = []) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("hearingai-openai-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try temporaryDirectory(prefix: "hearingai-openai")
         let portFile = directory.appendingPathComponent("port").path
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.packageRoot.appendingPathComponent("scripts/openai-server.py").path,
+        process.arguments = ["python3", TestPaths.packageRoot.appendingPathComponent("scripts/openai-server.py").path,
                              "--port", "0", "--port-file", portFile, "--log", directory.appendingPathComponent("requests.jsonl").path]
             + arguments
         process.standardOutput = FileHandle.nullDevice

@@ -1,0 +1,30 @@
+public import Foundation
+
+/// Where the tests find the package and its generated audio.
+public enum TestPaths {
+    /// The repository root, found from this file's path.
+    public static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The generated test audio: `$HEARINGAI_FIXTURES`, or `fixtures/` at the package root, made
+    /// by `scripts/make-fixtures.sh` (the README's test command runs it first).
+    public static let fixtures: URL = {
+        if let directory = ProcessInfo.processInfo.environment["HEARINGAI_FIXTURES"] {
+            return URL(fileURLWithPath: directory)
+        }
+        return packageRoot.appendingPathComponent("fixtures")
+    }()
+
+    /// The path of `relative` under ``fixtures``, whether or not it exists.
+    public static func fixture(_ relative: String) -> String {
+        fixtures.appendingPathComponent(relative).path
+    }
+}
+
+/// A fresh directory under the system's temporary directory, named `PREFIX-UUID`; the caller
+/// removes it.
+public func temporaryDirectory(prefix: String = "hearingai-test") throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
