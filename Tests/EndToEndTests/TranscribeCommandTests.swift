@@ -159,7 +159,7 @@ struct TranscribeCommandTests {
     }
 }
 
-@Suite("hearingai transcribe --list-jobs, --resume, --force", .timeLimit(.minutes(5)))
+@Suite("hearingai transcribe --list-jobs, --resume, --force", .timeLimit(.minutes(10)))
 struct ResumeCommandTests {
     /// Runs a transcription with small chunks and kills it (SIGKILL) once `chunks` are
     /// checkpointed in `cache`.
