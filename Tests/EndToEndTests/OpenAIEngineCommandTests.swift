@@ -254,7 +254,10 @@ struct OpenAIEngineCommandTests {
         try service.start()
         // Other bytes than short.wav's (the same audio would be answered from the first result).
         try service.dropByRename(WatchServiceTests.shortVariant("401"), name: "again.wav")
-        try service.waitUntil("again.wav in failed/") { ServiceProcess.names(service.failed).contains("again.wav") }
+        // The error file is written just after the source is moved: wait for both.
+        try service.waitUntil("again.wav and its error file in failed/") {
+            Set(ServiceProcess.names(service.failed)).isSuperset(of: ["again.wav", "again.wav.error.json"])
+        }
         let reason = try String(contentsOf: service.failed.appendingPathComponent("again.wav.error.json"), encoding: .utf8)
         #expect(reason.contains("refused the API key (HTTP 401)"), "\(reason)")
         #expect(!reason.contains("sk-wrong"))
