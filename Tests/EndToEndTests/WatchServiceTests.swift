@@ -389,7 +389,7 @@ struct WatchServiceTests {
         #expect(counts.count == 2 && counts[0] >= run1Chunks.count && counts[0] < counts[1], "progress after kill -9: \(progress)")
 
         try service.start()
-        try service.waitForLog("Transcript written", timeout: 120)
+        try service.waitForLog("Transcript written", timeout: 300)
         Self.quietPeriod()
 
         let run2 = service.log(run: 2)

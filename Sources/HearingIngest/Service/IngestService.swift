@@ -12,9 +12,9 @@ import Glibc
 ///
 /// ``init(configuration:engine:resources:logger:notifier:)`` opens the directories, takes the
 /// instance lock and opens the queue. ``run()`` recovers what a crash left, scans the
-/// inbox once, tells systemd it is ready, and then runs one `ServiceGroup` of:
+/// inbox once, and then runs one `ServiceGroup` of:
 ///
-/// 1. the systemd watchdog (pings while the service is alive),
+/// 1. systemd notifications (`READY=1` once the group traps SIGTERM, then watchdog pings),
 /// 2. the processor (claims jobs and transcribes them, one at a time, within the memory limit),
 /// 3. the intake (settles dropped files into the queue; rescans),
 /// 4. the inbox watcher (inotify events as hints), unless `poll_only`.
@@ -86,15 +86,17 @@ public struct IngestService: Sendable {
             throw error
         }
         await intake.rescan()
-        notifier.ready()
-        notifier.status("watching \(directories.inbox.path)")
-        logger.info("Watching the inbox", metadata: [
-            "inbox": "\(directories.inbox.path)", "outbox": "\(directories.outbox.path)",
-            "memory.limit": "\(resources.limit.map(\.description) ?? "none")",
-        ])
+        let (logger, notifier, directories, resources) = (self.logger, self.notifier, self.directories, self.resources)
+        let announce: @Sendable () -> Void = {
+            logger.info("Watching the inbox", metadata: [
+                "inbox": "\(directories.inbox.path)", "outbox": "\(directories.outbox.path)",
+                "memory.limit": "\(resources.limit.map(\.description) ?? "none")",
+            ])
+            notifier.status("watching \(directories.inbox.path)")
+        }
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: SystemdWatchdog(notifier: notifier), successTerminationBehavior: .ignore),
+            .init(service: SystemdNotifications(notifier: notifier, announce: announce), successTerminationBehavior: .ignore),
             .init(service: processor, successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: intake, successTerminationBehavior: .gracefullyShutdownGroup),
         ]
