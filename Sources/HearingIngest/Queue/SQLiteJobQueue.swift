@@ -77,6 +77,11 @@ public final class SQLiteJobQueue: JobQueue {
                 t.add(column: "leaseToken", .integer).notNull().defaults(to: 0)
             }
         }
+        migrator.registerMigration("v3: waiting for a resource") { db in
+            try db.alter(table: "job") { t in
+                t.add(column: "waitingFor", .text)
+            }
+        }
         return migrator
     }
 
@@ -173,7 +178,19 @@ public final class SQLiteJobQueue: JobQueue {
         try await update(lease) {
             [
                 Job.Columns.state.set(to: Job.State.queued.rawValue), Job.Columns.lastError.set(to: reason),
-                Job.Columns.leaseOwner.set(to: nil), Job.Columns.notBefore.set(to: notBefore), Job.Columns.updatedAt.set(to: now),
+                Job.Columns.waitingFor.set(to: nil), Job.Columns.leaseOwner.set(to: nil), Job.Columns.notBefore.set(to: notBefore),
+                Job.Columns.updatedAt.set(to: now),
+            ]
+        }
+    }
+
+    public func waitForResource(_ lease: Lease, reason: String, notBefore: Date, now: Date) async throws {
+        try await update(lease) {
+            [
+                Job.Columns.state.set(to: Job.State.queued.rawValue), Job.Columns.lastError.set(to: reason),
+                Job.Columns.waitingFor.set(to: reason), Job.Columns.leaseOwner.set(to: nil),
+                Job.Columns.attempts.set(to: Job.Columns.attempts - 1), Job.Columns.notBefore.set(to: notBefore),
+                Job.Columns.updatedAt.set(to: now),
             ]
         }
     }
@@ -223,7 +240,7 @@ public final class SQLiteJobQueue: JobQueue {
     private static func finished(_ state: Job.State, error: String?, now: Date) -> [ColumnAssignment] {
         [
             Job.Columns.state.set(to: state.rawValue), Job.Columns.lastError.set(to: error),
-            Job.Columns.leaseOwner.set(to: nil), Job.Columns.finishedAt.set(to: now), Job.Columns.updatedAt.set(to: now),
+            Job.Columns.waitingFor.set(to: nil), Job.Columns.leaseOwner.set(to: nil), Job.Columns.finishedAt.set(to: now), Job.Columns.updatedAt.set(to: now),
         ]
     }
 

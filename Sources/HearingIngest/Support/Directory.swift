@@ -207,6 +207,38 @@ public final class Directory: @unchecked Sendable {
             throw HearingAIError.system(failure.step.rawValue, path: "\(path)/\(name)", errno: failure.errno)
         }
     }
+
+    /// Writes a set of files all or nothing: every one under a temporary name first (written
+    /// and fsynced), then, only when all are written, each renamed to its name and the
+    /// directory fsynced. On a failure before the renames every temporary entry is removed and
+    /// no name of the set appears, so a full disk never leaves half a set. Replaces existing
+    /// names only when `replace` is set.
+    public func writeAll(_ files: [(name: FileName, data: Data)], replace: Bool) throws {
+        let batch = UInt64.random(in: 0...UInt64.max)
+        let temporaries = files.indices.map { FileName(".\(batch)-\($0).tmp") }
+        var written: [FileName] = []
+        defer {
+            for temporary in written { remove(temporary, directory: false) }
+        }
+        for (index, file) in files.enumerated() {
+            do {
+                try temporaries[index].withCString { try AtomicFile.writeTemporary(file.data, into: fd, temporary: $0, permissions: 0o644) }
+            } catch let failure as AtomicFile.Failure {
+                throw HearingAIError.system(failure.step.rawValue, path: "\(path)/\(file.name)", errno: failure.errno)
+            }
+            written.append(temporaries[index])
+        }
+        for (index, file) in files.enumerated() {
+            let result = temporaries[index].withCString { from in
+                file.name.withCString { to in
+                    replace ? renameat(fd, from, fd, to) : SystemCalls.renameNoReplace(fd, from, fd, to)
+                }
+            }
+            guard result == 0 else { throw HearingAIError.system("rename", path: "\(path)/\(file.name)", errno: errno) }
+            written.removeFirst()
+        }
+        sync()
+    }
 }
 
 /// Retries a system call interrupted by a signal.
