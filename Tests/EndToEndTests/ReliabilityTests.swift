@@ -46,4 +46,80 @@ struct ReliabilityTests {
         #expect(job["waiting"] == nil)
         #expect(!(try service.cli(["status"]).stdout.contains("waiting:")))
     }
+
+    // MARK: - processed/ and failed/ on other filesystems
+
+    @Test("processed/ and failed/ on other filesystems: sources are copied there, and a move a crash cut short is finished at restart",
+          .enabled(if: Tmpfs.canMount, "mounting a tmpfs needs root; skipped when not root"))
+    func otherFilesystems() throws {
+        let service = try ServiceProcess()
+        defer { service.cleanup() }
+        let processed = try Tmpfs(at: service.processed, bytes: 8 << 20)
+        defer { processed.unmount() }
+        let failed = try Tmpfs(at: service.failed, bytes: 8 << 20)
+        defer { failed.unmount() }
+        try service.start()
+        #expect(service.lines(containing: "Directory filesystems", "filesystems=inbox+outbox, processed, failed").count == 1, "\(service.log())")
+
+        let audio = try Self.shortData()
+        // One after the other, so that F.wav is job 1 and G.wav job 2.
+        try service.dropByRename(audio, name: "F.wav")
+        try service.waitForLog("File queued", count: 1)
+        try service.dropByRename(Data("not audio at all".utf8), name: "G.wav")
+        try service.waitUntil("F.wav in processed/, G.wav in failed/, both recorded") {
+            ServiceProcess.names(service.processed) == ["F.wav"] && ServiceProcess.names(service.failed) == ["G.wav", "G.wav.error.json"]
+                && ServiceProcess.names(service.work).isEmpty
+        }
+        #expect(ServiceProcess.names(service.outbox) == ["F.json", "F.txt"])
+        #expect(ServiceProcess.contents(service.processed, Array("F.wav".utf8)) == audio)
+        #expect(ServiceProcess.names(service.work) == [])
+        #expect(try service.job(1)["moved to"] == "F.wav")
+        #expect(try service.job(2)["moved to"] == "G.wav")
+        #expect(try service.status() == ["queued": 0, "running": 0, "done": 1, "failed": 1])
+        try service.terminate()
+
+        // A crash after the copy's original was unlinked, before the rename into place: the
+        // complete copy is under its staging name, the job is done and not yet moved.
+        let workDir = try Self.sql(service, "SELECT workDir FROM job WHERE id = 1")
+        let staging = ".hearingai-move-" + workDir
+        let jobDirectory = service.work.appendingPathComponent(workDir)
+        try FileManager.default.createDirectory(at: jobDirectory, withIntermediateDirectories: true)
+        try Data("F.wav".utf8).write(to: jobDirectory.appendingPathComponent("name"))
+        try FileManager.default.moveItem(at: service.processed.appendingPathComponent("F.wav"), to: service.processed.appendingPathComponent(staging))
+        _ = try Self.sql(service, "UPDATE job SET finalName = NULL WHERE id = 1")
+        try service.start()
+        try service.waitUntil("the staged copy renamed into place") { ServiceProcess.names(service.processed) == ["F.wav"] }
+        #expect(ServiceProcess.contents(service.processed, Array("F.wav".utf8)) == audio)
+        #expect(ServiceProcess.names(service.work) == [])
+        #expect(try service.job(1)["moved to"] == "F.wav")
+        try service.terminate()
+
+        // A crash halfway through the copy: the source is still in the work area and a half
+        // copy is under the staging name; the move starts again and replaces it.
+        try FileManager.default.createDirectory(at: jobDirectory, withIntermediateDirectories: true)
+        try Data("F.wav".utf8).write(to: jobDirectory.appendingPathComponent("name"))
+        try FileManager.default.moveItem(at: service.processed.appendingPathComponent("F.wav"), to: jobDirectory.appendingPathComponent("source"))
+        try audio.prefix(1000).write(to: service.processed.appendingPathComponent(staging))
+        _ = try Self.sql(service, "UPDATE job SET finalName = NULL WHERE id = 1")
+        try service.start()
+        try service.waitUntil("the source copied again and in place") { ServiceProcess.names(service.processed) == ["F.wav"] }
+        #expect(ServiceProcess.contents(service.processed, Array("F.wav".utf8)) == audio)
+        #expect(ServiceProcess.names(service.work) == [])
+        #expect(try service.job(1)["moved to"] == "F.wav")
+        #expect(try service.status() == ["queued": 0, "running": 0, "done": 1, "failed": 1])
+    }
+
+    /// Runs `statement` on the service's database with the sqlite3 tool; its output, trimmed.
+    static func sql(_ service: ServiceProcess, _ statement: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        process.arguments = ["-cmd", ".timeout 10000", service.database.path, statement]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ServiceTestError("sqlite3 \(statement): exit \(process.terminationStatus)") }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }

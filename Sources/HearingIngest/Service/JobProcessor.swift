@@ -220,10 +220,17 @@ final class JobProcessor: Service, Sendable {
         let jobDir = FileName(job.workDir)
         guard let jobDirectory = try? Directory(path: "\(directories.work.path)/\(job.workDir)") else { return nil }
         var finalName: FileName?
+        // Across filesystems the source is copied to this name in `destination` and unlinked
+        // before it is renamed into place: one name per job, so a move a crash interrupted is
+        // found and finished here.
+        let staging = FileName(".hearingai-move-" + job.workDir)
         if jobDirectory.contains(IngestDirectories.sourceName) {
-            finalName = try jobDirectory.moveKeepingName(IngestDirectories.sourceName, to: destination, preferred: job.fileName, companion: companion)
-            try await queue.setFinalName(job.id!, finalName!)
+            finalName = try jobDirectory.moveKeepingName(
+                IngestDirectories.sourceName, to: destination, preferred: job.fileName, companion: companion, staging: staging)
+        } else if destination.contains(staging) {
+            finalName = try destination.moveKeepingName(staging, to: destination, preferred: job.fileName, companion: companion)
         }
+        if let finalName { try await queue.setFinalName(job.id!, finalName) }
         jobDirectory.remove(IngestDirectories.nameFile, directory: false)
         directories.work.remove(jobDir, directory: true)
         directories.work.sync()
