@@ -122,4 +122,35 @@ struct ReliabilityTests {
         guard process.terminationStatus == 0 else { throw ServiceTestError("sqlite3 \(statement): exit \(process.terminationStatus)") }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    // MARK: - A corrupt stored result
+
+    @Test("Garbage in a stored result: the same audio dropped again is transcribed again, not failed")
+    func corruptStoredResult() throws {
+        let service = try ServiceProcess()
+        defer { service.cleanup() }
+        try service.start()
+        let audio = try Self.shortData()
+        try service.dropByRename(audio, name: "A.wav")
+        try service.waitForLog("Transcript written", count: 1)
+
+        #expect(try Self.sql(service, "SELECT count(*) FROM result") == "1")
+        _ = try Self.sql(service, "UPDATE result SET transcript = X'7B2267617262616765223A'")
+        try service.dropByRename(audio, name: "B.wav")
+        try service.waitUntil("B.wav in processed/ or failed/", timeout: 60) {
+            ServiceProcess.names(service.processed).contains("B.wav") || !ServiceProcess.names(service.failed).isEmpty
+        }
+        #expect(ServiceProcess.names(service.failed) == [])
+        #expect(try String(contentsOf: service.outbox.appendingPathComponent("B.txt"), encoding: .utf8) == Reference.short)
+        #expect(service.lines(containing: "Stored result does not decode").count == 1)
+        #expect(service.lines(containing: "will retry").isEmpty)
+
+        // The new result replaced the garbage: a third drop reuses it.
+        try service.dropByRename(audio, name: "C.wav")
+        try service.waitForLog("Transcript written", count: 3)
+        #expect(service.lines(containing: "Same content transcribed before").count == 1)
+        #expect(service.lines(containing: "Stored result does not decode").count == 1)
+        #expect(try String(contentsOf: service.outbox.appendingPathComponent("C.txt"), encoding: .utf8) == Reference.short)
+        #expect(try service.status() == ["queued": 0, "running": 0, "done": 3, "failed": 0])
+    }
 }

@@ -56,7 +56,9 @@ public protocol JobQueue: Sendable {
     /// The chunk checkpoints of the run identified by `resultKey`.
     func checkpoints(resultKey: String) -> any ChunkCheckpoints
     /// The stored transcript for `resultKey`, if this content was transcribed before under the
-    /// same configuration.
+    /// same configuration. A stored result that does not decode throws a `DecodingError`, so
+    /// the caller can discard it and transcribe again (``storeResult(_:resultKey:now:)``
+    /// replaces it).
     func result(_ resultKey: String) async throws -> Transcript?
     /// Stores `transcript` for `resultKey` and drops its checkpoints, in one transaction.
     func storeResult(_ transcript: Transcript, resultKey: String, now: Date) async throws

@@ -123,7 +123,16 @@ final class JobProcessor: Service, Sendable {
 
     private func transcribe(_ job: Job, lease: Lease, logger: Logger) async throws -> Transcript {
         let key = resultKey(for: job)
-        if var stored = try await queue.result(key) {
+        let found: Transcript?
+        do {
+            found = try await queue.result(key)
+        } catch is DecodingError {
+            // Garbage in a stored result is the store's fault, not the audio's: transcribe
+            // again; storing the new result replaces it.
+            logger.warning("Stored result does not decode; discarding it and transcribing again", metadata: ["file.sha256": "\(job.sha256)"])
+            found = nil
+        }
+        if var stored = found {
             logger.info("Same content transcribed before; reusing its result", metadata: ["file.sha256": "\(job.sha256)"])
             stored.metadata.source = job.fileName.description
             return stored
