@@ -153,4 +153,35 @@ struct ReliabilityTests {
         #expect(try String(contentsOf: service.outbox.appendingPathComponent("C.txt"), encoding: .utf8) == Reference.short)
         #expect(try service.status() == ["queued": 0, "running": 0, "done": 3, "failed": 0])
     }
+
+    // MARK: - An empty file that grows
+
+    @Test("An empty file held open past the settle time and written later is transcribed; one left empty is refused after empty_file_seconds")
+    func emptyFileThatGrows() throws {
+        let service = try ServiceProcess(environment: ["HEARINGAI_EMPTY_FILE_SECONDS": "4"])
+        defer { service.cleanup() }
+        try service.start()
+
+        // The writer creates its file, keeps it open and empty well past the settle time
+        // (0.3 s), then writes the audio and closes it.
+        let path = service.inbox.appendingPathComponent("grows.wav").path
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        #expect(fd >= 0)
+        Thread.sleep(forTimeInterval: 2)
+        #expect(ServiceProcess.names(service.failed) == [], "an empty file still open was refused before empty_file_seconds")
+        let audio = try Self.shortData()
+        let written = audio.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        #expect(written == audio.count)
+        close(fd)
+        try service.waitUntil("grows.wav in processed/", timeout: 60) { ServiceProcess.names(service.processed) == ["grows.wav"] }
+        #expect(ServiceProcess.names(service.failed) == [])
+        #expect(try String(contentsOf: service.outbox.appendingPathComponent("grows.txt"), encoding: .utf8) == Reference.short)
+
+        // A file that stays empty is still refused, once the longer bound has passed.
+        let started = Date()
+        try ServiceProcess.writeInPlace(Data(), to: service.inbox, name: Array("empty.wav".utf8))
+        try service.waitUntil("empty.wav in failed/", timeout: 30) { ServiceProcess.names(service.failed) == ["empty.wav", "empty.wav.error.json"] }
+        #expect(Date().timeIntervalSince(started) >= 3.5, "refused before empty_file_seconds")
+        #expect(try service.errorFile(for: "empty.wav")["reason"] as? String == "an empty file")
+    }
 }

@@ -10,8 +10,9 @@ import Glibc
 /// Takes complete files from the inbox into the queue, and turns away what must not be read.
 ///
 /// A name is a candidate unless it is hidden or has a temporary suffix. A candidate is taken
-/// only once its size and modification time have stayed the same for the settle time, so a
-/// writer that closes and reopens its file is waited for. Then it is checked through a
+/// only once its size, modification and status-change times have stayed the same for the
+/// settle time (for an empty file, the longer `empty_file_seconds`), so a writer that closes
+/// and reopens its file, or creates it and writes later, is waited for. Then it is checked through a
 /// descriptor opened with `O_NOFOLLOW | O_NONBLOCK` relative to the inbox: symlinks, FIFOs,
 /// devices, sockets, directories, hard-linked files, empty files and files over the size cap
 /// go to failed/ unread, with the reason beside them. A regular file is renamed into the work
@@ -101,7 +102,7 @@ actor Intake: Service {
     /// Takes every pending entry that has been unchanged for the settle time.
     func takeSettled() async {
         let now = clock.now
-        for (name, entry) in pending where now - entry.since >= configuration.settleTime {
+        for (name, entry) in pending where now - entry.since >= settleTime(for: entry.status) {
             pending[name] = nil
             do {
                 guard let status = try directories.inbox.status(of: name) else { continue }
@@ -120,7 +121,15 @@ actor Intake: Service {
     /// The time until the next pending entry settles, if any.
     func nextSettle() -> Duration? {
         let now = clock.now
-        return pending.values.map { configuration.settleTime - (now - $0.since) }.min().map { max(.zero, $0) }
+        return pending.values.map { settleTime(for: $0.status) - (now - $0.since) }.min().map { max(.zero, $0) }
+    }
+
+    /// How long an entry must stay unchanged before it is taken: `settle_seconds`, or for an
+    /// empty regular file the longer `empty_file_seconds`. A writer often creates its file
+    /// and only later writes into it; an empty file is refused only once nothing (size, mtime,
+    /// ctime) has moved for that long.
+    private func settleTime(for status: EntryStatus) -> Duration {
+        status.kind == .regular && status.size == 0 ? max(configuration.settleTime, configuration.emptyFileTime) : configuration.settleTime
     }
 
     private func take(_ name: FileName, status: EntryStatus) async throws {

@@ -17,6 +17,9 @@ public struct EntryStatus: Sendable, Equatable {
     public var size: Int64
     /// Modification time in nanoseconds since the epoch.
     public var mtimeNanoseconds: Int64
+    /// Status-change time in nanoseconds since the epoch: moves on a write even when a
+    /// writer restores the mtime.
+    public var ctimeNanoseconds: Int64
     /// Hard links to the inode.
     public var linkCount: Int
     /// Device and inode: what the entry is, whatever its name.
@@ -37,6 +40,7 @@ public struct EntryStatus: Sendable, Equatable {
         }
         size = Int64(st.st_size)
         mtimeNanoseconds = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        ctimeNanoseconds = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
         linkCount = Int(st.st_nlink)
         device = UInt64(st.st_dev)
         inode = UInt64(st.st_ino)
