@@ -1,6 +1,7 @@
 public import Foundation
 public import GRDB
 public import HearingAI
+public import Logging
 
 /// The service's queue in SQLite, through GRDB: one machine's ``JobQueue``.
 ///
@@ -14,9 +15,13 @@ public final class SQLiteJobQueue: JobQueue {
     public let database: DatabasePool
     /// Where transactions run.
     private let io = BlockingThread(name: "queue-io")
+    /// Where stored data that does not decode is reported.
+    let logger: Logger?
 
-    /// Opens (creating if needed) the queue at `path` and migrates it.
-    public init(path: String, readOnly: Bool = false) throws {
+    /// Opens (creating if needed) the queue at `path` and migrates it. `logger` hears of
+    /// stored data that does not decode.
+    public init(path: String, readOnly: Bool = false, logger: Logger? = nil) throws {
+        self.logger = logger
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.readonly = readOnly
@@ -309,7 +314,16 @@ struct DatabaseCheckpoints: ChunkCheckpoints {
         guard let stored = try? await queue.read({ db in
             try StoredCheckpoint.fetchOne(db, key: [StoredCheckpoint.Columns.resultKey.name: key, StoredCheckpoint.Columns.chunk.name: index])
         }) else { return nil }
-        return try? JSONDecoder().decode([Word].self, from: stored.words)
+        do {
+            return try JSONDecoder().decode([Word].self, from: stored.words)
+        } catch {
+            // Garbage in a checkpoint is the store's fault, not the audio's: the chunk is
+            // decoded again and storing it replaces the garbage.
+            queue.logger?.warning("Checkpoint does not decode; decoding the chunk again", metadata: [
+                "chunk.index": "\(index)", "error": "\(error)",
+            ])
+            return nil
+        }
     }
 
     func store(_ words: [Word], chunk index: Int) async throws {

@@ -50,7 +50,7 @@ public struct IngestService: Sendable {
         let databaseDirectory = URL(fileURLWithPath: configuration.database).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: databaseDirectory, withIntermediateDirectories: true)
         lock = try InstanceLock(path: configuration.database + ".lock")
-        queue = try SQLiteJobQueue(path: configuration.database)
+        queue = try SQLiteJobQueue(path: configuration.database, logger: logger)
         self.resources = resources
         self.engine = engine
         self.logger = logger
