@@ -184,4 +184,39 @@ struct ReliabilityTests {
         #expect(Date().timeIntervalSince(started) >= 3.5, "refused before empty_file_seconds")
         #expect(try service.errorFile(for: "empty.wav")["reason"] as? String == "an empty file")
     }
+
+    // MARK: - An entry that cannot be moved
+
+    @Test("An inbox entry that cannot be moved is reported once and backed off, and taken as soon as it can be",
+          .enabled(if: Tmpfs.canMount, "chattr +i needs root; skipped when not root"))
+    func unmovableEntry() throws {
+        // A settle time long enough to make the file immutable before it settles.
+        let service = try ServiceProcess(["--rescan-seconds", "0.3"], settleSeconds: 1.5)
+        defer { service.cleanup() }
+        try service.start()
+
+        // An immutable file: even root cannot rename it (EPERM), every rescan would try.
+        try service.dropByRename(try Self.shortData(), name: "stuck.wav")
+        try Self.chattr("+i", service.inbox.appendingPathComponent("stuck.wav").path)
+        defer { try? Self.chattr("-i", service.inbox.appendingPathComponent("stuck.wav").path) }
+        try service.waitForLog("Could not take inbox entry")
+        Thread.sleep(forTimeInterval: 4)
+        #expect(service.lines(containing: "Could not take inbox entry").count == 1, "reported once, not every rescan")
+        #expect(ServiceProcess.names(service.work) == [], "no empty job directory left by a refused move")
+
+        // Made movable again (its ctime changes): taken at once, not after the back-off.
+        try Self.chattr("-i", service.inbox.appendingPathComponent("stuck.wav").path)
+        try service.waitUntil("stuck.wav in processed/", timeout: 60) { ServiceProcess.names(service.processed) == ["stuck.wav"] }
+        #expect(ServiceProcess.names(service.failed) == [])
+        #expect(ServiceProcess.names(service.work) == [])
+    }
+
+    static func chattr(_ flag: String, _ path: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+        process.arguments = [flag, path]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ServiceTestError("chattr \(flag) \(path): exit \(process.terminationStatus)") }
+    }
 }

@@ -36,6 +36,17 @@ actor Intake: Service {
     private let notifier: SystemdNotifier
     private let io: BlockingThread
     private var pending: [FileName: Pending] = [:]
+
+    /// An entry that could not be taken (a move or read refused): reported once, then left
+    /// alone until its back-off ends or it changes (a chmod changes its ctime).
+    private struct Stuck {
+        var status: EntryStatus
+        var failures: Int
+        var retryAt: ContinuousClock.Instant
+    }
+    private var stuck: [FileName: Stuck] = [:]
+    /// 5 s, 10 s, 20 s, ... up to 5 minutes between tries of a stuck entry.
+    static let stuckBackoff = Backoff(base: 5, factor: 2, cap: 300, jitter: 1...1)
     private let clock = ContinuousClock()
     /// Rung after a job is queued.
     private let doorbell: Doorbell
@@ -83,6 +94,7 @@ actor Intake: Service {
             // Forget what vanished.
             let present = Set(names)
             pending = pending.filter { present.contains($0.key) }
+            stuck = stuck.filter { present.contains($0.key) }
         } catch {
             logger.error("Inbox scan failed", metadata: ["error": "\(error)"])
         }
@@ -96,6 +108,7 @@ actor Intake: Service {
             return
         }
         if let known = pending[name], known.status == status { return }
+        if let entry = stuck[name], entry.status == status, clock.now < entry.retryAt { return }
         pending[name] = Pending(status: status, since: clock.now)
     }
 
@@ -112,8 +125,20 @@ actor Intake: Service {
                     continue
                 }
                 try await take(name, status: status)
+                stuck[name] = nil
             } catch {
-                logger.error("Could not take inbox entry", metadata: ["file.name": "\(name)", "error": "\(error)"])
+                let failures = (stuck[name]?.failures ?? 0) + 1
+                let delay = Self.stuckBackoff.delay(attempt: failures)
+                stuck[name] = Stuck(status: entry.status, failures: failures, retryAt: now + .milliseconds(Int64(delay * 1000)))
+                if failures == 1 {
+                    logger.error("Could not take inbox entry; retrying it with backoff, or as soon as it changes", metadata: [
+                        "file.name": "\(name)", "error": "\(error)",
+                    ])
+                } else {
+                    logger.debug("Inbox entry still cannot be taken", metadata: [
+                        "file.name": "\(name)", "error": "\(error)", "retry.in_seconds": "\(Int(delay))",
+                    ])
+                }
             }
         }
     }
@@ -164,8 +189,15 @@ actor Intake: Service {
         // leaves something the startup recovery can queue.
         let workDir = Self.newWorkDirName()
         let jobDirectory = try directories.work.makeSubdirectory(FileName(workDir))
-        try jobDirectory.writeAtomically(Data(name.bytes), as: IngestDirectories.nameFile, replace: false)
-        try inbox.move(name, to: jobDirectory, as: IngestDirectories.sourceName)
+        do {
+            try jobDirectory.writeAtomically(Data(name.bytes), as: IngestDirectories.nameFile, replace: false)
+            try inbox.move(name, to: jobDirectory, as: IngestDirectories.sourceName)
+        } catch {
+            // Not taken (the move was refused): leave no empty job directory behind.
+            jobDirectory.remove(IngestDirectories.nameFile, directory: false)
+            directories.work.remove(FileName(workDir), directory: true)
+            throw error
+        }
 
         let sha = try await hash(fd)
         let job = try await queue.enqueue(Job(name: name, workDir: workDir, size: opened.size, mtimeNs: opened.mtimeNanoseconds, sha256: sha))
