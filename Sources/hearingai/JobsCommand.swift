@@ -45,7 +45,7 @@ struct JobsCommand: AsyncParsableCommand {
                 let lines: [(String, String?)] = [
                     ("id", "\(id)"), ("file", job.fileName.description), ("state", job.state.rawValue),
                     ("attempts", "\(job.attempts)"), ("size", "\(job.size)"), ("sha256", job.sha256),
-                    ("progress", JobsCommand.progress(job)), ("error", job.lastError),
+                    ("progress", JobsCommand.progress(job)), ("error", job.lastError), ("waiting", job.waitingFor),
                     ("output", job.outputStem.map { FileName(bytes: Array($0)).description }),
                     ("moved to", job.finalName.map { FileName(bytes: Array($0)).description }),
                     ("created", JobsCommand.date(job.createdAt)), ("started", job.startedAt.map(JobsCommand.date)),

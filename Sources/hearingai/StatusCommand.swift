@@ -7,7 +7,7 @@ import HearingIngest
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the ingest queue: jobs per state, and the running job with its progress and ETA."
+        abstract: "Show the ingest queue: jobs per state, the running job with its progress and ETA, and jobs waiting for disk space."
     )
 
     @OptionGroup var service: ServiceOptions
@@ -20,7 +20,14 @@ struct StatusCommand: AsyncParsableCommand {
             for job in try await queue.jobs(state: .running) {
                 print("running: job \(job.id ?? 0) \(job.fileName)  \(JobsCommand.progress(job))")
             }
-            if let next = try await queue.jobs(state: .queued, limit: 1000).last {
+            let queued = try await queue.jobs(state: .queued, limit: 1000)
+            // A job held back by the machine (a full disk) rather than by its file.
+            for job in queued.reversed() {
+                guard let reason = job.waitingFor else { continue }
+                let seconds = max(0, Int(job.notBefore.timeIntervalSinceNow.rounded(.up)))
+                print("waiting: \(reason)  job \(job.id ?? 0) \(job.fileName), next try in \(seconds) s")
+            }
+            if let next = queued.last {
                 print("next: job \(next.id ?? 0) \(next.fileName)")
             }
         }

@@ -187,7 +187,8 @@ struct WatchServiceTests {
 
     @Test("Hostile entries go to failed/ unread with a reason; the service keeps working")
     func hostileEntries() throws {
-        let service = try ServiceProcess(environment: ["HEARINGAI_MAX_FILE_MB": "1"])
+        // A short empty-file bound, so that the empty file is refused within the test's wait.
+        let service = try ServiceProcess(environment: ["HEARINGAI_MAX_FILE_MB": "1", "HEARINGAI_EMPTY_FILE_SECONDS": "1"])
         defer { service.cleanup() }
         try service.start()
 
@@ -785,7 +786,8 @@ struct WatchServiceTests {
     @Test("Names at the 255-byte limit: a complete set of outputs, and an error file beside each failed entry")
     func namesAtTheLengthLimit() throws {
         // One attempt, so that a failure shows at once instead of after two backoffs.
-        let service = try ServiceProcess(environment: ["HEARINGAI_MAX_ATTEMPTS": "1"])
+        // A short empty-file bound, so that the empty file is refused within the test's wait.
+        let service = try ServiceProcess(environment: ["HEARINGAI_MAX_ATTEMPTS": "1", "HEARINGAI_EMPTY_FILE_SECONDS": "1"])
         defer { service.cleanup() }
         try service.start()
 

@@ -67,34 +67,45 @@ public enum AtomicFile {
         _ data: Data, into directory: Int32, as name: UnsafePointer<CChar>, temporary: UnsafePointer<CChar>,
         permissions: mode_t, replace: Bool
     ) throws(Failure) {
-        let fd = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, permissions)
-        guard fd >= 0 else { throw Failure(step: .create, errno: errno) }
-        var renamed = false
-        defer {
-            if !renamed { unlinkat(directory, temporary, 0) }
-        }
-        do {
-            defer { close(fd) }
-            let writeErrno = data.withUnsafeBytes { raw -> Int32? in
-                var offset = 0
-                while offset < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        return errno
-                    }
-                    offset += n
-                }
-                return nil
-            }
-            if let writeErrno { throw Failure(step: .write, errno: writeErrno) }
-            guard fsync(fd) == 0 else { throw Failure(step: .fsync, errno: errno) }
-        }
+        try writeTemporary(data, into: directory, temporary: temporary, permissions: permissions)
         let result = replace
             ? renameat(directory, temporary, directory, name)
             : CHearingShims_renameat_noreplace(directory, temporary, directory, name)
-        guard result == 0 else { throw Failure(step: .rename, errno: errno) }
-        renamed = true
+        guard result == 0 else {
+            let code = errno
+            unlinkat(directory, temporary, 0)
+            throw Failure(step: .rename, errno: code)
+        }
         _ = fsync(directory)
+    }
+
+    /// The first half of the sequence: create `temporary` exclusively with `permissions`, write
+    /// all of `data` and fsync it. On failure the temporary entry is removed; on success the
+    /// caller renames it (or removes it).
+    package static func writeTemporary(
+        _ data: Data, into directory: Int32, temporary: UnsafePointer<CChar>, permissions: mode_t
+    ) throws(Failure) {
+        let fd = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, permissions)
+        guard fd >= 0 else { throw Failure(step: .create, errno: errno) }
+        var written = false
+        defer {
+            if !written { unlinkat(directory, temporary, 0) }
+        }
+        defer { close(fd) }
+        let writeErrno = data.withUnsafeBytes { raw -> Int32? in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += n
+            }
+            return nil
+        }
+        if let writeErrno { throw Failure(step: .write, errno: writeErrno) }
+        guard fsync(fd) == 0 else { throw Failure(step: .fsync, errno: errno) }
+        written = true
     }
 }

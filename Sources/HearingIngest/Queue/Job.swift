@@ -34,6 +34,7 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
         static let audioTotal = Column(CodingKeys.audioTotal)
         static let outputStem = Column(CodingKeys.outputStem)
         static let finalName = Column(CodingKeys.finalName)
+        static let waitingFor = Column(CodingKeys.waitingFor)
         static let updatedAt = Column(CodingKeys.updatedAt)
         static let finishedAt = Column(CodingKeys.finishedAt)
     }
@@ -77,6 +78,10 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
     public var outputStem: Data?
     /// The source's name in processed/ or failed/ once moved there.
     public var finalName: Data?
+    /// What the job waits for while the machine, not the file, is at fault ("disk full on
+    /// DIR"); set by ``JobQueue/waitForResource(_:reason:notBefore:now:)``, cleared when the
+    /// job ends or fails for another reason.
+    public var waitingFor: String?
     /// When the job was queued.
     public var createdAt: Date
     /// When the current attempt started.

@@ -30,6 +30,10 @@ public protocol JobQueue: Sendable {
     func markFailed(_ lease: Lease, reason: String, now: Date) async throws
     /// Puts the job back in the queue, due at `notBefore`, after a transient failure.
     func retryLater(_ lease: Lease, reason: String, notBefore: Date, now: Date) async throws
+    /// Puts the job back in the queue, due at `notBefore`, because the machine lacks a resource
+    /// (a full disk): the attempt is not counted, and `reason` is kept as the job's
+    /// ``Job/waitingFor`` until it ends or fails for another reason.
+    func waitForResource(_ lease: Lease, reason: String, notBefore: Date, now: Date) async throws
     /// Gives the job back after a graceful stop: queued at once, the attempt not counted.
     func release(_ lease: Lease, now: Date) async throws
     /// Records where the job's source went (processed/ or failed/).
@@ -52,7 +56,9 @@ public protocol JobQueue: Sendable {
     /// The chunk checkpoints of the run identified by `resultKey`.
     func checkpoints(resultKey: String) -> any ChunkCheckpoints
     /// The stored transcript for `resultKey`, if this content was transcribed before under the
-    /// same configuration.
+    /// same configuration. A stored result that does not decode throws a `DecodingError`, so
+    /// the caller can discard it and transcribe again (``storeResult(_:resultKey:now:)``
+    /// replaces it).
     func result(_ resultKey: String) async throws -> Transcript?
     /// Stores `transcript` for `resultKey` and drops its checkpoints, in one transaction.
     func storeResult(_ transcript: Transcript, resultKey: String, now: Date) async throws
@@ -72,6 +78,10 @@ extension JobQueue {
     /// Retries later, counted from now.
     public func retryLater(_ lease: Lease, reason: String, notBefore: Date) async throws {
         try await retryLater(lease, reason: reason, notBefore: notBefore, now: Date())
+    }
+    /// Waits for a resource, counted from now.
+    public func waitForResource(_ lease: Lease, reason: String, notBefore: Date) async throws {
+        try await waitForResource(lease, reason: reason, notBefore: notBefore, now: Date())
     }
     /// Releases now.
     public func release(_ lease: Lease) async throws { try await release(lease, now: Date()) }

@@ -1,6 +1,7 @@
 public import Foundation
 public import GRDB
 public import HearingAI
+public import Logging
 
 /// The service's queue in SQLite, through GRDB: one machine's ``JobQueue``.
 ///
@@ -14,9 +15,13 @@ public final class SQLiteJobQueue: JobQueue {
     public let database: DatabasePool
     /// Where transactions run.
     private let io = BlockingThread(name: "queue-io")
+    /// Where stored data that does not decode is reported.
+    let logger: Logger?
 
-    /// Opens (creating if needed) the queue at `path` and migrates it.
-    public init(path: String, readOnly: Bool = false) throws {
+    /// Opens (creating if needed) the queue at `path` and migrates it. `logger` hears of
+    /// stored data that does not decode.
+    public init(path: String, readOnly: Bool = false, logger: Logger? = nil) throws {
+        self.logger = logger
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.readonly = readOnly
@@ -75,6 +80,11 @@ public final class SQLiteJobQueue: JobQueue {
         migrator.registerMigration("v2: lease tokens") { db in
             try db.alter(table: "job") { t in
                 t.add(column: "leaseToken", .integer).notNull().defaults(to: 0)
+            }
+        }
+        migrator.registerMigration("v3: waiting for a resource") { db in
+            try db.alter(table: "job") { t in
+                t.add(column: "waitingFor", .text)
             }
         }
         return migrator
@@ -173,7 +183,19 @@ public final class SQLiteJobQueue: JobQueue {
         try await update(lease) {
             [
                 Job.Columns.state.set(to: Job.State.queued.rawValue), Job.Columns.lastError.set(to: reason),
-                Job.Columns.leaseOwner.set(to: nil), Job.Columns.notBefore.set(to: notBefore), Job.Columns.updatedAt.set(to: now),
+                Job.Columns.waitingFor.set(to: nil), Job.Columns.leaseOwner.set(to: nil), Job.Columns.notBefore.set(to: notBefore),
+                Job.Columns.updatedAt.set(to: now),
+            ]
+        }
+    }
+
+    public func waitForResource(_ lease: Lease, reason: String, notBefore: Date, now: Date) async throws {
+        try await update(lease) {
+            [
+                Job.Columns.state.set(to: Job.State.queued.rawValue), Job.Columns.lastError.set(to: reason),
+                Job.Columns.waitingFor.set(to: reason), Job.Columns.leaseOwner.set(to: nil),
+                Job.Columns.attempts.set(to: Job.Columns.attempts - 1), Job.Columns.notBefore.set(to: notBefore),
+                Job.Columns.updatedAt.set(to: now),
             ]
         }
     }
@@ -223,7 +245,7 @@ public final class SQLiteJobQueue: JobQueue {
     private static func finished(_ state: Job.State, error: String?, now: Date) -> [ColumnAssignment] {
         [
             Job.Columns.state.set(to: state.rawValue), Job.Columns.lastError.set(to: error),
-            Job.Columns.leaseOwner.set(to: nil), Job.Columns.finishedAt.set(to: now), Job.Columns.updatedAt.set(to: now),
+            Job.Columns.waitingFor.set(to: nil), Job.Columns.leaseOwner.set(to: nil), Job.Columns.finishedAt.set(to: now), Job.Columns.updatedAt.set(to: now),
         ]
     }
 
@@ -292,7 +314,16 @@ struct DatabaseCheckpoints: ChunkCheckpoints {
         guard let stored = try? await queue.read({ db in
             try StoredCheckpoint.fetchOne(db, key: [StoredCheckpoint.Columns.resultKey.name: key, StoredCheckpoint.Columns.chunk.name: index])
         }) else { return nil }
-        return try? JSONDecoder().decode([Word].self, from: stored.words)
+        do {
+            return try JSONDecoder().decode([Word].self, from: stored.words)
+        } catch {
+            // Garbage in a checkpoint is the store's fault, not the audio's: the chunk is
+            // decoded again and storing it replaces the garbage.
+            queue.logger?.warning("Checkpoint does not decode; decoding the chunk again", metadata: [
+                "chunk.index": "\(index)", "error": "\(error)",
+            ])
+            return nil
+        }
     }
 
     func store(_ words: [Word], chunk index: Int) async throws {

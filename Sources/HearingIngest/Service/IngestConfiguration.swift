@@ -16,6 +16,7 @@ import Foundation
 /// | `failed` | `./hearingai/failed` | where sources that failed go, with `NAME.error.json` |
 /// | `database` | `./hearingai/queue.sqlite` | the SQLite queue |
 /// | `settle_seconds` | 2 | a file must keep its size and mtime this long before it is taken |
+/// | `empty_file_seconds` | 60 | an empty file must stay empty and unchanged this long before it is refused |
 /// | `rescan_seconds` | 30 | full inbox rescans, for filesystems that give no events |
 /// | `poll_only` | false | no inotify: rely on rescans alone (network filesystems) |
 /// | `max_file_mb` | 20480 | files larger than this go to failed/ unread |
@@ -39,6 +40,9 @@ public struct IngestConfiguration: Sendable {
     public var pipeline: PipelineConfiguration
     /// How long a file must stay unchanged before it is taken.
     public var settleTime: Duration
+    /// How long an empty file must stay empty and unchanged before it is refused (it may be
+    /// a file its writer has created and not yet written).
+    public var emptyFileTime: Duration
     /// How often the whole inbox is rescanned.
     public var rescanInterval: Duration
     /// Whether to rely on rescans alone, without inotify.
@@ -77,6 +81,7 @@ public struct IngestConfiguration: Sendable {
         failed = try string(keys.failed, defaultRoot + "/failed")
         database = try string(keys.database, defaultRoot + "/queue.sqlite")
         settleTime = .milliseconds(Int64(try double(keys.settleSeconds, 2) * 1000))
+        emptyFileTime = .milliseconds(Int64(max(0, try double(keys.emptyFileSeconds, 60)) * 1000))
         rescanInterval = .milliseconds(Int64(max(0.1, try double(keys.rescanSeconds, 30)) * 1000))
         pollOnly = try config.value(for: keys.pollOnly) == .bool(true)
         maxFileBytes = Int64(try int(keys.maxFileMB, 20_480)) * 1_048_576
@@ -87,7 +92,7 @@ public struct IngestConfiguration: Sendable {
 
     /// The service's own keys.
     public static let keys: [ConfigurationKey] = [
-        Keys.inbox, Keys.outbox, Keys.processed, Keys.failed, Keys.database, Keys.settleSeconds, Keys.rescanSeconds,
+        Keys.inbox, Keys.outbox, Keys.processed, Keys.failed, Keys.database, Keys.settleSeconds, Keys.emptyFileSeconds, Keys.rescanSeconds,
         Keys.pollOnly, Keys.maxFileMB, Keys.maxAttempts, Keys.shutdownTimeoutSeconds,
     ]
 
@@ -108,6 +113,10 @@ public struct IngestConfiguration: Sendable {
         /// `settle_seconds`.
         public static let settleSeconds = ConfigurationKey(
             "settle_seconds", .double, flag: "--settle-seconds", default: "2", help: "How long a file must stay unchanged before it is taken.")
+        /// `empty_file_seconds`.
+        public static let emptyFileSeconds = ConfigurationKey(
+            "empty_file_seconds", .double, default: "60",
+            help: "How long an empty file must stay empty and unchanged before it is refused.")
         /// `rescan_seconds`.
         public static let rescanSeconds = ConfigurationKey(
             "rescan_seconds", .double, flag: "--rescan-seconds", default: "30", help: "How often the whole inbox is rescanned.")

@@ -58,6 +58,21 @@ public struct IngestDirectories: Sendable {
         }
     }
 
+    /// The directories by filesystem, as roles joined with `+` ("inbox+outbox",
+    /// "processed+failed"): moves between groups copy instead of renaming.
+    func filesystems() -> [String] {
+        var groups: [(device: UInt64?, roles: [String])] = []
+        for (role, directory) in [("inbox", inbox), ("outbox", outbox), ("processed", processed), ("failed", failed)] {
+            let device = directory.device
+            if let index = groups.firstIndex(where: { $0.device != nil && $0.device == device }) {
+                groups[index].roles.append(role)
+            } else {
+                groups.append((device, [role]))
+            }
+        }
+        return groups.map { $0.roles.joined(separator: "+") }
+    }
+
     /// The path of a job's source file.
     func sourcePath(workDir: String) -> String {
         "\(work.path)/\(workDir)/\(Self.sourceName)"

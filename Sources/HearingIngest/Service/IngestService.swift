@@ -50,7 +50,7 @@ public struct IngestService: Sendable {
         let databaseDirectory = URL(fileURLWithPath: configuration.database).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: databaseDirectory, withIntermediateDirectories: true)
         lock = try InstanceLock(path: configuration.database + ".lock")
-        queue = try SQLiteJobQueue(path: configuration.database)
+        queue = try SQLiteJobQueue(path: configuration.database, logger: logger)
         self.resources = resources
         self.engine = engine
         self.logger = logger
@@ -78,6 +78,11 @@ public struct IngestService: Sendable {
         // Watch before the first scan: a file dropped in between is seen by one or the other.
         let watcher = configuration.pollOnly ? nil : try InotifyWatcher(directory: directories.inbox.path)
 
+        let filesystems = directories.filesystems()
+        logger.info("Directory filesystems", metadata: [
+            "filesystems": "\(filesystems.joined(separator: ", "))",
+            "moves": "\(filesystems.count == 1 ? "rename" : "copy between filesystems")",
+        ])
         do {
             try await recover(processor: processor, intake: intake)
         } catch {

@@ -10,8 +10,9 @@ import Glibc
 /// Takes complete files from the inbox into the queue, and turns away what must not be read.
 ///
 /// A name is a candidate unless it is hidden or has a temporary suffix. A candidate is taken
-/// only once its size and modification time have stayed the same for the settle time, so a
-/// writer that closes and reopens its file is waited for. Then it is checked through a
+/// only once its size, modification and status-change times have stayed the same for the
+/// settle time (for an empty file, the longer `empty_file_seconds`), so a writer that closes
+/// and reopens its file, or creates it and writes later, is waited for. Then it is checked through a
 /// descriptor opened with `O_NOFOLLOW | O_NONBLOCK` relative to the inbox: symlinks, FIFOs,
 /// devices, sockets, directories, hard-linked files, empty files and files over the size cap
 /// go to failed/ unread, with the reason beside them. A regular file is renamed into the work
@@ -35,6 +36,17 @@ actor Intake: Service {
     private let notifier: SystemdNotifier
     private let io: BlockingThread
     private var pending: [FileName: Pending] = [:]
+
+    /// An entry that could not be taken (a move or read refused): reported once, then left
+    /// alone until its back-off ends or it changes (a chmod changes its ctime).
+    private struct Stuck {
+        var status: EntryStatus
+        var failures: Int
+        var retryAt: ContinuousClock.Instant
+    }
+    private var stuck: [FileName: Stuck] = [:]
+    /// 5 s, 10 s, 20 s, ... up to 5 minutes between tries of a stuck entry.
+    static let stuckBackoff = Backoff(base: 5, factor: 2, cap: 300, jitter: 1...1)
     private let clock = ContinuousClock()
     /// Rung after a job is queued.
     private let doorbell: Doorbell
@@ -82,6 +94,7 @@ actor Intake: Service {
             // Forget what vanished.
             let present = Set(names)
             pending = pending.filter { present.contains($0.key) }
+            stuck = stuck.filter { present.contains($0.key) }
         } catch {
             logger.error("Inbox scan failed", metadata: ["error": "\(error)"])
         }
@@ -95,13 +108,14 @@ actor Intake: Service {
             return
         }
         if let known = pending[name], known.status == status { return }
+        if let entry = stuck[name], entry.status == status, clock.now < entry.retryAt { return }
         pending[name] = Pending(status: status, since: clock.now)
     }
 
     /// Takes every pending entry that has been unchanged for the settle time.
     func takeSettled() async {
         let now = clock.now
-        for (name, entry) in pending where now - entry.since >= configuration.settleTime {
+        for (name, entry) in pending where now - entry.since >= settleTime(for: entry.status) {
             pending[name] = nil
             do {
                 guard let status = try directories.inbox.status(of: name) else { continue }
@@ -111,8 +125,20 @@ actor Intake: Service {
                     continue
                 }
                 try await take(name, status: status)
+                stuck[name] = nil
             } catch {
-                logger.error("Could not take inbox entry", metadata: ["file.name": "\(name)", "error": "\(error)"])
+                let failures = (stuck[name]?.failures ?? 0) + 1
+                let delay = Self.stuckBackoff.delay(attempt: failures)
+                stuck[name] = Stuck(status: entry.status, failures: failures, retryAt: now + .milliseconds(Int64(delay * 1000)))
+                if failures == 1 {
+                    logger.error("Could not take inbox entry; retrying it with backoff, or as soon as it changes", metadata: [
+                        "file.name": "\(name)", "error": "\(error)",
+                    ])
+                } else {
+                    logger.debug("Inbox entry still cannot be taken", metadata: [
+                        "file.name": "\(name)", "error": "\(error)", "retry.in_seconds": "\(Int(delay))",
+                    ])
+                }
             }
         }
     }
@@ -120,7 +146,15 @@ actor Intake: Service {
     /// The time until the next pending entry settles, if any.
     func nextSettle() -> Duration? {
         let now = clock.now
-        return pending.values.map { configuration.settleTime - (now - $0.since) }.min().map { max(.zero, $0) }
+        return pending.values.map { settleTime(for: $0.status) - (now - $0.since) }.min().map { max(.zero, $0) }
+    }
+
+    /// How long an entry must stay unchanged before it is taken: `settle_seconds`, or for an
+    /// empty regular file the longer `empty_file_seconds`. A writer often creates its file
+    /// and only later writes into it; an empty file is refused only once nothing (size, mtime,
+    /// ctime) has moved for that long.
+    private func settleTime(for status: EntryStatus) -> Duration {
+        status.kind == .regular && status.size == 0 ? max(configuration.settleTime, configuration.emptyFileTime) : configuration.settleTime
     }
 
     private func take(_ name: FileName, status: EntryStatus) async throws {
@@ -155,8 +189,15 @@ actor Intake: Service {
         // leaves something the startup recovery can queue.
         let workDir = Self.newWorkDirName()
         let jobDirectory = try directories.work.makeSubdirectory(FileName(workDir))
-        try jobDirectory.writeAtomically(Data(name.bytes), as: IngestDirectories.nameFile, replace: false)
-        try inbox.move(name, to: jobDirectory, as: IngestDirectories.sourceName)
+        do {
+            try jobDirectory.writeAtomically(Data(name.bytes), as: IngestDirectories.nameFile, replace: false)
+            try inbox.move(name, to: jobDirectory, as: IngestDirectories.sourceName)
+        } catch {
+            // Not taken (the move was refused): leave no empty job directory behind.
+            jobDirectory.remove(IngestDirectories.nameFile, directory: false)
+            directories.work.remove(FileName(workDir), directory: true)
+            throw error
+        }
 
         let sha = try await hash(fd)
         let job = try await queue.enqueue(Job(name: name, workDir: workDir, size: opened.size, mtimeNs: opened.mtimeNanoseconds, sha256: sha))

@@ -2,6 +2,7 @@ import Foundation
 import HearingAI
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The service that transcribes: it claims jobs one at a time and takes each through the
 /// chunked orchestrator, writes outputs atomically to the outbox, moves sources to processed/ or
@@ -25,6 +26,8 @@ final class JobProcessor: Service, Sendable {
     let logger: Logger
     let notifier: SystemdNotifier
     let doorbell: Doorbell
+    /// Out-of-space waits in a row, for their backoff; reset by a delivery.
+    private let spaceWaits = Mutex(0)
 
     init(directories: IngestDirectories, queue: any JobQueue, configuration: IngestConfiguration,
          orchestrator: WorkflowOrchestrator, resources: ResourceManager, owner: String, logger: Logger,
@@ -59,7 +62,10 @@ final class JobProcessor: Service, Sendable {
                 await self.process(job)
                 let freed = await self.resources.cleanup()
                 self.logger.debug("Cleanup between files", metadata: ["memory.freed_mb": "\(String(format: "%.1f", freed))"])
-                self.notifier.status("watching \(self.directories.inbox.path)")
+                // While a job waits for disk space, systemd's status line keeps saying so.
+                if self.spaceWaits.withLock({ $0 }) == 0 {
+                    self.notifier.status("watching \(self.directories.inbox.path)")
+                }
             }
         }
         await orchestrator.close()
@@ -103,6 +109,8 @@ final class JobProcessor: Service, Sendable {
             if error.code == .cancelled {
                 try? await queue.release(lease)
                 logger.info("Transcription interrupted by shutdown; chunks done are checkpointed")
+            } else if error.isOutOfSpace {
+                await waitForSpace(job, lease: lease, error: error, logger: logger)
             } else if error.isPermanent || job.attempts >= configuration.maxAttempts {
                 await fail(job, lease: lease, reason: error.reason, logger: logger)
             } else {
@@ -115,7 +123,16 @@ final class JobProcessor: Service, Sendable {
 
     private func transcribe(_ job: Job, lease: Lease, logger: Logger) async throws -> Transcript {
         let key = resultKey(for: job)
-        if var stored = try await queue.result(key) {
+        let found: Transcript?
+        do {
+            found = try await queue.result(key)
+        } catch is DecodingError {
+            // Garbage in a stored result is the store's fault, not the audio's: transcribe
+            // again; storing the new result replaces it.
+            logger.warning("Stored result does not decode; discarding it and transcribing again", metadata: ["file.sha256": "\(job.sha256)"])
+            found = nil
+        }
+        if var stored = found {
             logger.info("Same content transcribed before; reusing its result", metadata: ["file.sha256": "\(job.sha256)"])
             stored.metadata.source = job.fileName.description
             return stored
@@ -174,13 +191,19 @@ final class JobProcessor: Service, Sendable {
         let rendered = try configuration.pipeline.formats.map { ($0, try transcript.rendered(as: $0)) }
         let stem = try job.outputStem.map { FileName(bytes: Array($0)) } ?? chooseStem(for: job.fileName)
         try await queue.setOutputStem(lease, stem: stem)
-        for (format, text) in rendered {
-            // Replacing is safe: this stem is recorded as this job's, so an existing file
-            // with it is this job's own output from an interrupted attempt.
-            try directories.outbox.writeAtomically(Data(text.utf8), as: stem.appending("." + format.fileExtension), replace: true)
-        }
+        // All or nothing: a full disk must not leave half a set. Replacing is safe: this stem
+        // is recorded as this job's, so an existing file with it is this job's own output
+        // from an interrupted attempt.
+        try directories.outbox.writeAll(rendered.map { (stem.appending("." + $0.0.fileExtension), Data($0.1.utf8)) }, replace: true)
+        spaceWaits.withLock { $0 = 0 }
         try await queue.markDone(lease)
-        try await finishMove(job, to: directories.processed)
+        do {
+            try await finishMove(job, to: directories.processed)
+        } catch {
+            // The job is done and its outputs are in place; only the source's move is left,
+            // and startup recovery finishes it. It is not the file's failure.
+            logger.error("Could not move the source to processed/; the next start finishes the move", metadata: ["error": "\(error)"])
+        }
         logger.info("Transcript written", metadata: [
             "outbox.stem": "\(stem)", "audio.seconds": "\(transcript.metadata.duration)", "words": "\(transcript.words.count)",
         ])
@@ -206,10 +229,17 @@ final class JobProcessor: Service, Sendable {
         let jobDir = FileName(job.workDir)
         guard let jobDirectory = try? Directory(path: "\(directories.work.path)/\(job.workDir)") else { return nil }
         var finalName: FileName?
+        // Across filesystems the source is copied to this name in `destination` and unlinked
+        // before it is renamed into place: one name per job, so a move a crash interrupted is
+        // found and finished here.
+        let staging = FileName(".hearingai-move-" + job.workDir)
         if jobDirectory.contains(IngestDirectories.sourceName) {
-            finalName = try jobDirectory.moveKeepingName(IngestDirectories.sourceName, to: destination, preferred: job.fileName, companion: companion)
-            try await queue.setFinalName(job.id!, finalName!)
+            finalName = try jobDirectory.moveKeepingName(
+                IngestDirectories.sourceName, to: destination, preferred: job.fileName, companion: companion, staging: staging)
+        } else if destination.contains(staging) {
+            finalName = try destination.moveKeepingName(staging, to: destination, preferred: job.fileName, companion: companion)
         }
+        if let finalName { try await queue.setFinalName(job.id!, finalName) }
         jobDirectory.remove(IngestDirectories.nameFile, directory: false)
         directories.work.remove(jobDir, directory: true)
         directories.work.sync()
@@ -241,6 +271,32 @@ final class JobProcessor: Service, Sendable {
             logger.error("Could not move a failed file", metadata: ["error": "\(error)"])
         }
     }
+
+    /// Puts the job back in the queue until the disk has room again: a full disk is the
+    /// machine's condition, not the file's, so the attempt is not counted and the source
+    /// stays queued. Retried with backoff (5 s, 10 s, ... 5 min) until it fits.
+    private func waitForSpace(_ job: Job, lease: Lease, error: HearingAIError, logger: Logger) async {
+        let directory = error.path.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? "?"
+        let reason = "disk full on \(directory)"
+        let waits = spaceWaits.withLock { count in
+            count += 1
+            return count
+        }
+        let delay = Self.spaceBackoff.delay(attempt: waits)
+        do {
+            try await queue.waitForResource(lease, reason: reason, notBefore: Date().addingTimeInterval(delay))
+        } catch {
+            logger.error("Could not put a job back to wait for disk space", metadata: ["error": "\(error)"])
+            return
+        }
+        notifier.status("waiting: \(reason)")
+        logger.warning("Waiting for disk space; the file stays queued", metadata: [
+            "directory": "\(directory)", "error": "\(error.reason)", "retry.in_seconds": "\(Int(delay))",
+        ])
+    }
+
+    /// 5 s, 10 s, 20 s, ... up to 5 minutes, with ±20% jitter.
+    static let spaceBackoff = Backoff(base: 5, factor: 2, cap: 300, jitter: 0.8...1.2)
 
     /// 10 s, 20 s, 40 s, ... up to 10 minutes, with ±20% jitter.
     static func backoff(attempt: Int) -> TimeInterval {

@@ -17,6 +17,9 @@ public struct EntryStatus: Sendable, Equatable {
     public var size: Int64
     /// Modification time in nanoseconds since the epoch.
     public var mtimeNanoseconds: Int64
+    /// Status-change time in nanoseconds since the epoch: moves on a write even when a
+    /// writer restores the mtime.
+    public var ctimeNanoseconds: Int64
     /// Hard links to the inode.
     public var linkCount: Int
     /// Device and inode: what the entry is, whatever its name.
@@ -37,6 +40,7 @@ public struct EntryStatus: Sendable, Equatable {
         }
         size = Int64(st.st_size)
         mtimeNanoseconds = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        ctimeNanoseconds = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
         linkCount = Int(st.st_nlink)
         device = UInt64(st.st_dev)
         inode = UInt64(st.st_ino)
@@ -63,6 +67,13 @@ public final class Directory: @unchecked Sendable {
     }
 
     deinit { close(fd) }
+
+    /// The device of the filesystem the directory is on: directories with the same one can
+    /// rename between them; others copy (``copyOut(_:to:as:)``).
+    public var device: UInt64? {
+        var st = stat()
+        return fstat(fd, &st) == 0 ? UInt64(st.st_dev) : nil
+    }
 
     /// Throws unless the process may create and remove entries here.
     public func checkWritable() throws {
@@ -114,14 +125,91 @@ public final class Directory: @unchecked Sendable {
     }
 
     /// Moves `name` to `target` in `destination`, never replacing an entry there
-    /// (`renameat2(RENAME_NOREPLACE)`). Throws `EEXIST` if `target` exists.
-    public func move(_ name: FileName, to destination: Directory, as target: FileName) throws {
+    /// (`renameat2(RENAME_NOREPLACE)`). Throws `EEXIST` if `target` exists. Across filesystems
+    /// (`EXDEV`) a regular file is copied instead (see ``copyOut(_:to:as:)``) through
+    /// `staging`, by default a hidden name made from the file's device and inode.
+    public func move(_ name: FileName, to destination: Directory, as target: FileName, staging: FileName? = nil) throws {
+        do {
+            try rename(name, to: destination, as: target)
+        } catch let error as HearingAIError where error.errno == EXDEV {
+            if destination.contains(target) { throw HearingAIError.system("rename", path: "\(path)/\(name)", errno: EEXIST) }
+            let staging = try staging ?? stagingName(for: name)
+            try copyOut(name, to: destination, as: staging)
+            try destination.rename(staging, to: destination, as: target)
+            destination.sync()
+        }
+    }
+
+    /// `renameat2(RENAME_NOREPLACE)` alone: `EXDEV` across filesystems.
+    private func rename(_ name: FileName, to destination: Directory, as target: FileName) throws {
         let result = name.withCString { from in
             target.withCString { to in
                 SystemCalls.renameNoReplace(fd, from, destination.fd, to)
             }
         }
         guard result == 0 else { throw HearingAIError.system("rename", path: "\(path)/\(name)", errno: errno) }
+    }
+
+    /// The default staging name of a move across filesystems: the same file gives the same
+    /// name, so a move retried after a crash overwrites its own half copy.
+    private func stagingName(for name: FileName) throws -> FileName {
+        guard let status = try status(of: name) else { throw HearingAIError.system("stat", path: "\(path)/\(name)", errno: ENOENT) }
+        return FileName(".hearingai-move-\(status.device)-\(status.inode)")
+    }
+
+    /// The first half of a move across filesystems: copies the regular file `name` to
+    /// `staging` in `destination` (replacing a half copy an interrupted move left), keeping
+    /// its mode and times, fsyncs the copy and `destination`, and only then unlinks `name` and
+    /// fsyncs this directory. The caller renames `staging` into place. A crash before the
+    /// unlink leaves the original (the move starts again); after it, the complete copy under
+    /// `staging`, which the caller's recovery renames.
+    public func copyOut(_ name: FileName, to destination: Directory, as staging: FileName) throws {
+        let source = try openForReading(name)
+        defer { Glibc.close(source) }
+        var st = stat()
+        guard fstat(source, &st) == 0 else { throw HearingAIError.system("fstat", path: "\(path)/\(name)", errno: errno) }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            // Only a regular file can be copied; a link or special file stays where it is.
+            throw HearingAIError.system("rename", path: "\(path)/\(name)", errno: EXDEV)
+        }
+        let stagingPath = "\(destination.path)/\(staging)"
+        destination.remove(staging, directory: false)
+        let copy = staging.withCString { cname in retryingEINTR { openat(destination.fd, cname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) } }
+        guard copy >= 0 else { throw HearingAIError.system("create", path: stagingPath, errno: errno) }
+        var complete = false
+        defer {
+            if !complete { destination.remove(staging, directory: false) }
+        }
+        do {
+            defer { Glibc.close(copy) }
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { Glibc.read(source, $0.baseAddress, $0.count) }
+                if n < 0 {
+                    if errno == EINTR || errno == EAGAIN { continue }
+                    throw HearingAIError.system("read", path: "\(path)/\(name)", errno: errno)
+                }
+                if n == 0 { break }
+                var offset = 0
+                while offset < n {
+                    let written = buffer.withUnsafeBytes { Glibc.write(copy, $0.baseAddress! + offset, n - offset) }
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw HearingAIError.system("write", path: stagingPath, errno: errno)
+                    }
+                    offset += written
+                }
+            }
+            _ = fchmod(copy, st.st_mode & 0o7777)
+            var times = [st.st_atim, st.st_mtim]
+            _ = futimens(copy, &times)
+            guard fsync(copy) == 0 else { throw HearingAIError.system("fsync", path: stagingPath, errno: errno) }
+        }
+        destination.sync()
+        complete = true
+        let unlinked = name.withCString { unlinkat(fd, $0, 0) }
+        guard unlinked == 0 else { throw HearingAIError.system("unlink", path: "\(path)/\(name)", errno: errno) }
+        sync()
     }
 
     /// `mkdir -p`, reporting the cause of a failure (not a directory, permission, ...).
@@ -144,20 +232,26 @@ public final class Directory: @unchecked Sendable {
     /// Moves `name` into `destination` under the first free name of `preferred` (by default
     /// `name` itself), `stem (1).ext`, `stem (2).ext`, ... Returns the name used. Nothing is
     /// ever overwritten. With `companion`, a name is free only if `companion(name)` is free
-    /// too (room for the error file that will go beside it).
+    /// too (room for the error file that will go beside it). Across filesystems the file is
+    /// copied to `staging` in `destination` first (``copyOut(_:to:as:)``) and that is renamed.
     @discardableResult
     public func moveKeepingName(
-        _ name: FileName, to destination: Directory, preferred: FileName? = nil, companion: ((FileName) -> FileName)? = nil
+        _ name: FileName, to destination: Directory, preferred: FileName? = nil, companion: ((FileName) -> FileName)? = nil,
+        staging: FileName? = nil
     ) throws -> FileName {
         for attempt in 0..<10_000 {
             let target = Self.variant(of: preferred ?? name, number: attempt)
             if let companion, destination.contains(companion(target)) { continue }
             do {
-                try move(name, to: destination, as: target)
+                try rename(name, to: destination, as: target)
                 destination.sync()
                 return target
             } catch let error as HearingAIError where error.errno == EEXIST {
                 continue
+            } catch let error as HearingAIError where error.errno == EXDEV {
+                let staging = try staging ?? stagingName(for: name)
+                try copyOut(name, to: destination, as: staging)
+                return try destination.moveKeepingName(staging, to: destination, preferred: preferred ?? name, companion: companion)
             }
         }
         throw HearingAIError.system("rename (no free name)", path: "\(path)/\(name)", errno: EEXIST)
@@ -206,6 +300,38 @@ public final class Directory: @unchecked Sendable {
         } catch let failure as AtomicFile.Failure {
             throw HearingAIError.system(failure.step.rawValue, path: "\(path)/\(name)", errno: failure.errno)
         }
+    }
+
+    /// Writes a set of files all or nothing: every one under a temporary name first (written
+    /// and fsynced), then, only when all are written, each renamed to its name and the
+    /// directory fsynced. On a failure before the renames every temporary entry is removed and
+    /// no name of the set appears, so a full disk never leaves half a set. Replaces existing
+    /// names only when `replace` is set.
+    public func writeAll(_ files: [(name: FileName, data: Data)], replace: Bool) throws {
+        let batch = UInt64.random(in: 0...UInt64.max)
+        let temporaries = files.indices.map { FileName(".\(batch)-\($0).tmp") }
+        var written: [FileName] = []
+        defer {
+            for temporary in written { remove(temporary, directory: false) }
+        }
+        for (index, file) in files.enumerated() {
+            do {
+                try temporaries[index].withCString { try AtomicFile.writeTemporary(file.data, into: fd, temporary: $0, permissions: 0o644) }
+            } catch let failure as AtomicFile.Failure {
+                throw HearingAIError.system(failure.step.rawValue, path: "\(path)/\(file.name)", errno: failure.errno)
+            }
+            written.append(temporaries[index])
+        }
+        for (index, file) in files.enumerated() {
+            let result = temporaries[index].withCString { from in
+                file.name.withCString { to in
+                    replace ? renameat(fd, from, fd, to) : SystemCalls.renameNoReplace(fd, from, fd, to)
+                }
+            }
+            guard result == 0 else { throw HearingAIError.system("rename", path: "\(path)/\(file.name)", errno: errno) }
+            written.removeFirst()
+        }
+        sync()
     }
 }
 
