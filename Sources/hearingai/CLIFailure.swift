@@ -17,11 +17,15 @@ struct CLIFailure: Error, CustomStringConvertible {
             try await body()
         } catch let error as ExitCode {
             throw error
-        } catch let error as CLIFailure {
-            throw report(error.description)
         } catch {
-            throw report(HearingAIError(error).description)
+            throw report(error)
         }
+    }
+
+    /// Prints `error` as `hearingai: MESSAGE` and returns the exit code to throw.
+    static func report(_ error: any Error) -> ExitCode {
+        if let error = error as? CLIFailure { return report(error.description) }
+        return report(HearingAIError(error).description)
     }
 
     /// Prints `hearingai: MESSAGE` and returns the exit code to throw.

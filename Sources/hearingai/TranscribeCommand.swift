@@ -4,7 +4,11 @@ import Foundation
 import HearingAI
 import Logging
 
-/// `hearingai transcribe FILE`: the default command.
+/// `hearingai transcribe FILE…`: the default command.
+///
+/// Several files run through one orchestrator, so the engine (PocketSphinx's models) loads
+/// once; each file gets its own outputs, a failure is one line naming its file and the others
+/// still run, and the exit status is 1 if any failed.
 struct TranscribeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transcribe",
@@ -13,10 +17,10 @@ struct TranscribeCommand: AsyncParsableCommand {
 
     typealias Keys = PipelineConfiguration.Keys
 
-    @Argument(help: "The audio file.")
-    var file: String?
+    @Argument(help: "The audio files.")
+    var files: [String] = []
 
-    @Option(name: .shortAndLong, help: "Output file, or a directory for the outputs (default: beside the input).")
+    @Option(name: .shortAndLong, help: "Output file (one input), or a directory for the outputs (default: beside each input).")
     var output: String?
 
     @Option(name: .shortAndLong, help: "Output format: txt, json, srt, vtt, md (repeat or comma-separate for several).")
@@ -55,9 +59,18 @@ struct TranscribeCommand: AsyncParsableCommand {
     var force = false
 
     func validate() throws {
-        if !listJobs, resume == nil, file == nil {
+        if !listJobs, resume == nil, files.isEmpty {
             throw ValidationError("Missing the audio file.")
         }
+        if files.count > 1, let output, !Self.namesDirectory(output) {
+            throw ValidationError("-o \(output) names one output file, but \(files.count) inputs were given; name a directory instead (-o DIR/).")
+        }
+    }
+
+    /// Whether `-o` names a directory: a trailing slash, or one that exists.
+    static func namesDirectory(_ output: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return output.hasSuffix("/") || (FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory) && isDirectory.boolValue)
     }
 
     func run() async throws {
@@ -68,7 +81,7 @@ struct TranscribeCommand: AsyncParsableCommand {
             if let resume { return try await resumeRun(resume, logger: logger) }
             let sources = try await ConfigurationSources.load(flags: flagValues, file: nil)
             let configuration = try sources.pipeline()
-            try await transcribe(file!, output: output, configuration: configuration, logger: logger)
+            try await transcribe(files, output: output, configuration: configuration, logger: logger)
         }
     }
 
@@ -113,11 +126,13 @@ struct TranscribeCommand: AsyncParsableCommand {
         }
         let sources = try await ConfigurationSources.load(flags: [:], file: nil)
         configuration.engine.secrets = try sources.secrets(for: configuration.engine)
-        try await transcribe(run.manifest.source, output: run.manifest.output, configuration: configuration, logger: logger)
+        try await transcribe([run.manifest.source], output: run.manifest.output, configuration: configuration, logger: logger)
     }
 
-    private func transcribe(_ file: String, output: String?, configuration: PipelineConfiguration, logger: Logger) async throws {
-        let destinations = try outputURLs(for: configuration.formats, file: file, output: output)
+    /// Transcribes `files` in order through one orchestrator: the engine loads once. A file
+    /// that fails is reported on one line naming it and the rest still run; if any failed,
+    /// throws the exit status 1 (one file: its error, reported as any other).
+    private func transcribe(_ files: [String], output: String?, configuration: PipelineConfiguration, logger: Logger) async throws {
         let cache = self.cache
         let limit = try configuration.resolvedMemoryLimit()
         ResourceManager.shared.setLimit(limit)
@@ -130,7 +145,28 @@ struct TranscribeCommand: AsyncParsableCommand {
         let orchestrator = WorkflowOrchestrator(
             engine: try engines.makeEngine(configuration.engine), maxWorkers: configuration.maxWorkers, cache: cache, logger: logger,
             memoryTrace: traceHandler)
+        var failed = 0
+        for file in files {
+            do {
+                try await transcribe(file, output: output, configuration: configuration, orchestrator: orchestrator, logger: logger)
+            } catch {
+                guard files.count > 1 else {
+                    await orchestrator.close()
+                    throw error
+                }
+                failed += 1
+                _ = CLIFailure.report(error)
+            }
+        }
+        await orchestrator.close()
+        if failed > 0 { throw ExitCode.failure }
+    }
 
+    /// Transcribes one file on `orchestrator` and writes its outputs.
+    private func transcribe(
+        _ file: String, output: String?, configuration: PipelineConfiguration, orchestrator: WorkflowOrchestrator, logger: Logger
+    ) async throws {
+        let destinations = try outputURLs(for: configuration.formats, file: file, output: output)
         if let key = ChunkCache.key(path: file, configuration: configuration) {
             let entry = cache.entry(forKey: key)
             if force { entry.remove() }
@@ -160,10 +196,8 @@ struct TranscribeCommand: AsyncParsableCommand {
                 }
             }
             bar?.finish()
-            await orchestrator.close()
         } catch {
             bar?.finish()
-            await orchestrator.close()
             throw error
         }
 
@@ -173,6 +207,7 @@ struct TranscribeCommand: AsyncParsableCommand {
         if verbose {
             let m = transcript.metadata
             logger.info("Transcribed", metadata: [
+                "file.path": "\(file)", "engine.load_seconds": "\(String(format: "%.2f", m.timings.engineLoad))",
                 "audio.seconds": "\(String(format: "%.2f", m.duration))", "chunks": "\(m.chunking.chunks)",
                 "seconds": "\(String(format: "%.2f", m.timings.total))", "speed": "\(String(format: "%.1fx", m.timings.speed))",
                 "memory.limit_mb": "\(m.memory.limitMB.map(String.init) ?? "none")",

@@ -77,6 +77,56 @@ struct TranscribeCommandTests {
         #expect(try String(contentsOf: target, encoding: .utf8).hasPrefix("1\n00:00:0"))
     }
 
+    /// `metadata.timings.engineLoad` of a JSON transcript.
+    static func engineLoad(_ url: URL) throws -> Double? {
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any]
+        let timings = (json?["metadata"] as? [String: Any])?["timings"] as? [String: Any]
+        return timings?["engineLoad"] as? Double
+    }
+
+    @Test("Several files: each its own outputs, the engine loaded once; a bad one is one line naming it, the rest still run, exit 1")
+    func severalFiles() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let short = URL(fileURLWithPath: TestPaths.fixture("speech/short.wav"))
+        let (a, b, bad) = (dir.appendingPathComponent("a.wav"), dir.appendingPathComponent("b.wav"), dir.appendingPathComponent("bad.wav"))
+        try FileManager.default.copyItem(at: short, to: a)
+        try FileManager.default.copyItem(at: short, to: b)
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: TestPaths.fixture("bad/notaudio.wav")), to: bad)
+        let out = dir.appendingPathComponent("out")
+
+        let result = try BinaryRunner.run(["transcribe", a.path, bad.path, b.path, "-f", "txt,json", "-o", out.path + "/"])
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.stderr)")
+        #expect(lines.first?.hasPrefix("hearingai: \(bad.path): ") == true, "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted() == ["a.json", "a.txt", "b.json", "b.txt"])
+        #expect(result.stdout.split(separator: "\n").count == 4)
+        let reference = try String(contentsOf: out.appendingPathComponent("a.txt"), encoding: .utf8)
+        #expect(reference.split(separator: " ").count > 3)
+        #expect(try String(contentsOf: out.appendingPathComponent("b.txt"), encoding: .utf8) == reference)
+        // The first file loaded the decoder; the second reused it.
+        #expect((try Self.engineLoad(out.appendingPathComponent("a.json")) ?? 0) > 0)
+        #expect(try Self.engineLoad(out.appendingPathComponent("b.json")) == 0)
+
+        // All good: exit 0, outputs beside each input.
+        let good = try BinaryRunner.run([a.path, b.path, "-f", "txt"])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("a.txt").path))
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("b.txt").path))
+    }
+
+    @Test("-o FILE with several inputs is refused before anything runs")
+    func severalFilesOneOutput() throws {
+        let (dir, file) = try Self.staged("speech/short.wav")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let target = dir.appendingPathComponent("both.txt")
+        let result = try BinaryRunner.run([file.path, file.path, "-f", "txt", "-o", target.path])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("names one output file, but 2 inputs were given"), "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == [file.lastPathComponent])
+    }
+
     @Test("Bad input: one line naming the file and the reason, exit 1, no output", arguments: [
         "bad/empty.wav", "bad/notaudio.wav", "bad/truncated.wav", "bad/lying.wav", "bad/random.bin", "bad/hugechannels.wav",
     ])

@@ -844,4 +844,53 @@ struct WatchServiceTests {
         #expect(errorFiles.contains { $0["file"] as? String == "y.wav" && $0["job"] as? Int == 2 })
         #expect(ServiceProcess.contents(service.failed, Array("y.wav.error.json".utf8)) == notes, "job 1's source was replaced")
     }
+
+    // MARK: - Warm decoders between files
+
+    /// `memory.freed_mb` of a log line.
+    static func freedMB(_ line: Substring) -> Double? {
+        guard let range = line.range(of: "memory.freed_mb=") else { return nil }
+        return Double(line[range.upperBound...].prefix { $0 != " " })
+    }
+
+    @Test("Decoders stay loaded between files, and are released once the queue has been idle for idle_release_seconds")
+    func decodersKeptWarm() throws {
+        let service = try ServiceProcess(environment: ["HEARINGAI_IDLE_RELEASE_SECONDS": "2"])
+        defer { service.cleanup() }
+        try service.start()
+
+        let names = ["warm-1", "warm-2", "warm-3"]
+        for name in names { try service.dropByRename(Self.shortVariant(name), name: name + ".wav") }
+        try service.waitUntil("3 jobs done") { try service.status()["done"] == 3 }
+
+        // One decoder, loaded for the first file and reused for the others.
+        let written = service.lines(containing: "Transcript written")
+        #expect(written.count == 3)
+        #expect(written.allSatisfy { $0.contains("decoders.created=1") }, "\(written)")
+        #expect(written.filter { $0.contains("engine.load_seconds=0.00") }.count == 2, "\(written)")
+        #expect(service.lines(containing: "Same content transcribed before").isEmpty)
+
+        // Idle for 2 s: the decoder goes, and the memory with it.
+        try service.waitForLog("Queue idle; decoders released", timeout: 20)
+        var released = service.lines(containing: "Queue idle; decoders released")
+        #expect(released.count == 1)
+        #expect(released.first?.contains("decoders=1") == true, "\(released)")
+        #expect((released.first.flatMap(Self.freedMB) ?? 0) > 30, "a decoder is about 90 MB: \(released)")
+        let idle = released.first?.range(of: "idle.seconds=").flatMap { Double(released[0][$0.upperBound...].prefix { $0 != " " }) }
+        #expect((idle ?? 0) >= 2)
+        Self.quietPeriod(3)
+        #expect(service.lines(containing: "Queue idle; decoders released").count == 1, "released once, not again while nothing is loaded")
+
+        // The next file loads a decoder again, and it is released again after the idle time.
+        try service.dropByRename(Self.shortVariant("warm-4"), name: "warm-4.wav")
+        try service.waitUntil("4 jobs done") { try service.status()["done"] == 4 }
+        #expect(service.lines(containing: "Transcript written", "decoders.created=2").count == 1)
+        try service.waitForLog("Queue idle; decoders released", count: 2, timeout: 20)
+        released = service.lines(containing: "Queue idle; decoders released")
+        #expect(released.count == 2)
+        #expect(Set(ServiceProcess.names(service.outbox)) == Set((names + ["warm-4"]).flatMap { [$0 + ".txt", $0 + ".json"] }))
+
+        let stop = try service.terminate()
+        #expect(stop.status == 0 && stop.reason == .exit)
+    }
 }

@@ -49,6 +49,15 @@ public final class TranscriptionService: ManagedResource {
         await pool.drainIdle()
     }
 
+    /// Keeps the idle decoders: they are what the next file needs, and loading one again
+    /// costs about 0.4 s (PocketSphinx's models).
+    public func releaseCaches() async {}
+
+    /// Decoders alive now, idle or busy.
+    public var liveDecoders: Int {
+        get async { await pool.liveCount }
+    }
+
     public func throttle() async {
         let live = await pool.liveCount
         await pool.setCapacity(max(1, live - 1))

@@ -87,7 +87,13 @@ public final class WorkflowOrchestrator: Sendable {
         // Diarization runs beside decoding; its memory is reserved for the run.
         let diarizer: DiarizationService?
         if configuration.diarization.enabled {
-            guard resources.budget.tryReserve(diarizationBytes) else {
+            var reserved = resources.budget.tryReserve(diarizationBytes)
+            if !reserved, await transcription.pool.drainIdle() > 0 {
+                // Decoders kept loaded from an earlier file hold the room: a new one is
+                // loaded for this file within what is left.
+                reserved = resources.budget.tryReserve(diarizationBytes)
+            }
+            guard reserved else {
                 let limit = resources.limit.map { "\($0.megabytes) MB (\($0.source))" } ?? "the limit"
                 throw HearingAIError(
                     .memoryLimitTooSmall, path: path,

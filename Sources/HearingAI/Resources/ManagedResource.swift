@@ -10,6 +10,10 @@ public protocol ManagedResource: AnyObject, Sendable {
     func footprintBytes() async -> Int
     /// Frees what is not in use (idle decoders, caches), keeping the resource usable.
     func releaseIdle() async
+    /// Frees caches and buffers but keeps what the next job needs warm (a decoder pool's idle
+    /// decoders): cleanup between files. Resources with nothing to keep warm free what
+    /// ``releaseIdle()`` frees.
+    func releaseCaches() async
     /// Runs less at once, to bring memory down under pressure.
     func throttle() async
     /// Frees everything. The resource is unusable afterwards.
@@ -17,6 +21,11 @@ public protocol ManagedResource: AnyObject, Sendable {
 }
 
 extension ManagedResource {
+    /// Nothing to keep warm: the same as ``releaseIdle()``.
+    public func releaseCaches() async {
+        await releaseIdle()
+    }
+
     /// Resources that cannot run less at once ignore throttling.
     public func throttle() async {}
 }

@@ -67,11 +67,21 @@ public final class ResourceManager: Sendable {
     /// Frees what can be freed — idle decoders, caches, buffers — then returns free heap pages
     /// to the kernel (`malloc_trim`). Returns the megabytes the resident set shrank by,
     /// measured before and after (0 if it did not shrink).
+    ///
+    /// With `keepingWarm`, idle decoders stay loaded (``ManagedResource/releaseCaches()``):
+    /// cleanup between files of a queue that has more work, which would otherwise pay the
+    /// model load again for every file. What holds them then decides when they go (the
+    /// ingest service: after `idle_release_seconds` without work, under memory pressure, at
+    /// shutdown).
     @discardableResult
-    public func cleanup() async -> Double {
+    public func cleanup(keepingWarm: Bool = false) async -> Double {
         let before = SystemInfo.residentBytes()
         for resource in resources {
-            await resource.releaseIdle()
+            if keepingWarm {
+                await resource.releaseCaches()
+            } else {
+                await resource.releaseIdle()
+            }
         }
         _ = CHearingShims_malloc_trim()
         let after = SystemInfo.residentBytes()

@@ -22,6 +22,7 @@ import Foundation
 /// | `max_file_mb` | 20480 | files larger than this go to failed/ unread |
 /// | `max_attempts` | 3 | claims before a file is quarantined in failed/ |
 /// | `shutdown_timeout_seconds` | 45 | how long a graceful stop may take before work is cancelled |
+/// | `idle_release_seconds` | 30 | how long the queue must be idle before the decoders are released |
 ///
 /// Output formats default to `txt,json` for the service (``defaultFormats``).
 public struct IngestConfiguration: Sendable {
@@ -54,6 +55,9 @@ public struct IngestConfiguration: Sendable {
     /// How long a graceful stop may take (finishing and checkpointing the chunks in flight)
     /// before the remaining work is cancelled.
     public var shutdownTimeout: Duration
+    /// How long the queue must have no work before the decoders are released. Between files
+    /// they stay loaded, so a run of small files pays the model load once.
+    public var idleRelease: Duration
 
     /// The formats the service writes unless configured otherwise.
     public static let defaultFormats: [TranscriptFormat] = [.txt, .json]
@@ -87,13 +91,14 @@ public struct IngestConfiguration: Sendable {
         maxFileBytes = Int64(try int(keys.maxFileMB, 20_480)) * 1_048_576
         maxAttempts = max(1, try int(keys.maxAttempts, 3))
         shutdownTimeout = .milliseconds(Int64(max(1, try double(keys.shutdownTimeoutSeconds, 45)) * 1000))
+        idleRelease = .milliseconds(Int64(max(0, try double(keys.idleReleaseSeconds, 30)) * 1000))
         pipeline = try PipelineConfiguration(config: config, engines: engines, environment: environment, defaultFormats: Self.defaultFormats)
     }
 
     /// The service's own keys.
     public static let keys: [ConfigurationKey] = [
         Keys.inbox, Keys.outbox, Keys.processed, Keys.failed, Keys.database, Keys.settleSeconds, Keys.emptyFileSeconds, Keys.rescanSeconds,
-        Keys.pollOnly, Keys.maxFileMB, Keys.maxAttempts, Keys.shutdownTimeoutSeconds,
+        Keys.pollOnly, Keys.maxFileMB, Keys.maxAttempts, Keys.shutdownTimeoutSeconds, Keys.idleReleaseSeconds,
     ]
 
     /// The service's keys by name.
@@ -132,5 +137,9 @@ public struct IngestConfiguration: Sendable {
         public static let shutdownTimeoutSeconds = ConfigurationKey(
             "shutdown_timeout_seconds", .double, default: "45",
             help: "How long a graceful stop may take before the work in flight is cancelled.")
+        /// `idle_release_seconds`.
+        public static let idleReleaseSeconds = ConfigurationKey(
+            "idle_release_seconds", .double, default: "30",
+            help: "How long the queue must be idle before the decoders are released (they stay loaded between files).")
     }
 }

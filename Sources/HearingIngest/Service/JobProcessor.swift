@@ -8,8 +8,13 @@ import Synchronization
 /// chunked orchestrator, writes outputs atomically to the outbox, moves sources to processed/ or
 /// failed/, and calls cleanup between files.
 ///
-/// Idle, it waits for the intake's doorbell or for the queue's next due time (a retry's
-/// backoff), whichever comes first; it does not tick. On graceful shutdown it stops claiming,
+/// Cleanup between files keeps the decoders loaded: the next file needs them, and loading
+/// PocketSphinx's models again would cost about 0.4 s a file. They are released when the
+/// queue has had no work for `idle_release_seconds`, when the memory supervisor asks for room
+/// (its cleanup frees idle decoders), and on shutdown.
+///
+/// Idle, it waits for the intake's doorbell, for the queue's next due time (a retry's
+/// backoff), or for the idle release, whichever comes first; it does not tick. On graceful shutdown it stops claiming,
 /// lets the chunks in flight finish and be checkpointed, gives the lease back, and returns.
 ///
 /// Order matters for "never lost, never twice": the outbox stem is recorded before outputs are
@@ -46,8 +51,11 @@ final class JobProcessor: Service, Sendable {
     /// Claims and processes jobs until graceful shutdown; then frees the decoders.
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            // When the queue last ran out of work with decoders kept loaded; nil when none are.
+            var idleSince: ContinuousClock.Instant?
             while !Task.isCancelled {
                 let job: Job?
+                let claimStarted = ContinuousClock.now
                 do {
                     job = try await self.queue.claim(owner: self.owner)
                 } catch {
@@ -56,12 +64,21 @@ final class JobProcessor: Service, Sendable {
                     continue
                 }
                 guard let job else {
-                    await self.waitForWork()
+                    let since = idleSince ?? .now
+                    idleSince = since
+                    if await self.waitForWork(releasingAt: since + self.configuration.idleRelease) {
+                        await self.releaseDecoders(idleFor: since.duration(to: .now))
+                        idleSince = nil
+                    }
                     continue
                 }
-                await self.process(job)
-                let freed = await self.resources.cleanup()
+                idleSince = nil
+                var timings = FileTimings()
+                timings.record("claim", since: claimStarted)
+                await self.process(job, timings: &timings)
+                let freed = await timings.measure("cleanup") { await self.resources.cleanup(keepingWarm: true) }
                 self.logger.debug("Cleanup between files", metadata: ["memory.freed_mb": "\(String(format: "%.1f", freed))"])
+                self.logger.debug("File timings", metadata: timings.metadata(job: job))
                 // While a job waits for disk space, systemd's status line keeps saying so.
                 if self.spaceWaits.withLock({ $0 }) == 0 {
                     self.notifier.status("watching \(self.directories.inbox.path)")
@@ -71,13 +88,33 @@ final class JobProcessor: Service, Sendable {
         await orchestrator.close()
     }
 
-    /// Sleeps until the intake rings or the next queued job falls due.
-    private func waitForWork() async {
-        let due = (try? await queue.nextDue()) ?? nil
-        guard let due else { return await doorbell.wait(for: nil) }
-        let seconds = due.timeIntervalSinceNow
-        guard seconds > 0 else { return }
-        await doorbell.wait(for: .milliseconds(Int64(seconds * 1000) + 1))
+    /// Sleeps until the intake rings, the next queued job falls due, or — with decoders
+    /// loaded — `releaseAt`. Returns whether it is time to release the decoders.
+    private func waitForWork(releasingAt releaseAt: ContinuousClock.Instant) async -> Bool {
+        let warm = await orchestrator.transcription.liveDecoders > 0
+        var timeout: Duration? = warm ? ContinuousClock.now.duration(to: releaseAt) : nil
+        if let due = (try? await queue.nextDue()) ?? nil {
+            let seconds = due.timeIntervalSinceNow
+            guard seconds > 0 else { return false }
+            let untilDue = Duration.milliseconds(Int64(seconds * 1000) + 1)
+            timeout = min(timeout ?? untilDue, untilDue)
+        }
+        if let timeout, timeout > .zero {
+            await doorbell.wait(for: timeout)
+        } else if timeout == nil {
+            await doorbell.wait(for: nil)
+        }
+        return warm && ContinuousClock.now >= releaseAt && !Task.isCancelled
+    }
+
+    /// Frees the decoders kept loaded between files, once the queue has been idle long enough.
+    private func releaseDecoders(idleFor idle: Duration) async {
+        let decoders = await orchestrator.transcription.liveDecoders
+        let freed = await resources.cleanup()
+        logger.info("Queue idle; decoders released", metadata: [
+            "decoders": "\(decoders)", "idle.seconds": "\(String(format: "%.1f", idle.seconds))",
+            "memory.freed_mb": "\(String(format: "%.1f", freed))",
+        ])
     }
 
     /// The key of a transcript: the content's hash and the configuration's fingerprint.
@@ -87,7 +124,8 @@ final class JobProcessor: Service, Sendable {
 
     /// Processes `job`, which this processor has claimed. On cancellation (graceful shutdown)
     /// the chunks in flight are checkpointed and the lease is given back.
-    func process(_ job: Job) async {
+    /// Where its time goes is recorded in `timings`.
+    func process(_ job: Job, timings: inout FileTimings) async {
         guard let id = job.id, let lease = job.lease else { return }
         var logger = self.logger
         logger[metadataKey: "job.id"] = "\(id)"
@@ -102,8 +140,8 @@ final class JobProcessor: Service, Sendable {
         notifier.status("transcribing \(job.fileName)")
         logger.info("Transcription started", metadata: ["job.attempt": "\(job.attempts)"])
         do {
-            let transcript = try await transcribe(job, lease: lease, logger: logger)
-            try await deliver(transcript, job: job, lease: lease, logger: logger)
+            let transcript = try await transcribe(job, lease: lease, logger: logger, timings: &timings)
+            try await deliver(transcript, job: job, lease: lease, logger: logger, timings: &timings)
         } catch {
             let error = HearingAIError(error)
             if error.code == .cancelled {
@@ -121,11 +159,12 @@ final class JobProcessor: Service, Sendable {
         }
     }
 
-    private func transcribe(_ job: Job, lease: Lease, logger: Logger) async throws -> Transcript {
+    private func transcribe(_ job: Job, lease: Lease, logger: Logger, timings: inout FileTimings) async throws -> Transcript {
         let key = resultKey(for: job)
+        let queue = self.queue
         let found: Transcript?
         do {
-            found = try await queue.result(key)
+            found = try await timings.measure("lookup", { try await queue.result(key) })
         } catch is DecodingError {
             // Garbage in a stored result is the store's fault, not the audio's: transcribe
             // again; storing the new result replaces it.
@@ -139,8 +178,8 @@ final class JobProcessor: Service, Sendable {
         }
         let path = directories.sourcePath(workDir: job.workDir)
         let checkpoints = queue.checkpoints(resultKey: key)
-        let queue = self.queue
         let progressLogger = logger
+        let decodeStarted = ContinuousClock.now
         // Progress reaches the queue through a stream that keeps only the newest report, so a
         // slow database never holds up decoding.
         let (reports, reporter) = AsyncStream.makeStream(of: TranscriptionProgress.self, bufferingPolicy: .bufferingNewest(1))
@@ -180,32 +219,42 @@ final class JobProcessor: Service, Sendable {
             }
             throw CancellationError()
         }
+        timings.record("decode", since: decodeStarted)
+        timings.engineLoad = transcript.metadata.timings.engineLoad
         var result = transcript
         result.metadata.source = job.fileName.description
-        try await queue.storeResult(result, resultKey: key)
+        try await timings.measure("store") { try await queue.storeResult(result, resultKey: key) }
         return result
     }
 
     /// Writes the outputs, marks the job done, moves the source to processed/.
-    private func deliver(_ transcript: Transcript, job: Job, lease: Lease, logger: Logger) async throws {
-        let rendered = try configuration.pipeline.formats.map { ($0, try transcript.rendered(as: $0)) }
+    private func deliver(_ transcript: Transcript, job: Job, lease: Lease, logger: Logger, timings: inout FileTimings) async throws {
+        let formats = configuration.pipeline.formats
+        let rendered = try timings.measure("render") { try formats.map { ($0, try transcript.rendered(as: $0)) } }
         let stem = try job.outputStem.map { FileName(bytes: Array($0)) } ?? chooseStem(for: job.fileName)
-        try await queue.setOutputStem(lease, stem: stem)
+        let queue = self.queue
+        try await timings.measure("stem") { try await queue.setOutputStem(lease, stem: stem) }
+        let outbox = directories.outbox
         // All or nothing: a full disk must not leave half a set. Replacing is safe: this stem
         // is recorded as this job's, so an existing file with it is this job's own output
         // from an interrupted attempt.
-        try directories.outbox.writeAll(rendered.map { (stem.appending("." + $0.0.fileExtension), Data($0.1.utf8)) }, replace: true)
+        try timings.measure("write") {
+            try outbox.writeAll(rendered.map { (stem.appending("." + $0.0.fileExtension), Data($0.1.utf8)) }, replace: true)
+        }
         spaceWaits.withLock { $0 = 0 }
-        try await queue.markDone(lease)
+        try await timings.measure("done") { try await queue.markDone(lease) }
         do {
-            try await finishMove(job, to: directories.processed)
+            _ = try await timings.measure("move") { try await self.finishMove(job, to: self.directories.processed) }
         } catch {
             // The job is done and its outputs are in place; only the source's move is left,
             // and startup recovery finishes it. It is not the file's failure.
             logger.error("Could not move the source to processed/; the next start finishes the move", metadata: ["error": "\(error)"])
         }
+        let decodersCreated = await orchestrator.transcription.decodersCreated
         logger.info("Transcript written", metadata: [
             "outbox.stem": "\(stem)", "audio.seconds": "\(transcript.metadata.duration)", "words": "\(transcript.words.count)",
+            "engine.load_seconds": "\(String(format: "%.2f", transcript.metadata.timings.engineLoad))",
+            "decoders.created": "\(decodersCreated)",
         ])
     }
 
@@ -304,4 +353,41 @@ final class JobProcessor: Service, Sendable {
     }
 
     static let retryBackoff = Backoff(base: 10, factor: 2, cap: 600, jitter: 0.8...1.2)
+}
+
+/// Where one file's time went in the service, phase by phase (claim, result lookup, decode,
+/// result store, render, stem, output writes with their fsyncs, done, move, cleanup): the
+/// per-file path's fixed costs, logged at debug level as "File timings".
+struct FileTimings {
+    private(set) var phases: [(name: String, duration: Duration)] = []
+    /// The engine's load time within the decode phase.
+    var engineLoad = 0.0
+
+    /// Records `phase` as having run from `started` until now.
+    mutating func record(_ phase: String, since started: ContinuousClock.Instant) {
+        phases.append((phase, started.duration(to: .now)))
+    }
+
+    /// Runs `body` and records its time as `phase`.
+    mutating func measure<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
+        let started = ContinuousClock.now
+        defer { record(phase, since: started) }
+        return try body()
+    }
+
+    /// Runs `body` and records its time as `phase`.
+    mutating func measure<T>(_ phase: String, _ body: () async throws -> T) async rethrows -> T {
+        let started = ContinuousClock.now
+        defer { record(phase, since: started) }
+        return try await body()
+    }
+
+    /// `time.PHASE_ms` for each phase, and the job's id.
+    func metadata(job: Job) -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["job.id": "\(job.id ?? 0)", "time.engine_load_ms": "\(String(format: "%.1f", engineLoad * 1000))"]
+        for phase in phases {
+            metadata["time.\(phase.name)_ms"] = "\(String(format: "%.1f", phase.duration.seconds * 1000))"
+        }
+        return metadata
+    }
 }
