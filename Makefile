@@ -13,7 +13,7 @@ RUNTIME_PACKAGES := pkg-config libsndfile1-dev libsoxr-dev libsqlite3-dev \
 TEST_PACKAGES := flite sox libsox-fmt-all sndfile-programs opus-tools lame pocketsphinx \
 	python3 file util-linux time
 
-.PHONY: deps test-deps build release demo test fixtures bench clean deb deb-test
+.PHONY: deps test-deps build release demo test fixtures bench clean deb deb-test format lint
 
 deps:
 	@dpkg -s $(RUNTIME_PACKAGES) >/dev/null 2>&1 || { \
@@ -39,10 +39,17 @@ demo: release test-deps
 fixtures: test-deps
 	bash scripts/make-fixtures.sh $(FIXTURES)
 
+# The formatter that ships with the toolchain, configured by .swift-format.
+format:
+	$(SWIFT) format -i -r Sources Tests Package.swift
+
+lint:
+	$(SWIFT) format lint --strict -r Sources Tests Package.swift
+
 # Serial: the memory tests measure this process's resident set, which parallel tests would inflate.
 # Then the Debian package is built, installed, exercised, removed and purged (root only: as
 # CI runs; elsewhere run `sudo make deb-test`).
-test: fixtures build
+test: fixtures lint build
 	$(SWIFT) test --no-parallel
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) deb-test; else echo "make test: skipping the package test (needs root): sudo make deb-test"; fi
 

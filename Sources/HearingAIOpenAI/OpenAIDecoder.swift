@@ -90,11 +90,15 @@ final class OpenAIDecoder: ChunkDecoder {
         let message = serverMessage(body).map { ": \($0)" } ?? ""
         switch status {
         case 401:
-            return HearingAIError(.engineUnavailable, reason: "\(url) refused the API key (HTTP 401)\(message); set OPENAI_API_KEY (or openai_api_key in the configuration file)")
+            return HearingAIError(
+                .engineUnavailable,
+                reason: "\(url) refused the API key (HTTP 401)\(message); set OPENAI_API_KEY (or openai_api_key in the configuration file)")
         case 403:
             return HearingAIError(.engineUnavailable, reason: "\(url) denied access (HTTP 403)\(message); check the API key's permissions")
         case 404:
-            return HearingAIError(.engineUnavailable, reason: "\(url) answered 404 Not Found\(message); check --base-url, --request-path and --model (\(model))")
+            return HearingAIError(
+                .engineUnavailable,
+                reason: "\(url) answered 404 Not Found\(message); check --base-url, --request-path and --model (\(model))")
         default:
             return HearingAIError(.engineFailed, reason: "\(chunk.label): \(url) rejected the request (HTTP \(status))\(message)")
         }
@@ -104,7 +108,8 @@ final class OpenAIDecoder: ChunkDecoder {
     static func serverMessage(_ body: some Collection<UInt8>) -> String? {
         guard !body.isEmpty else { return nil }
         if let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(body)),
-           let message = envelope.error?.message ?? envelope.detail {
+            let message = envelope.error?.message ?? envelope.detail
+        {
             return message.split(whereSeparator: \.isNewline).joined(separator: " ")
         }
         return TranscriptionResponse.preview(body)

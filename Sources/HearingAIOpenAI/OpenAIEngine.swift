@@ -1,5 +1,5 @@
-public import HearingAI
 import AsyncHTTPClient
+public import HearingAI
 
 /// A transcription engine that sends each chunk to a server speaking OpenAI's audio
 /// transcription protocol: OpenAI's API, or a local whisper.cpp server, speaches

@@ -10,10 +10,19 @@ public enum TranscriptionRequest {
         func append(_ text: String) { out += Array(text.utf8) }
         func append32(_ value: Int) { withUnsafeBytes(of: UInt32(value).littleEndian) { out += $0 } }
         func append16(_ value: Int) { withUnsafeBytes(of: UInt16(value).littleEndian) { out += $0 } }
-        append("RIFF"); append32(36 + dataBytes); append("WAVE")
-        append("fmt "); append32(16); append16(1); append16(1)
-        append32(sampleRate); append32(sampleRate * 2); append16(2); append16(16)
-        append("data"); append32(dataBytes)
+        append("RIFF")
+        append32(36 + dataBytes)
+        append("WAVE")
+        append("fmt ")
+        append32(16)
+        append16(1)
+        append16(1)
+        append32(sampleRate)
+        append32(sampleRate * 2)
+        append16(2)
+        append16(16)
+        append("data")
+        append32(dataBytes)
         samples.withUnsafeBufferPointer { buffer in
             for sample in buffer {
                 withUnsafeBytes(of: sample.littleEndian) { out += $0 }
@@ -44,8 +53,9 @@ public enum TranscriptionRequest {
 
         /// Adds a file.
         public mutating func add(name: String, fileName: String, contentType: String, data: [UInt8]) {
-            body += Array(("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(Self.escaped(name))\"; "
-                + "filename=\"\(Self.escaped(fileName))\"\r\nContent-Type: \(contentType)\r\n\r\n").utf8)
+            body += Array(
+                ("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(Self.escaped(name))\"; "
+                    + "filename=\"\(Self.escaped(fileName))\"\r\nContent-Type: \(contentType)\r\n\r\n").utf8)
             body += data
             body += Array("\r\n".utf8)
         }
@@ -56,7 +66,8 @@ public enum TranscriptionRequest {
         }
 
         private static func escaped(_ text: String) -> String {
-            text.replacingOccurrences(of: "\"", with: "%22").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
+            text.replacingOccurrences(of: "\"", with: "%22").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(
+                of: "\n", with: "%0A")
         }
     }
 

@@ -1,5 +1,5 @@
-public import HearingAI
 import Foundation
+public import HearingAI
 
 /// A `verbose_json` (or plain `json`) transcription response, turned into words.
 public struct TranscriptionResponse: Decodable, Sendable {
@@ -45,10 +45,14 @@ public struct TranscriptionResponse: Decodable, Sendable {
         do {
             response = try JSONDecoder().decode(TranscriptionResponse.self, from: Data(body))
         } catch {
-            throw HearingAIError(.engineFailed, reason: "\(chunk.label): malformed response from \(url): \(Self.describe(error)); body starts: \(Self.preview(body))")
+            throw HearingAIError(
+                .engineFailed,
+                reason: "\(chunk.label): malformed response from \(url): \(Self.describe(error)); body starts: \(Self.preview(body))")
         }
         guard response.text != nil || response.segments != nil || response.words != nil else {
-            throw HearingAIError(.engineFailed, reason: "\(chunk.label): malformed response from \(url): no text, segments or words; body starts: \(Self.preview(body))")
+            throw HearingAIError(
+                .engineFailed,
+                reason: "\(chunk.label): malformed response from \(url): no text, segments or words; body starts: \(Self.preview(body))")
         }
         return response
     }
@@ -64,13 +68,15 @@ public struct TranscriptionResponse: Decodable, Sendable {
                 let text = timed.word.trimmingCharacters(in: .whitespacesAndNewlines)
                 guard !text.isEmpty else { return nil }
                 let start = max(0, timed.start)
-                return Word(text: text, start: start, end: max(start, timed.end), confidence: timed.probability.map { min(1, max(0, $0)) } ?? 1)
+                return Word(
+                    text: text, start: start, end: max(start, timed.end), confidence: timed.probability.map { min(1, max(0, $0)) } ?? 1)
             }
         }
         if let segments {
             return segments.flatMap { segment in
-                Self.spread(Self.split(segment.text), from: segment.start, to: segment.end,
-                            confidence: segment.avgLogprob.map { min(1, max(0, exp($0))) } ?? 1)
+                Self.spread(
+                    Self.split(segment.text), from: segment.start, to: segment.end,
+                    confidence: segment.avgLogprob.map { min(1, max(0, exp($0))) } ?? 1)
             }
         }
         return Self.spread(Self.split(text ?? ""), from: 0, to: chunkSeconds, confidence: 1)

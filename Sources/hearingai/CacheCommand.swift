@@ -25,7 +25,8 @@ struct CacheCommand: AsyncParsableCommand {
                 } catch let error as HearingAIError {
                     throw error
                 } catch {
-                    throw HearingAIError(.fileSystem, path: cache.directory.path, reason: "cannot clean the cache: \(error.localizedDescription)")
+                    throw HearingAIError(
+                        .fileSystem, path: cache.directory.path, reason: "cannot clean the cache: \(error.localizedDescription)")
                 }
             }
         }

@@ -26,7 +26,8 @@ struct ConfigurationSources {
     static func load(
         flags: [ConfigurationKey: ConfigContent], file: String?, environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> ConfigurationSources {
-        let flagValues = Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey([$0.key.name]), ConfigValue($0.value, isSecret: $0.key.isSecret)) })
+        let flagValues = Dictionary(
+            uniqueKeysWithValues: flags.map { (AbsoluteConfigKey([$0.key.name]), ConfigValue($0.value, isSecret: $0.key.isSecret)) })
         let flagProvider = InMemoryProvider(name: "flags", values: flagValues)
         let environmentProvider = EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "hearingai")
         var loaded: (FileProvider<YAMLSnapshot>, String)?
@@ -49,7 +50,8 @@ struct ConfigurationSources {
 
     /// The pipeline's configuration from these sources, with the memory limit's true source.
     func pipeline(defaultFormats: [TranscriptFormat] = [.txt]) throws -> PipelineConfiguration {
-        var configuration = try PipelineConfiguration(config: reader, engines: engines, environment: environment, defaultFormats: defaultFormats)
+        var configuration = try PipelineConfiguration(
+            config: reader, engines: engines, environment: environment, defaultFormats: defaultFormats)
         attributeMemoryLimit(&configuration)
         return configuration
     }

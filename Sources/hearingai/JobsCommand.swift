@@ -21,7 +21,9 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             try await CLIFailure.reporting {
                 let filter = try state.map { value -> Job.State in
-                    guard let state = Job.State(rawValue: value) else { throw HearingAIError(.invalidOptions, reason: "unknown state '\(value)'") }
+                    guard let state = Job.State(rawValue: value) else {
+                        throw HearingAIError(.invalidOptions, reason: "unknown state '\(value)'")
+                    }
                     return state
                 }
                 let queue = try await service.openQueue()
@@ -82,7 +84,8 @@ struct JobsCommand: AsyncParsableCommand {
     static func progress(_ job: Job) -> String {
         var text = "chunks \(job.chunksDone)/\(job.chunksTotal)"
         if job.audioTotal > 0 {
-            text += String(format: ", %.0f%%, ", job.audioDone / job.audioTotal * 100) + clock(job.audioDone) + " / " + clock(job.audioTotal)
+            text +=
+                String(format: ", %.0f%%, ", job.audioDone / job.audioTotal * 100) + clock(job.audioDone) + " / " + clock(job.audioTotal)
         }
         if job.state == .running, let started = job.startedAt, job.audioDone > 0 {
             let elapsed = Date().timeIntervalSince(started)

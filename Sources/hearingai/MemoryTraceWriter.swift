@@ -9,7 +9,9 @@ struct MemoryTraceWriter: Sendable {
         var text = "seconds\trss_mb\tcpu_percent\tlimit_mb\n"
         let limitMB = limit.map { String($0.megabytes) } ?? ""
         for sample in samples {
-            text += String(format: "%.3f\t%.1f\t%.0f\t", sample.time, Double(sample.residentBytes) / 1_048_576, sample.cpuPercent) + limitMB + "\n"
+            text +=
+                String(format: "%.3f\t%.1f\t%.0f\t", sample.time, Double(sample.residentBytes) / 1_048_576, sample.cpuPercent) + limitMB
+                + "\n"
         }
         try? AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: path))
     }

@@ -27,7 +27,8 @@ final class ProgressBar: Sendable {
 
     static func line(_ progress: TranscriptionProgress, width: Int = 30) -> String {
         let filled = Int((progress.fraction * Double(width)).rounded(.down))
-        let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
+        let bar =
+            String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
         let percent = String(format: "%3d%%", Int((progress.fraction * 100).rounded(.down)))
         let speed = String(format: "%.1fx", progress.speed)
         let eta = progress.eta.map { clock($0) } ?? "--:--"

@@ -39,7 +39,8 @@ extension ServiceOptions {
     func openQueue() async throws -> any JobQueue {
         let (configuration, _) = try await load()
         guard FileManager.default.fileExists(atPath: configuration.database) else {
-            throw HearingAIError(.queueFailed, path: configuration.database, reason: "no queue database yet (start `hearingai watch` first)")
+            throw HearingAIError(
+                .queueFailed, path: configuration.database, reason: "no queue database yet (start `hearingai watch` first)")
         }
         return try SQLiteJobQueue(path: configuration.database)
     }

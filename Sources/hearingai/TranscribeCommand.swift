@@ -63,7 +63,8 @@ struct TranscribeCommand: AsyncParsableCommand {
             throw ValidationError("Missing the audio file.")
         }
         if files.count > 1, let output, !Self.namesDirectory(output) {
-            throw ValidationError("-o \(output) names one output file, but \(files.count) inputs were given; name a directory instead (-o DIR/).")
+            throw ValidationError(
+                "-o \(output) names one output file, but \(files.count) inputs were given; name a directory instead (-o DIR/).")
         }
     }
 
@@ -171,7 +172,8 @@ struct TranscribeCommand: AsyncParsableCommand {
             let entry = cache.entry(forKey: key)
             if force { entry.remove() }
             let outputPath = output.map { URL(fileURLWithPath: $0).path + ($0.hasSuffix("/") ? "/" : "") }
-            try? entry.writeManifest(.init(source: URL(fileURLWithPath: file).path, output: outputPath, configuration: configuration, started: Date()))
+            try? entry.writeManifest(
+                .init(source: URL(fileURLWithPath: file).path, output: outputPath, configuration: configuration, started: Date()))
         }
         let bar = ProgressBar.isTerminal && !verbose ? ProgressBar() : nil
         let verbose = self.verbose
@@ -183,16 +185,20 @@ struct TranscribeCommand: AsyncParsableCommand {
                 guard let chunk = progress.chunk else { return }
                 if showChunks {
                     bar?.finish()
-                    let line = String(format: "chunk %4d  %9.2f-%9.2f s  %4d words  %6.2f s",
-                                      chunk.index, chunk.start, chunk.end, chunk.words, chunk.decodeSeconds)
+                    let line =
+                        String(
+                            format: "chunk %4d  %9.2f-%9.2f s  %4d words  %6.2f s",
+                            chunk.index, chunk.start, chunk.end, chunk.words, chunk.decodeSeconds)
                         + (chunk.cached ? "  (checkpoint)\n" : "\n")
                     FileHandle.standardError.write(Data(line.utf8))
                 } else if verbose {
-                    logger.debug("Chunk done", metadata: [
-                        "chunk.index": "\(chunk.index)", "chunk.start": "\(chunk.start)", "chunk.end": "\(chunk.end)",
-                        "chunk.words": "\(chunk.words)", "chunk.seconds": "\(String(format: "%.2f", chunk.decodeSeconds))",
-                        "progress": "\(progress.chunksDone)/\(progress.chunksTotal)",
-                    ])
+                    logger.debug(
+                        "Chunk done",
+                        metadata: [
+                            "chunk.index": "\(chunk.index)", "chunk.start": "\(chunk.start)", "chunk.end": "\(chunk.end)",
+                            "chunk.words": "\(chunk.words)", "chunk.seconds": "\(String(format: "%.2f", chunk.decodeSeconds))",
+                            "progress": "\(progress.chunksDone)/\(progress.chunksTotal)",
+                        ])
                 }
             }
             bar?.finish()
@@ -206,15 +212,17 @@ struct TranscribeCommand: AsyncParsableCommand {
         for (_, url) in destinations { print(url.path) }
         if verbose {
             let m = transcript.metadata
-            logger.info("Transcribed", metadata: [
-                "file.path": "\(file)", "engine.load_seconds": "\(String(format: "%.2f", m.timings.engineLoad))",
-                "audio.seconds": "\(String(format: "%.2f", m.duration))", "chunks": "\(m.chunking.chunks)",
-                "seconds": "\(String(format: "%.2f", m.timings.total))", "speed": "\(String(format: "%.1fx", m.timings.speed))",
-                "memory.limit_mb": "\(m.memory.limitMB.map(String.init) ?? "none")",
-                "memory.limit_source": "\(m.memory.limitSource ?? "none")",
-                "memory.peak_mb": "\(m.memory.peakRSSMB)", "memory.workers_allowed": "\(m.memory.workersAllowed)",
-                "speakers": "\(m.diarization.map { String($0.speakers) } ?? "off")",
-            ])
+            logger.info(
+                "Transcribed",
+                metadata: [
+                    "file.path": "\(file)", "engine.load_seconds": "\(String(format: "%.2f", m.timings.engineLoad))",
+                    "audio.seconds": "\(String(format: "%.2f", m.duration))", "chunks": "\(m.chunking.chunks)",
+                    "seconds": "\(String(format: "%.2f", m.timings.total))", "speed": "\(String(format: "%.1fx", m.timings.speed))",
+                    "memory.limit_mb": "\(m.memory.limitMB.map(String.init) ?? "none")",
+                    "memory.limit_source": "\(m.memory.limitSource ?? "none")",
+                    "memory.peak_mb": "\(m.memory.peakRSSMB)", "memory.workers_allowed": "\(m.memory.workersAllowed)",
+                    "speakers": "\(m.diarization.map { String($0.speakers) } ?? "off")",
+                ])
         }
     }
 
@@ -241,7 +249,8 @@ struct TranscribeCommand: AsyncParsableCommand {
         let stem = input.deletingPathExtension().lastPathComponent
         guard let output else {
             let dir = input.deletingLastPathComponent()
-            try Self.checkWritable(dir, failure: "\(file): the directory beside it, \(dir.path), is not writable; name another with -o DIR/")
+            try Self.checkWritable(
+                dir, failure: "\(file): the directory beside it, \(dir.path), is not writable; name another with -o DIR/")
             return formats.map { ($0, dir.appendingPathComponent("\(stem).\($0.fileExtension)")) }
         }
         var isDirectory: ObjCBool = false

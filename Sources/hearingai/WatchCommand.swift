@@ -79,7 +79,9 @@ struct ServiceOptions: ParsableArguments {
     /// Flags over environment (`HEARINGAI_KEY`) over the file over the defaults.
     func load(extraFlags: [ConfigurationKey: ConfigContent] = [:]) async throws -> (IngestConfiguration, ConfigurationSources) {
         var flags = extraFlags
-        for (key, value) in [(Keys.inbox, inbox), (Keys.outbox, outbox), (Keys.processed, processed), (Keys.failed, failed), (Keys.database, database)] {
+        for (key, value) in [
+            (Keys.inbox, inbox), (Keys.outbox, outbox), (Keys.processed, processed), (Keys.failed, failed), (Keys.database, database),
+        ] {
             if let value { flags[key] = .string(value) }
         }
         let sources = try await ConfigurationSources.load(flags: flags, file: configurationFile)

@@ -19,8 +19,9 @@ struct ConfigurationCommandTests {
     func docsNameEveryKey() throws {
         let doc = try String(contentsOf: TestPaths.packageRoot.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
         for key in Self.allKeys {
-            #expect(doc.contains("`\(key.name)`") || doc.contains("`\(key.name)`,") || doc.contains(key.environmentVariable),
-                    "docs/configuration.md does not mention the key \(key.name)")
+            #expect(
+                doc.contains("`\(key.name)`") || doc.contains("`\(key.name)`,") || doc.contains(key.environmentVariable),
+                "docs/configuration.md does not mention the key \(key.name)")
             if let flag = key.flag {
                 #expect(doc.contains("`\(flag)"), "docs/configuration.md does not mention \(flag)")
             }
@@ -135,7 +136,8 @@ struct ConfigurationCommandTests {
         try service.start()
         try service.dropByRename(try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/short.wav"))), name: "short.wav")
         try service.waitUntil("short.wav processed", timeout: 60) { ServiceProcess.names(service.processed) == ["short.wav"] }
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: service.outbox.appendingPathComponent("short.json"))) as? [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: service.outbox.appendingPathComponent("short.json"))) as? [String: Any]
         let metadata = json?["metadata"] as? [String: Any]
         #expect((metadata?["model"] as? String)?.contains("dict=\(dictionary.path)") == true, "\(metadata?["model"] ?? "")")
         let memory = metadata?["memory"] as? [String: Any]

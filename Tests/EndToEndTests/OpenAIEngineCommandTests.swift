@@ -43,7 +43,8 @@ struct OpenAIEngineCommandTests {
         return out.split(separator: "\n").compactMap { line in
             let parts = line.split(separator: " ")
             guard parts.count == 4, let start = Double(parts[1]), Double(parts[2]) != nil,
-                  !parts[0].hasPrefix("<"), !parts[0].hasPrefix("[") else { return nil }
+                !parts[0].hasPrefix("<"), !parts[0].hasPrefix("[")
+            else { return nil }
             let word = parts[0].split(separator: "(").first.map(String.init) ?? String(parts[0])
             return (word, start)
         }
@@ -86,7 +87,9 @@ struct OpenAIEngineCommandTests {
             let start = word["start"] as? Double ?? -1
             return whole.contains { $0.0 == text && abs($0.1 - start) < 0.3 }
         }
-        #expect(Double(matched.count) >= 0.9 * Double(words.count), "\(matched.count) of \(words.count) words where the whole-file decode has them")
+        #expect(
+            Double(matched.count) >= 0.9 * Double(words.count),
+            "\(matched.count) of \(words.count) words where the whole-file decode has them")
         #expect(Double(words.count) >= 0.95 * Double(whole.count), "no words lost at chunk boundaries: \(words.count) vs \(whole.count)")
 
         let text = try String(contentsOf: dir.appendingPathComponent("conversation.txt"), encoding: .utf8)
@@ -106,8 +109,10 @@ struct OpenAIEngineCommandTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let cache = dir.appendingPathComponent("cache")
         let ok = try Self.run(
-            ["--engine", "openai", "--base-url", server.baseURL, TestPaths.fixture("speech/short.wav"), "--verbose", "--show-chunks",
-             "-f", "txt,json,srt,vtt,md", "-o", dir.path + "/", "--cache-dir", cache.path],
+            [
+                "--engine", "openai", "--base-url", server.baseURL, TestPaths.fixture("speech/short.wav"), "--verbose", "--show-chunks",
+                "-f", "txt,json,srt,vtt,md", "-o", dir.path + "/", "--cache-dir", cache.path,
+            ],
             environment: ["OPENAI_API_KEY": secret])
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(try server.requests().allSatisfy { $0.auth == true })
@@ -193,14 +198,17 @@ struct OpenAIEngineCommandTests {
         defer { server.stop() }
         let dir = try temporaryDirectory(prefix: "hearingai-e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let common = [Self.conversation, "--memory-limit", "100", "--max-workers", "4", "--chunk-size", "15", "-f", "json", "-o", dir.path + "/"]
+        let common = [
+            Self.conversation, "--memory-limit", "100", "--max-workers", "4", "--chunk-size", "15", "-f", "json", "-o", dir.path + "/",
+        ]
         let embedded = try Self.run(common)
         #expect(embedded.status == 1)
         #expect(embedded.stderr.contains("too small for one worker"), "\(embedded.stderr)")
 
         let remote = try Self.run(["--engine", "openai", "--base-url", server.baseURL] + common)
         #expect(remote.status == 0, "\(remote.stderr)")
-        let memory = (try Self.json(dir.appendingPathComponent("conversation.json"))["metadata"] as? [String: Any])?["memory"] as? [String: Any]
+        let memory =
+            (try Self.json(dir.appendingPathComponent("conversation.json"))["metadata"] as? [String: Any])?["memory"] as? [String: Any]
         #expect(memory?["workersAllowed"] as? Int == 4)
         #expect((memory?["peakRSSMB"] as? Double ?? 999) <= 100)
         #expect(memory?["limitMB"] as? Int == 100)
@@ -216,7 +224,9 @@ struct OpenAIEngineCommandTests {
         #expect(bad.stderr.contains("base URL localhost:8080 is not an http:// or https:// URL"), "\(bad.stderr)")
     }
 
-    @Test("watch with engine: openai from the configuration file, key from it too: transcripts appear; 401 is retried, then failed/ with the reason")
+    @Test(
+        "watch with engine: openai from the configuration file, key from it too: transcripts appear; 401 is retried, then failed/ with the reason"
+    )
     func watchService() throws {
         let secret = "sk-watch-\(UUID().uuidString)"
         let server = try OpenAITestServer(["--api-key", secret])

@@ -14,8 +14,9 @@ struct ReliabilityTests {
 
     // MARK: - A full outbox
 
-    @Test("A full outbox: no half output set, the file waits queued (not failed) and completes once space returns",
-          .enabled(if: Tmpfs.canMount, "mounting a tmpfs needs root; skipped when not root"))
+    @Test(
+        "A full outbox: no half output set, the file waits queued (not failed) and completes once space returns",
+        .enabled(if: Tmpfs.canMount, "mounting a tmpfs needs root; skipped when not root"))
     func diskFullOutbox() throws {
         let service = try ServiceProcess()
         defer { service.cleanup() }
@@ -49,8 +50,9 @@ struct ReliabilityTests {
 
     // MARK: - processed/ and failed/ on other filesystems
 
-    @Test("processed/ and failed/ on other filesystems: sources are copied there, and a move a crash cut short is finished at restart",
-          .enabled(if: Tmpfs.canMount, "mounting a tmpfs needs root; skipped when not root"))
+    @Test(
+        "processed/ and failed/ on other filesystems: sources are copied there, and a move a crash cut short is finished at restart",
+        .enabled(if: Tmpfs.canMount, "mounting a tmpfs needs root; skipped when not root"))
     func otherFilesystems() throws {
         let service = try ServiceProcess()
         defer { service.cleanup() }
@@ -59,7 +61,9 @@ struct ReliabilityTests {
         let failed = try Tmpfs(at: service.failed, bytes: 8 << 20)
         defer { failed.unmount() }
         try service.start()
-        #expect(service.lines(containing: "Directory filesystems", "filesystems=inbox+outbox, processed, failed").count == 1, "\(service.log())")
+        #expect(
+            service.lines(containing: "Directory filesystems", "filesystems=inbox+outbox, processed, failed").count == 1, "\(service.log())"
+        )
 
         let audio = try Self.shortData()
         // One after the other, so that F.wav is job 1 and G.wav job 2.
@@ -85,7 +89,8 @@ struct ReliabilityTests {
         let jobDirectory = service.work.appendingPathComponent(workDir)
         try FileManager.default.createDirectory(at: jobDirectory, withIntermediateDirectories: true)
         try Data("F.wav".utf8).write(to: jobDirectory.appendingPathComponent("name"))
-        try FileManager.default.moveItem(at: service.processed.appendingPathComponent("F.wav"), to: service.processed.appendingPathComponent(staging))
+        try FileManager.default.moveItem(
+            at: service.processed.appendingPathComponent("F.wav"), to: service.processed.appendingPathComponent(staging))
         _ = try Self.sql(service, "UPDATE job SET finalName = NULL WHERE id = 1")
         try service.start()
         try service.waitUntil("the staged copy renamed into place") { ServiceProcess.names(service.processed) == ["F.wav"] }
@@ -98,7 +103,8 @@ struct ReliabilityTests {
         // copy is under the staging name; the move starts again and replaces it.
         try FileManager.default.createDirectory(at: jobDirectory, withIntermediateDirectories: true)
         try Data("F.wav".utf8).write(to: jobDirectory.appendingPathComponent("name"))
-        try FileManager.default.moveItem(at: service.processed.appendingPathComponent("F.wav"), to: jobDirectory.appendingPathComponent("source"))
+        try FileManager.default.moveItem(
+            at: service.processed.appendingPathComponent("F.wav"), to: jobDirectory.appendingPathComponent("source"))
         try audio.prefix(1000).write(to: service.processed.appendingPathComponent(staging))
         _ = try Self.sql(service, "UPDATE job SET finalName = NULL WHERE id = 1")
         try service.start()
@@ -156,7 +162,8 @@ struct ReliabilityTests {
 
     // MARK: - An empty file that grows
 
-    @Test("An empty file held open past the settle time and written later is transcribed; one left empty is refused after empty_file_seconds")
+    @Test(
+        "An empty file held open past the settle time and written later is transcribed; one left empty is refused after empty_file_seconds")
     func emptyFileThatGrows() throws {
         let service = try ServiceProcess(environment: ["HEARINGAI_EMPTY_FILE_SECONDS": "4"])
         defer { service.cleanup() }
@@ -180,15 +187,18 @@ struct ReliabilityTests {
         // A file that stays empty is still refused, once the longer bound has passed.
         let started = Date()
         try ServiceProcess.writeInPlace(Data(), to: service.inbox, name: Array("empty.wav".utf8))
-        try service.waitUntil("empty.wav in failed/", timeout: 30) { ServiceProcess.names(service.failed) == ["empty.wav", "empty.wav.error.json"] }
+        try service.waitUntil("empty.wav in failed/", timeout: 30) {
+            ServiceProcess.names(service.failed) == ["empty.wav", "empty.wav.error.json"]
+        }
         #expect(Date().timeIntervalSince(started) >= 3.5, "refused before empty_file_seconds")
         #expect(try service.errorFile(for: "empty.wav")["reason"] as? String == "an empty file")
     }
 
     // MARK: - An entry that cannot be moved
 
-    @Test("An inbox entry that cannot be moved is reported once and backed off, and taken as soon as it can be",
-          .enabled(if: Tmpfs.canMount, "chattr +i needs root; skipped when not root"))
+    @Test(
+        "An inbox entry that cannot be moved is reported once and backed off, and taken as soon as it can be",
+        .enabled(if: Tmpfs.canMount, "chattr +i needs root; skipped when not root"))
     func unmovableEntry() throws {
         // A settle time long enough to make the file immutable before it settles.
         let service = try ServiceProcess(["--rescan-seconds", "0.3"], settleSeconds: 1.5)

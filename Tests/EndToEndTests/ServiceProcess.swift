@@ -66,8 +66,10 @@ final class ServiceProcess {
 
     /// `--inbox ... --database ...`, for `watch`, `status` and `jobs`.
     var directoryArguments: [String] {
-        ["--inbox", inbox.path, "--outbox", outbox.path, "--processed", processed.path,
-         "--failed", failed.path, "--database", database.path]
+        [
+            "--inbox", inbox.path, "--outbox", outbox.path, "--processed", processed.path,
+            "--failed", failed.path, "--database", database.path,
+        ]
     }
 
     static func childEnvironment(_ extra: [String: String]) -> [String: String] {
@@ -99,8 +101,9 @@ final class ServiceProcess {
             try? out.close()
         }
         notifications?.stop()
-        let relay = try NotifyRelay(path: notifySocketURL(run: runCount).path,
-                                    forwardingTo: environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 })
+        let relay = try NotifyRelay(
+            path: notifySocketURL(run: runCount).path,
+            forwardingTo: environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 })
         notifications = relay
         let child = Process()
         child.executableURL = URL(fileURLWithPath: BinaryRunner.binary)
@@ -125,7 +128,9 @@ final class ServiceProcess {
     /// exit status and how long it took. If the child outlives the deadline it is killed and this
     /// throws.
     @discardableResult
-    func terminate(signal: Int32 = SIGTERM, timeout: Double = 20) throws -> (status: Int32, reason: Process.TerminationReason, seconds: Double) {
+    func terminate(signal: Int32 = SIGTERM, timeout: Double = 20) throws -> (
+        status: Int32, reason: Process.TerminationReason, seconds: Double
+    ) {
         guard let process, process.isRunning else { throw ServiceTestError("terminate: not running") }
         let started = Date()
         kill(process.processIdentifier, signal)
@@ -209,8 +214,10 @@ final class ServiceProcess {
 
     /// Polls `condition` every 50 ms until it holds; throws with the log tail after `timeout`
     /// seconds, or at once if the child exited while `requireRunning`.
-    func waitUntil(_ what: @autoclosure () -> String, timeout: Double = 30, requireRunning: Bool = true,
-                   _ condition: () throws -> Bool) throws {
+    func waitUntil(
+        _ what: @autoclosure () -> String, timeout: Double = 30, requireRunning: Bool = true,
+        _ condition: () throws -> Bool
+    ) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             if try condition() { return }

@@ -49,8 +49,9 @@ struct SystemdNotifyTests {
             let socket = service.notifySocketURL(run: run)
             #expect(socket.deletingLastPathComponent().path == service.root.path)
             #expect(socket.path.utf8.count < 108)
-            #expect(try String(contentsOfFile: "/proc/\(service.pid!)/environ", encoding: .utf8)
-                .split(separator: "\0").contains("NOTIFY_SOCKET=\(socket.path)"[...]))
+            #expect(
+                try String(contentsOfFile: "/proc/\(service.pid!)/environ", encoding: .utf8)
+                    .split(separator: "\0").contains("NOTIFY_SOCKET=\(socket.path)"[...]))
             let (status, _, _) = try service.terminate(signal: SIGTERM)
             #expect(status == 0)
         }

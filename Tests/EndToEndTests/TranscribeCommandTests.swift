@@ -58,7 +58,9 @@ struct TranscribeCommandTests {
 
         let clock = ContinuousClock()
         let started = clock.now
-        let refused = try BinaryRunner.run([TestPaths.fixture("speech/long.wav"), "-o", "/proc/hearingai-out/", "--cache-dir", dir.path + "/cache"])
+        let refused = try BinaryRunner.run([
+            TestPaths.fixture("speech/long.wav"), "-o", "/proc/hearingai-out/", "--cache-dir", dir.path + "/cache",
+        ])
         #expect(refused.status == 1)
         #expect(refused.stderr.split(separator: "\n").count == 1)
         #expect(refused.stderr.hasPrefix("hearingai: /proc/hearingai-out/: cannot create the output directory"), "\(refused.stderr)")
@@ -127,9 +129,11 @@ struct TranscribeCommandTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == [file.lastPathComponent])
     }
 
-    @Test("Bad input: one line naming the file and the reason, exit 1, no output", arguments: [
-        "bad/empty.wav", "bad/notaudio.wav", "bad/truncated.wav", "bad/lying.wav", "bad/random.bin", "bad/hugechannels.wav",
-    ])
+    @Test(
+        "Bad input: one line naming the file and the reason, exit 1, no output",
+        arguments: [
+            "bad/empty.wav", "bad/notaudio.wav", "bad/truncated.wav", "bad/lying.wav", "bad/random.bin", "bad/hugechannels.wav",
+        ])
     func badInput(relative: String) throws {
         let (dir, file) = try Self.staged(relative)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -157,9 +161,12 @@ struct TranscribeCommandTests {
     func memoryLimit() throws {
         let (dir, file) = try Self.staged("speech/conversation.wav")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let result = try BinaryRunner.run([file.path, "--memory-limit", "160", "--max-workers", "2", "--chunk-size", "10", "-f", "json", "--verbose"])
+        let result = try BinaryRunner.run([
+            file.path, "--memory-limit", "160", "--max-workers", "2", "--chunk-size", "10", "-f", "json", "--verbose",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("conversation.json"))) as? [String: Any]
+        let object =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("conversation.json"))) as? [String: Any]
         let memory = try #require((object?["metadata"] as? [String: Any])?["memory"] as? [String: Any])
         #expect(memory["limitMB"] as? Int == 160)
         #expect(memory["limitSource"] as? String == "flag")
@@ -175,7 +182,9 @@ struct TranscribeCommandTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let result = try BinaryRunner.run([file.path], environment: ["PYHEARINGAI_MEMORY_LIMIT": "80"])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("memory limit 80 MB (environment (PYHEARINGAI_MEMORY_LIMIT)) is too small for one worker; the smallest that works is"))
+        #expect(
+            result.stderr.contains(
+                "memory limit 80 MB (environment (PYHEARINGAI_MEMORY_LIMIT)) is too small for one worker; the smallest that works is"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["short.wav"])
     }
 
@@ -230,7 +239,8 @@ struct ResumeCommandTests {
         let chunks = URL(fileURLWithPath: cache).appendingPathComponent("chunks")
         let runs = (try? FileManager.default.contentsOfDirectory(atPath: chunks.path)) ?? []
         return runs.reduce(0) { total, run in
-            total + ((try? FileManager.default.contentsOfDirectory(atPath: chunks.appendingPathComponent(run).path)) ?? [])
+            total
+                + ((try? FileManager.default.contentsOfDirectory(atPath: chunks.appendingPathComponent(run).path)) ?? [])
                 .filter { $0.hasPrefix("chunk-") }.count
         }
     }
@@ -263,7 +273,9 @@ struct ResumeCommandTests {
         // Interrupted again, then --force: the checkpoints are there but none is used.
         try Self.interruptedRun(file, cache: cache)
         #expect(Self.checkpointed(cache) >= 4)
-        let forced = try BinaryRunner.run([file.path, "--chunk-size", "5", "--max-workers", "1", "--cache-dir", cache, "--show-chunks", "--force", "-f", "txt"])
+        let forced = try BinaryRunner.run([
+            file.path, "--chunk-size", "5", "--max-workers", "1", "--cache-dir", cache, "--show-chunks", "--force", "-f", "txt",
+        ])
         #expect(forced.status == 0, "\(forced.stderr)")
         #expect(!forced.stderr.contains("(checkpoint)"))
         #expect(forced.stderr.split(separator: "\n").filter { $0.hasPrefix("chunk") }.count >= 30)

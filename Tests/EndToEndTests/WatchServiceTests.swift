@@ -27,10 +27,11 @@ struct WatchServiceTests {
 
     /// `chunk.index` values of "Chunk done" lines in `lines`.
     static func chunkIndices(_ lines: [Substring]) -> Set<Int> {
-        Set(lines.compactMap { line in
-            guard let range = line.range(of: "chunk.index=") else { return nil }
-            return Int(line[range.upperBound...].prefix(while: \.isNumber))
-        })
+        Set(
+            lines.compactMap { line in
+                guard let range = line.range(of: "chunk.index=") else { return nil }
+                return Int(line[range.upperBound...].prefix(while: \.isNumber))
+            })
     }
 
     // MARK: - 1, 2: the two ways a file arrives
@@ -50,7 +51,8 @@ struct WatchServiceTests {
         #expect(ServiceProcess.names(service.outbox) == ["short.json", "short.txt"])
         let text = try String(contentsOf: service.outbox.appendingPathComponent("short.txt"), encoding: .utf8)
         #expect(text == Reference.short)
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: service.outbox.appendingPathComponent("short.json"))) as? [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: service.outbox.appendingPathComponent("short.json"))) as? [String: Any]
         #expect((json?["segments"] as? [Any])?.isEmpty == false)
         #expect(try Data(contentsOf: service.processed.appendingPathComponent("short.wav")) == Self.shortData())
         #expect(ServiceProcess.names(service.inbox) == [".hearingai-work"])
@@ -125,8 +127,10 @@ struct WatchServiceTests {
         try service.start()
 
         let data = try Self.shortData()
-        let ignored = ["x.wav.part", "y.wav.tmp", "y.wav.crdownload", "y.wav.filepart", "y.wav~", "y.wav.partial", "y.wav.download",
-                       "Y.WAV.PART", ".hidden.wav"]
+        let ignored = [
+            "x.wav.part", "y.wav.tmp", "y.wav.crdownload", "y.wav.filepart", "y.wav~", "y.wav.partial", "y.wav.download",
+            "Y.WAV.PART", ".hidden.wav",
+        ]
         for name in ignored { try service.dropInPlace(data, name: name) }
         // Well past the settle time, and through a rescan's worth of ticks.
         Self.quietPeriod(2)
@@ -173,7 +177,9 @@ struct WatchServiceTests {
         #expect(try service.status() == ["queued": 0, "running": 0, "done": 500, "failed": 0])
         let queued = service.lines(containing: "File queued")
         #expect(queued.count == 500)
-        let queuedNames = queued.compactMap { line in line.range(of: "file.name=").map { String(line[$0.upperBound...].prefix { $0 != " " }) } }
+        let queuedNames = queued.compactMap { line in
+            line.range(of: "file.name=").map { String(line[$0.upperBound...].prefix { $0 != " " }) }
+        }
         #expect(Set(queuedNames) == Set(names.map { $0 + ".wav" }), "each name queued once")
         #expect(service.lines(containing: "Transcript written").count == 500)
         #expect(service.lines(containing: "Same content transcribed before").count == 499)
@@ -236,7 +242,8 @@ struct WatchServiceTests {
         // What each entry is, it still is: moved, not read, not followed.
         let link = ServiceProcess.lstatus(service.failed, "link.wav")
         #expect(link.map { $0.st_mode & S_IFMT } == S_IFLNK)
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: service.failed.appendingPathComponent("link.wav").path)
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: service.failed.appendingPathComponent("link.wav").path)
                 == outside.appendingPathComponent("real.wav").path)
         #expect(try Data(contentsOf: outside.appendingPathComponent("real.wav")) == data, "symlink target untouched")
         #expect(ServiceProcess.lstatus(service.failed, "pipe.wav").map { $0.st_mode & S_IFMT } == S_IFIFO)
@@ -352,7 +359,9 @@ struct WatchServiceTests {
         #expect(written.count == 3)
         #expect(Set(Self.jobIDs(written)) == [1, 2, 3])
         // Run 2 did exactly what run 1 left.
-        #expect(Set(Self.jobIDs(service.lines(containing: "[HearingIngest] Transcription started", run: 2))) == Set([1, 2, 3]).subtracting(doneInRun1))
+        #expect(
+            Set(Self.jobIDs(service.lines(containing: "[HearingIngest] Transcription started", run: 2)))
+                == Set([1, 2, 3]).subtracting(doneInRun1))
         #expect(try service.status() == ["queued": 0, "running": 0, "done": 3, "failed": 0])
         // A stop is not an attempt.
         #expect(try service.jobsList().map { $0[2] } == ["1", "1", "1"])
@@ -415,14 +424,16 @@ struct WatchServiceTests {
         #expect(job["progress"]?.hasPrefix("chunks \(all.count)/\(all.count),") == true, "\(job["progress"] ?? "-")")
         #expect(try service.status() == ["queued": 0, "running": 0, "done": 1, "failed": 0])
         // The transcript covers the whole file: the chunks before the kill and after.
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: service.outbox.appendingPathComponent("long.json"))) as? [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: service.outbox.appendingPathComponent("long.json"))) as? [String: Any]
         let segments = (json?["segments"] as? [[String: Any]]) ?? []
         let starts = segments.compactMap { $0["start"] as? Double }
         let ends = segments.compactMap { $0["end"] as? Double }
         #expect((starts.first ?? 99) < 5)
         #expect((ends.last ?? 0) > 175)
         #expect(zip(ends, starts.dropFirst()).allSatisfy { $1 - $0 < 10 }, "no hole in the transcript")
-        let words = try String(contentsOf: service.outbox.appendingPathComponent("long.txt"), encoding: .utf8).split(whereSeparator: \.isWhitespace)
+        let words = try String(contentsOf: service.outbox.appendingPathComponent("long.txt"), encoding: .utf8).split(
+            whereSeparator: \.isWhitespace)
         #expect(words.count > 400)
     }
 
@@ -452,7 +463,8 @@ struct WatchServiceTests {
             #expect(try String(contentsOf: service.outbox.appendingPathComponent(stem + ".txt"), encoding: .utf8) == Reference.short)
         }
         // The JSON names its own source.
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: service.outbox.appendingPathComponent("b.json"))) as? [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: service.outbox.appendingPathComponent("b.json"))) as? [String: Any]
         #expect((json?["metadata"] as? [String: Any])?["source"] as? String == "b.wav")
         #expect(try service.job(3)["output"] == "a (1)")
         #expect(try service.job(3)["moved to"] == "a (1).wav")
@@ -502,7 +514,8 @@ struct WatchServiceTests {
         #expect(ServiceProcess.names(service.work) == [])
         #expect(try service.job(1)["attempts"] == "1")
         #expect(try service.status() == ["queued": 0, "running": 0, "done": 1, "failed": 0])
-        let words = try String(contentsOf: service.outbox.appendingPathComponent("talk.txt"), encoding: .utf8).split(whereSeparator: \.isWhitespace)
+        let words = try String(contentsOf: service.outbox.appendingPathComponent("talk.txt"), encoding: .utf8).split(
+            whereSeparator: \.isWhitespace)
         #expect(words.count > 120)
     }
 
@@ -705,13 +718,15 @@ struct WatchServiceTests {
         let config = try temporaryDirectory(prefix: "hearingai-e2e")
         defer { try? FileManager.default.removeItem(at: config) }
         let file = config.appendingPathComponent("hearingai.yaml")
-        try Data("""
+        try Data(
+            """
             formats: md
             max_file_mb: 1
             chunk_size: 7
             overlap: 0.5
 
-            """.utf8).write(to: file)
+            """.utf8
+        ).write(to: file)
         let service = try ServiceProcess(["--config", file.path], environment: ["HEARINGAI_FORMATS": "srt,json"])
         defer { service.cleanup() }
         try service.start()
@@ -723,7 +738,8 @@ struct WatchServiceTests {
             ServiceProcess.names(service.processed) == ["one.wav"] && ServiceProcess.names(service.failed).contains("big.wav.error.json")
         }
         #expect(ServiceProcess.names(service.outbox) == ["one.json", "one.srt"])
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: service.outbox.appendingPathComponent("one.json"))) as? [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: service.outbox.appendingPathComponent("one.json"))) as? [String: Any]
         let chunking = (json?["metadata"] as? [String: Any])?["chunking"] as? [String: Any]
         #expect(chunking?["chunkSize"] as? Double == 7, "\(chunking ?? [:])")
         #expect(chunking?["overlap"] as? Double == 0.5, "\(chunking ?? [:])")
@@ -751,10 +767,13 @@ struct WatchServiceTests {
         #expect(Self.lineCount(service.log()) == 1, "\(service.log())")
 
         // status and jobs find the queue through the environment alone.
-        let byEnvironment = try BinaryRunner.run(["status"], environment: [
-            "HEARINGAI_INBOX": service.inbox.path, "HEARINGAI_OUTBOX": service.outbox.path, "HEARINGAI_PROCESSED": service.processed.path,
-            "HEARINGAI_FAILED": service.failed.path, "HEARINGAI_DATABASE": service.database.path,
-        ])
+        let byEnvironment = try BinaryRunner.run(
+            ["status"],
+            environment: [
+                "HEARINGAI_INBOX": service.inbox.path, "HEARINGAI_OUTBOX": service.outbox.path,
+                "HEARINGAI_PROCESSED": service.processed.path,
+                "HEARINGAI_FAILED": service.failed.path, "HEARINGAI_DATABASE": service.database.path,
+            ])
         #expect(byEnvironment.status == 0, "\(byEnvironment.stderr)")
         #expect(byEnvironment.stdout.hasPrefix("queued: 0  running: 0  done: 2  failed: 0"), "\(byEnvironment.stdout)")
 
@@ -791,8 +810,8 @@ struct WatchServiceTests {
         defer { service.cleanup() }
         try service.start()
 
-        let good = String(repeating: "g", count: 251) + ".wav"   // 255 bytes: stem + ".json" is 256
-        let bad = String(repeating: "b", count: 246) + ".wav"    // 250 bytes: + ".error.json" is 261
+        let good = String(repeating: "g", count: 251) + ".wav"  // 255 bytes: stem + ".json" is 256
+        let bad = String(repeating: "b", count: 246) + ".wav"  // 250 bytes: + ".error.json" is 261
         let empty = String(repeating: "e", count: 246) + ".wav"
         try service.dropByRename(Self.shortData(), name: good)
         try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("bad/notaudio.wav"))), name: bad)
@@ -813,9 +832,12 @@ struct WatchServiceTests {
         #expect(counts == ["queued": 0, "running": 0, "done": 1, "failed": 1])
         #expect(ServiceProcess.names(service.processed) == [good])
         let outputs = ServiceProcess.names(service.outbox)
-        #expect(outputs.count == 2 && outputs.contains { $0.hasSuffix(".txt") } && outputs.contains { $0.hasSuffix(".json") }, "outbox: \(outputs)")
+        #expect(
+            outputs.count == 2 && outputs.contains { $0.hasSuffix(".txt") } && outputs.contains { $0.hasSuffix(".json") },
+            "outbox: \(outputs)")
         let errorFiles = ServiceProcess.names(service.failed).filter { $0.hasSuffix(".json") }
-        #expect(errorFiles.count == 2, "an error file for each of the 2 failed entries; failed/ has \(ServiceProcess.names(service.failed))")
+        #expect(
+            errorFiles.count == 2, "an error file for each of the 2 failed entries; failed/ has \(ServiceProcess.names(service.failed))")
     }
 
     @Test("An error file never replaces another file in failed/ (a failed source named like an error file)")

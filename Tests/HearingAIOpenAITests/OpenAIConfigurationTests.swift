@@ -34,9 +34,10 @@ struct OpenAIConfigurationTests {
 
         // The file's key wins over OPENAI_API_KEY; OPENAI_BASE_URL fills an unset base URL.
         let keyed = try PipelineConfiguration(
-            config: ConfigReader(provider: InMemoryProvider(values: [
-                AbsoluteConfigKey(["engine"]): "openai", AbsoluteConfigKey(["openai_api_key"]): "sk-from-file",
-            ])),
+            config: ConfigReader(
+                provider: InMemoryProvider(values: [
+                    AbsoluteConfigKey(["engine"]): "openai", AbsoluteConfigKey(["openai_api_key"]): "sk-from-file",
+                ])),
             engines: Self.engines, environment: ["OPENAI_API_KEY": "sk-from-env", "OPENAI_BASE_URL": "http://127.0.0.1:9000/v1"])
         let keyedOpenAI = try OpenAIEngine.Factory.configuration(keyed.engine)
         #expect(keyedOpenAI.apiKey == "sk-from-file")
@@ -53,9 +54,10 @@ struct OpenAIConfigurationTests {
         // A URL that is not http(s) is refused when the configuration is read, not at the first file.
         #expect(throws: HearingAIError.self) {
             try PipelineConfiguration(
-                config: ConfigReader(provider: InMemoryProvider(values: [
-                    AbsoluteConfigKey(["engine"]): "openai", AbsoluteConfigKey(["openai_base_url"]): "10.0.0.2:8000",
-                ])),
+                config: ConfigReader(
+                    provider: InMemoryProvider(values: [
+                        AbsoluteConfigKey(["engine"]): "openai", AbsoluteConfigKey(["openai_base_url"]): "10.0.0.2:8000",
+                    ])),
                 engines: Self.engines)
         }
         // Without this module's factory, openai is not an engine.

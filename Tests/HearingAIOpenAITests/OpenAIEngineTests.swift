@@ -1,8 +1,9 @@
 import Foundation
 import HearingAI
-@testable import HearingAIOpenAI
 import TestSupport
 import Testing
+
+@testable import HearingAIOpenAI
 
 /// 16 kHz mono samples of a fixture, converted by sox.
 func samples(of fixture: String, seconds: Double? = nil) throws -> [Int16] {
@@ -108,7 +109,8 @@ struct ResponseTests {
 
     @Test("Word times are taken as given, trimmed of Whisper's leading spaces")
     func wordTimes() throws {
-        let body = #"{"text":" Hello there.","segments":[{"start":0.5,"end":1.6,"text":" Hello there."}],"words":[{"word":" Hello","start":0.5,"end":0.9},{"word":" there.","start":1.0,"end":1.6,"probability":0.8}]}"#
+        let body =
+            #"{"text":" Hello there.","segments":[{"start":0.5,"end":1.6,"text":" Hello there."}],"words":[{"word":" Hello","start":0.5,"end":0.9},{"word":" there.","start":1.0,"end":1.6,"probability":0.8}]}"#
         let words = try TranscriptionResponse.parse(Array(body.utf8), chunk: sample, url: "u").chunkWords(chunkSeconds: 10)
         #expect(words.map(\.text) == ["Hello", "there."])
         #expect(words.map(\.start) == [0.5, 1.0])
@@ -119,7 +121,8 @@ struct ResponseTests {
 
     @Test("No word times: words are spread over their segment, in order, and marked estimated")
     func segmentsOnly() throws {
-        let body = #"{"text":"a bb ccc dddd","segments":[{"start":1.0,"end":2.0,"text":" a bb"},{"start":5.0,"end":12.0,"text":" ccc dddd"}]}"#
+        let body =
+            #"{"text":"a bb ccc dddd","segments":[{"start":1.0,"end":2.0,"text":" a bb"},{"start":5.0,"end":12.0,"text":" ccc dddd"}]}"#
         let words = try TranscriptionResponse.parse(Array(body.utf8), chunk: sample, url: "u").chunkWords(chunkSeconds: 10)
         #expect(words.map(\.text) == ["a", "bb", "ccc", "dddd"])
         #expect(words.allSatisfy { $0.timeEstimated == true })
@@ -131,7 +134,8 @@ struct ResponseTests {
 
     @Test("Only text (response_format=json servers): spread over the chunk, marked estimated")
     func textOnly() throws {
-        let words = try TranscriptionResponse.parse(Array(#"{"text":"one two"}"#.utf8), chunk: sample, url: "u").chunkWords(chunkSeconds: 10)
+        let words = try TranscriptionResponse.parse(Array(#"{"text":"one two"}"#.utf8), chunk: sample, url: "u").chunkWords(
+            chunkSeconds: 10)
         #expect(words.map(\.text) == ["one", "two"])
         #expect(words.first?.start == 0 && words.last?.end == 10)
         #expect(words.allSatisfy { $0.timeEstimated == true })
@@ -144,9 +148,11 @@ struct ResponseTests {
         #expect(words.isEmpty)
     }
 
-    @Test("A body that is not the protocol's JSON is an error naming the chunk", arguments: [
-        #"{"text": "unterminated"#, "<html>502 Bad Gateway</html>", #"{"result":"ok"}"#, #"{"text":"x","words":[{"word":"x"}]}"#, "",
-    ])
+    @Test(
+        "A body that is not the protocol's JSON is an error naming the chunk",
+        arguments: [
+            #"{"text": "unterminated"#, "<html>502 Bad Gateway</html>", #"{"result":"ok"}"#, #"{"text":"x","words":[{"word":"x"}]}"#, "",
+        ])
     func malformed(body: String) throws {
         let error = #expect(throws: HearingAIError.self) {
             try TranscriptionResponse.parse(Array(body.utf8), chunk: sample, url: "http://h/v1/audio/transcriptions")
@@ -199,7 +205,12 @@ struct ServerTests {
         let server = try OpenAITestServer(["--api-key", "sk-loopback"])
         defer { server.stop() }
         let audio = try samples(of: "speech/conversation.wav", seconds: 12)
-        let words = try await decode(chunk(audio), loopback(server) { $0.apiKey = "sk-loopback"; $0.language = "en" })
+        let words = try await decode(
+            chunk(audio),
+            loopback(server) {
+                $0.apiKey = "sk-loopback"
+                $0.language = "en"
+            })
         let reference = ["good", "morning", "how", "was", "your", "weekend", "it", "was", "very", "nice", "thank", "you"]
         #expect(Array(words.map(\.text).prefix(reference.count)) == reference)
         #expect(zip(words, words.dropFirst()).allSatisfy { $0.start <= $1.start })
@@ -276,12 +287,17 @@ struct ServerTests {
         #expect(try server.requests().count == 1)
     }
 
-    @Test("401, 403 and 404 fail at once with what to check", arguments: [
-        (["--api-key", "sk-right"], "refused the API key (HTTP 401): Incorrect API key provided."),
-        (["--fault", "403"], "denied access (HTTP 403)"),
-        (["--path", "/v1/other"], "answered 404 Not Found"),
-        (["--model", "whisper-large-v3"], "The model `whisper-1` does not exist; check --base-url, --request-path and --model (whisper-1)"),
-    ])
+    @Test(
+        "401, 403 and 404 fail at once with what to check",
+        arguments: [
+            (["--api-key", "sk-right"], "refused the API key (HTTP 401): Incorrect API key provided."),
+            (["--fault", "403"], "denied access (HTTP 403)"),
+            (["--path", "/v1/other"], "answered 404 Not Found"),
+            (
+                ["--model", "whisper-large-v3"],
+                "The model `whisper-1` does not exist; check --base-url, --request-path and --model (whisper-1)"
+            ),
+        ])
     func refused(arguments: [String], message: String) async throws {
         let server = try OpenAITestServer(arguments)
         defer { server.stop() }
@@ -313,8 +329,10 @@ struct ServerTests {
         let clock = ContinuousClock()
         let started = clock.now
         let error = await #expect(throws: HearingAIError.self) {
-            try await decode(chunk([0, 0, 0]), OpenAIEngine.Configuration(
-                baseURL: url, maxRetries: 1, initialRetryDelay: .milliseconds(10)))
+            try await decode(
+                chunk([0, 0, 0]),
+                OpenAIEngine.Configuration(
+                    baseURL: url, maxRetries: 1, initialRetryDelay: .milliseconds(10)))
         }
         #expect(error?.reason.contains("connection failed") == true, "\(error?.reason ?? "")")
         #expect(error?.reason.contains("2 attempts") == true)

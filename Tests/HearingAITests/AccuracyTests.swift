@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import HearingAI
 
 /// Real PocketSphinx on flite speech with known text.
@@ -26,9 +27,11 @@ struct AccuracyTests {
     func chunkedMatchesUnchunked() async throws {
         let path = Fixtures.path("speech/conversation.wav")
         let reference = try Fixtures.text("speech/conversation.txt")
-        let whole = try await transcribe(path, configuration: PipelineConfiguration(chunking: ChunkPlan(chunkSize: 600, overlap: 0), maxWorkers: 1))
+        let whole = try await transcribe(
+            path, configuration: PipelineConfiguration(chunking: ChunkPlan(chunkSize: 600, overlap: 0), maxWorkers: 1))
         #expect(whole.metadata.chunking.chunks == 1)
-        let chunked = try await transcribe(path, configuration: PipelineConfiguration(chunking: ChunkPlan(chunkSize: 8, overlap: 1), maxWorkers: 2))
+        let chunked = try await transcribe(
+            path, configuration: PipelineConfiguration(chunking: ChunkPlan(chunkSize: 8, overlap: 1), maxWorkers: 2))
         #expect(chunked.metadata.chunking.chunks >= 6)
 
         let wholeWER = wordErrorRate(reference: reference, hypothesis: whole.text)
@@ -58,7 +61,8 @@ struct AccuracyTests {
     func timeOrderAcrossWorkers() async throws {
         let path = Fixtures.path("speech/conversation3.wav")
         let reference = try Fixtures.text("speech/conversation3.txt")
-        let transcript = try await transcribe(path, configuration: PipelineConfiguration(chunking: ChunkPlan(chunkSize: 6, overlap: 0.5), maxWorkers: 3))
+        let transcript = try await transcribe(
+            path, configuration: PipelineConfiguration(chunking: ChunkPlan(chunkSize: 6, overlap: 0.5), maxWorkers: 3))
         let starts = transcript.words.map(\.start)
         #expect(starts == starts.sorted())
         #expect(wordErrorRate(reference: reference, hypothesis: transcript.text) <= Self.referenceTolerance + 0.02)

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import HearingAI
 
 @Suite("Audio input", .timeLimit(.minutes(5)))
@@ -14,10 +15,12 @@ struct AudioInputTests {
         return (total, stream.file.info)
     }
 
-    @Test("Every container and encoding decodes to 16 kHz mono of the right length", arguments: [
-        "pcm16.wav", "pcm24.wav", "pcm32.wav", "float32.wav", "rf64.wav", "bwf.wav",
-        "aiff.aiff", "flac.flac", "vorbis.ogg", "opus.opus", "mp3.mp3", "multi6_96k.wav",
-    ])
+    @Test(
+        "Every container and encoding decodes to 16 kHz mono of the right length",
+        arguments: [
+            "pcm16.wav", "pcm24.wav", "pcm32.wav", "float32.wav", "rf64.wav", "bwf.wav",
+            "aiff.aiff", "flac.flac", "vorbis.ogg", "opus.opus", "mp3.mp3", "multi6_96k.wav",
+        ])
     func formats(name: String) throws {
         let path = Fixtures.path("formats/\(name)")
         let (samples, info) = try Self.streamedSamples(path)
@@ -38,14 +41,16 @@ struct AudioInputTests {
         #expect(wer < 0.2, "WER \(wer): \(transcript.text)")
     }
 
-    @Test("Bad input fails with a one-line reason naming the file", arguments: [
-        ("bad/empty.wav", HearingAIError.Code.notAudio, "empty"),
-        ("bad/notaudio.wav", .notAudio, "not a recognised audio format"),
-        ("bad/random.bin", .notAudio, "not a recognised audio format"),
-        ("bad/truncated.wav", .truncatedAudio, "truncated"),
-        ("bad/lying.wav", .truncatedAudio, "declares"),
-        ("bad/hugechannels.wav", .notAudio, "channels"),
-    ])
+    @Test(
+        "Bad input fails with a one-line reason naming the file",
+        arguments: [
+            ("bad/empty.wav", HearingAIError.Code.notAudio, "empty"),
+            ("bad/notaudio.wav", .notAudio, "not a recognised audio format"),
+            ("bad/random.bin", .notAudio, "not a recognised audio format"),
+            ("bad/truncated.wav", .truncatedAudio, "truncated"),
+            ("bad/lying.wav", .truncatedAudio, "declares"),
+            ("bad/hugechannels.wav", .notAudio, "channels"),
+        ])
     func badInput(relative: String, code: HearingAIError.Code, fragment: String) throws {
         let path = Fixtures.path(relative)
         do {
@@ -64,7 +69,8 @@ struct AudioInputTests {
     func unreadable() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        #expect(throws: HearingAIError(.fileUnreadable, path: dir.path + "/missing.wav", reason: "cannot open: No such file or directory")) {
+        #expect(throws: HearingAIError(.fileUnreadable, path: dir.path + "/missing.wav", reason: "cannot open: No such file or directory"))
+        {
             _ = try AudioFile(path: dir.path + "/missing.wav")
         }
         #expect(throws: HearingAIError(.fileUnreadable, path: dir.path, reason: "is a directory")) {

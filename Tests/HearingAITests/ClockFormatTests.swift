@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HearingAI
 
 @Suite("Clock formats")

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import HearingAI
 
 /// Diarization error rate, scored as `scripts/der.py` scores it (keep the two in step):
@@ -31,8 +32,9 @@ struct DiarizationScore: CustomStringConvertible {
     var confusionRate: Double { total == 0 ? 0 : Double(confusion) / Double(total) }
 
     var description: String {
-        String(format: "DER %.4f (missed %.4f, false alarm %.4f, confusion %.4f) over %.2f s; ",
-               errorRate, missedRate, falseAlarmRate, confusionRate, Double(total) * DiarizationScore.frame)
+        String(
+            format: "DER %.4f (missed %.4f, false alarm %.4f, confusion %.4f) over %.2f s; ",
+            errorRate, missedRate, falseAlarmRate, confusionRate, Double(total) * DiarizationScore.frame)
             + "mapping \(mapping.sorted { $0.key < $1.key }.map { "\($0.key)→\($0.value)" }.joined(separator: ", "))"
     }
 

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import HearingAI
 import TestSupport
+import Testing
+
+@testable import HearingAI
 
 /// The scoring itself (`DiarizationErrorRate.swift`, the same definition as `scripts/der.py`),
 /// on turns made up for the purpose.
@@ -89,8 +90,9 @@ struct DiarizationErrorRateTests {
         #expect(collared.total == 2200 - 6 * 25)
     }
 
-    @Test("scripts/der.py scores a fixture exactly as the Swift function does",
-          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")))
+    @Test(
+        "scripts/der.py scores a fixture exactly as the Swift function does",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")))
     func matchesScript() throws {
         let referencePath = Fixtures.path("speech/conversation.turns.tsv")
         let reference = try Fixtures.referenceTurns("speech/conversation.turns.tsv")
@@ -106,8 +108,10 @@ struct DiarizationErrorRateTests {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let hypPath = dir.appendingPathComponent("hyp.json")
-        try JSONSerialization.data(withJSONObject: ["speakerTurns": hypothesis.map { ["start": $0.start, "end": $0.end, "speaker": $0.speaker] }])
-            .write(to: hypPath)
+        try JSONSerialization.data(withJSONObject: [
+            "speakerTurns": hypothesis.map { ["start": $0.start, "end": $0.end, "speaker": $0.speaker] }
+        ])
+        .write(to: hypPath)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/der.py")
         let process = Process()
@@ -119,8 +123,9 @@ struct DiarizationErrorRateTests {
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        let expected = String(format: "DER %.4f missed %.4f false_alarm %.4f confusion %.4f",
-                              score.errorRate, score.missedRate, score.falseAlarmRate, score.confusionRate)
+        let expected = String(
+            format: "DER %.4f missed %.4f false_alarm %.4f confusion %.4f",
+            score.errorRate, score.missedRate, score.falseAlarmRate, score.confusionRate)
         #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == expected)
     }
 }
@@ -142,7 +147,9 @@ struct SpeakerClusteringTests {
     }
 
     /// `count` points of `weight` around each of `centres`, in time order (centres interleaved).
-    static func points(_ centres: [[Double]], count: Int, spread: Double, weight: Double = 4) -> (points: [SpeakerClustering.Point], truth: [Int]) {
+    static func points(_ centres: [[Double]], count: Int, spread: Double, weight: Double = 4) -> (
+        points: [SpeakerClustering.Point], truth: [Int]
+    ) {
         var noise = Noise(state: 42)
         var points: [SpeakerClustering.Point] = [], truth: [Int] = []
         for i in 0..<count {
@@ -164,7 +171,9 @@ struct SpeakerClusteringTests {
 
     @Test("In blocks: 300 points of three voices give the same three clusters as all at once")
     func blocks() {
-        let centres: [[Double]] = (0..<3).map { (c: Int) -> [Double] in (0..<24).map { (d: Int) -> Double in Double((c * 5 + d * 3) % 7) - 3 } }
+        let centres: [[Double]] = (0..<3).map { (c: Int) -> [Double] in
+            (0..<24).map { (d: Int) -> Double in Double((c * 5 + d * 3) % 7) - 3 }
+        }
         let (points, truth) = Self.points(centres, count: 300, spread: 0.5)
         let whole = SpeakerClustering.cluster(points, threshold: 18)
         let blocked = SpeakerClustering.clusterInBlocks(points, threshold: 18, blockSize: 64)
@@ -176,7 +185,9 @@ struct SpeakerClusteringTests {
 
     @Test("In blocks: points that never merge on their own are forced down, and the bounds hold")
     func blocksForced() {
-        let centres: [[Double]] = (0..<300).map { (c: Int) -> [Double] in (0..<24).map { (d: Int) -> Double in Double((c * 31 + d * 17) % 101) } }
+        let centres: [[Double]] = (0..<300).map { (c: Int) -> [Double] in
+            (0..<24).map { (d: Int) -> Double in Double((c * 31 + d * 17) % 101) }
+        }
         let (points, _) = Self.points(centres, count: 300, spread: 0)
         let labels = SpeakerClustering.clusterInBlocks(points, threshold: 1, maxClusters: 8, blockSize: 64)
         #expect(labels.count == 300)
@@ -214,8 +225,10 @@ struct DiarizationTests {
     static let maximumDER = 0.10
 
     /// `diarize(name.wav)` scored against `name.turns.tsv`.
-    static func diarized(_ name: String, options: DiarizationOptions = DiarizationOptions(),
-                         chunkSize: Double = ChunkPlan.defaultChunkSize) async throws -> (turns: [SpeakerTurn], score: DiarizationScore) {
+    static func diarized(
+        _ name: String, options: DiarizationOptions = DiarizationOptions(),
+        chunkSize: Double = ChunkPlan.defaultChunkSize
+    ) async throws -> (turns: [SpeakerTurn], score: DiarizationScore) {
         let turns = try await diarize(Fixtures.path("speech/\(name).wav"), options: options, chunkSize: chunkSize)
         let reference = try Fixtures.referenceTurns("speech/\(name).turns.tsv")
         let score = diarizationErrorRate(reference: reference, hypothesis: turns)
@@ -266,8 +279,9 @@ struct DiarizationTests {
         Self.checkWellFormed(turns, duration: 4.8)
     }
 
-    @Test("Labels hold across chunk boundaries: 185 s in chunks, DER ≤ 10%",
-          arguments: [10.0, ChunkPlan.defaultChunkSize])
+    @Test(
+        "Labels hold across chunk boundaries: 185 s in chunks, DER ≤ 10%",
+        arguments: [10.0, ChunkPlan.defaultChunkSize])
     func longFileInChunks(chunkSize: Double) async throws {
         let (turns, score) = try await Self.diarized("long", chunkSize: chunkSize)
         // Speaker 1 swapping identity at a chunk boundary would show as confusion over the rest.
@@ -288,7 +302,9 @@ struct DiarizationTests {
 
     /// `name.wav` repeated `times` over, diarized with `chunkSize`, scored against its turns
     /// shifted likewise. The file is written piece by piece, never whole in memory.
-    static func repeated(_ name: String, times: Int, chunkSize: Double = ChunkPlan.defaultChunkSize) async throws -> (turns: [SpeakerTurn], score: DiarizationScore) {
+    static func repeated(_ name: String, times: Int, chunkSize: Double = ChunkPlan.defaultChunkSize) async throws -> (
+        turns: [SpeakerTurn], score: DiarizationScore
+    ) {
         let samples = try Self.readWAV(Fixtures.path("speech/\(name).wav"))
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -311,9 +327,18 @@ struct DiarizationTests {
         var header = Data()
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { header.append(contentsOf: $0) } }
         func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { header.append(contentsOf: $0) } }
-        header.append(contentsOf: Array("RIFF".utf8)); u32(UInt32(36 + bytes))
-        header.append(contentsOf: Array("WAVEfmt ".utf8)); u32(16); u16(1); u16(1); u32(16_000); u32(32_000); u16(2); u16(16)
-        header.append(contentsOf: Array("data".utf8)); u32(UInt32(bytes))
+        header.append(contentsOf: Array("RIFF".utf8))
+        u32(UInt32(36 + bytes))
+        header.append(contentsOf: Array("WAVEfmt ".utf8))
+        u32(16)
+        u16(1)
+        u16(1)
+        u32(16_000)
+        u32(32_000)
+        u16(2)
+        u16(16)
+        header.append(contentsOf: Array("data".utf8))
+        u32(UInt32(bytes))
         let body = samples.withUnsafeBytes { Data($0) }
         try header.write(to: url)
         let handle = try FileHandle(forWritingTo: url)
@@ -322,8 +347,9 @@ struct DiarizationTests {
         for _ in 0..<times { try handle.write(contentsOf: body) }
     }
 
-    @Test("The same conversation twice over: still two speakers, the same labels in both halves",
-          arguments: [("conversation", 2), ("conversation3", 3)])
+    @Test(
+        "The same conversation twice over: still two speakers, the same labels in both halves",
+        arguments: [("conversation", 2), ("conversation3", 3)])
     func conversationTwice(name: String, voices: Int) async throws {
         let (turns, score) = try await Self.repeated(name, times: 2)
         // A voice split in the repeat would show as an extra speaker; relabelled, as confusion.
@@ -370,7 +396,9 @@ struct DiarizationTests {
             let size = Int(data[offset + 4]) | Int(data[offset + 5]) << 8 | Int(data[offset + 6]) << 16 | Int(data[offset + 7]) << 24
             if id == "data" {
                 let body = data[(offset + 8)..<min(data.count, offset + 8 + size)]
-                return stride(from: body.startIndex, to: body.endIndex - 1, by: 2).map { Int16(bitPattern: UInt16(body[$0]) | UInt16(body[$0 + 1]) << 8) }
+                return stride(from: body.startIndex, to: body.endIndex - 1, by: 2).map {
+                    Int16(bitPattern: UInt16(body[$0]) | UInt16(body[$0 + 1]) << 8)
+                }
             }
             offset += 8 + size + size % 2
         }
@@ -379,8 +407,9 @@ struct DiarizationTests {
 
     @Test("Chunks analysed in any order give the same turns (workers finish them in any order)")
     func chunkOrder() async throws {
-        let source = try await ChunkSource.open(path: Fixtures.path("speech/conversation3.wav"),
-                                                configuration: PipelineConfiguration(chunking: ChunkPlan(chunkSize: 8, overlap: 1)))
+        let source = try await ChunkSource.open(
+            path: Fixtures.path("speech/conversation3.wav"),
+            configuration: PipelineConfiguration(chunking: ChunkPlan(chunkSize: 8, overlap: 1)))
         var chunks: [Chunk] = []
         while let chunk = try await source.next() { chunks.append(chunk) }
         source.close()
@@ -394,10 +423,12 @@ struct DiarizationTests {
         }
         let inOrder = try await turns(chunks)
         let reversed = try await turns(chunks.reversed())
-        let interleaved = try await turns(chunks.enumerated().sorted { ($0.offset % 2, $0.offset) < ($1.offset % 2, $1.offset) }.map(\.element))
+        let interleaved = try await turns(
+            chunks.enumerated().sorted { ($0.offset % 2, $0.offset) < ($1.offset % 2, $1.offset) }.map(\.element))
         for other in [reversed, interleaved] {
             #expect(other.map(\.speaker) == inOrder.map(\.speaker))
-            #expect(zip(other, inOrder).allSatisfy { abs($0.start - $1.start) < 0.011 && abs($0.end - $1.end) < 0.011 }, "\(other)\n\(inOrder)")
+            #expect(
+                zip(other, inOrder).allSatisfy { abs($0.start - $1.start) < 0.011 && abs($0.end - $1.end) < 0.011 }, "\(other)\n\(inOrder)")
         }
     }
 
@@ -417,8 +448,9 @@ struct DiarizationTests {
     @Test("A range of the file (--start-time, --end-time): turns on the file's clock, inside the range")
     func timeRange() async throws {
         let (from, to) = (20.0, 45.0)
-        let transcript = try await transcribe(Fixtures.path("speech/conversation.wav"),
-                                              configuration: PipelineConfiguration(maxWorkers: 1, startTime: from, endTime: to))
+        let transcript = try await transcribe(
+            Fixtures.path("speech/conversation.wav"),
+            configuration: PipelineConfiguration(maxWorkers: 1, startTime: from, endTime: to))
         let turns = transcript.speakerTurns
         #expect(turns.allSatisfy { $0.start >= from - 0.01 && $0.end <= to + 0.01 }, "\(turns)")
         let reference = try Fixtures.referenceTurns("speech/conversation.turns.tsv").compactMap { turn -> SpeakerTurn? in

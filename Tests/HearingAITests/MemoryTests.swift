@@ -1,11 +1,14 @@
 import Foundation
-import Testing
-@testable import HearingAI
+import Synchronization
 import TestSupport
+import Testing
+
+@testable import HearingAI
 
 @Suite("Memory limit")
 struct MemoryLimitTests {
-    static func cgroup(limits: [String: String], membership: String = "0::/system.slice/hearingai.service\n") throws -> (CgroupMemory, URL) {
+    static func cgroup(limits: [String: String], membership: String = "0::/system.slice/hearingai.service\n") throws -> (CgroupMemory, URL)
+    {
         let root = try temporaryDirectory()
         for (path, value) in limits {
             let dir = root.appendingPathComponent("mnt").appendingPathComponent(path)
@@ -23,14 +26,19 @@ struct MemoryLimitTests {
     func precedence() throws {
         let env = ["HEARINGAI_MEMORY_LIMIT": "300", "PYHEARINGAI_MEMORY_LIMIT": "400"]
         let config = (megabytes: 500, file: Optional("/etc/hearingai/hearingai.yaml"))
-        #expect(try MemoryLimit.resolve(explicit: 200, environment: env, configuration: config, cgroup: Self.noCgroup)
+        #expect(
+            try MemoryLimit.resolve(explicit: 200, environment: env, configuration: config, cgroup: Self.noCgroup)
                 == MemoryLimit(megabytes: 200, source: .flag))
         #expect(try MemoryLimit.resolve(explicit: 200, explicitSource: .api, environment: env, cgroup: Self.noCgroup)?.source == .api)
-        #expect(try MemoryLimit.resolve(explicit: nil, environment: env, configuration: config, cgroup: Self.noCgroup)
+        #expect(
+            try MemoryLimit.resolve(explicit: nil, environment: env, configuration: config, cgroup: Self.noCgroup)
                 == MemoryLimit(megabytes: 300, source: .environment("HEARINGAI_MEMORY_LIMIT")))
-        #expect(try MemoryLimit.resolve(explicit: nil, environment: ["PYHEARINGAI_MEMORY_LIMIT": "400"], configuration: config, cgroup: Self.noCgroup)
+        #expect(
+            try MemoryLimit.resolve(
+                explicit: nil, environment: ["PYHEARINGAI_MEMORY_LIMIT": "400"], configuration: config, cgroup: Self.noCgroup)
                 == MemoryLimit(megabytes: 400, source: .environment("PYHEARINGAI_MEMORY_LIMIT")))
-        #expect(try MemoryLimit.resolve(explicit: nil, environment: [:], configuration: config, cgroup: Self.noCgroup)
+        #expect(
+            try MemoryLimit.resolve(explicit: nil, environment: [:], configuration: config, cgroup: Self.noCgroup)
                 == MemoryLimit(megabytes: 500, source: .configuration("/etc/hearingai/hearingai.yaml")))
         #expect(try MemoryLimit.resolve(explicit: nil, environment: [:], cgroup: Self.noCgroup) == nil)
     }
@@ -38,7 +46,10 @@ struct MemoryLimitTests {
     @Test("0 means no limit, and stops lower levels from applying")
     func zeroIsNone() throws {
         #expect(try MemoryLimit.resolve(explicit: 0, environment: ["HEARINGAI_MEMORY_LIMIT": "300"], cgroup: Self.noCgroup) == nil)
-        #expect(try MemoryLimit.resolve(explicit: nil, environment: ["HEARINGAI_MEMORY_LIMIT": "0", "PYHEARINGAI_MEMORY_LIMIT": "300"], cgroup: Self.noCgroup) == nil)
+        #expect(
+            try MemoryLimit.resolve(
+                explicit: nil, environment: ["HEARINGAI_MEMORY_LIMIT": "0", "PYHEARINGAI_MEMORY_LIMIT": "300"], cgroup: Self.noCgroup)
+                == nil)
     }
 
     @Test("Bad values are refused, naming where they came from")
@@ -98,7 +109,8 @@ struct MemoryDecoderTests {
     @Test("Under a limit that fits one decoder, a 2-worker request never runs two at once")
     func oneDecoderFits() async throws {
         let engine = PocketSphinxEngine()
-        let perWorker = engine.decoderCost.footprintBytes + engine.decoderCost.growth(forChunkSeconds: 14) + DecoderCost.chunkBufferBytes(seconds: 14)
+        let perWorker =
+            engine.decoderCost.footprintBytes + engine.decoderCost.growth(forChunkSeconds: 14) + DecoderCost.chunkBufferBytes(seconds: 14)
         let baseline = SystemInfo.residentBytes()
         let limit = MemoryLimit(bytes: baseline + MemoryBudget.defaultHeadroomBytes + perWorker * 3 / 2, source: .api)
         let resources = ResourceManager(limit: limit, baselineBytes: baseline)
@@ -112,7 +124,9 @@ struct MemoryDecoderTests {
         #expect(transcript.metadata.memory.limitMB == limit.megabytes)
         #expect(transcript.metadata.chunking.chunks > 3)
         #expect(resources.budget.peakReservedBytes <= resources.budget.capacityBytes!)
-        #expect(transcript.metadata.memory.peakRSSMB * 1_048_576 <= Double(limit.bytes), "peak \(transcript.metadata.memory.peakRSSMB) MB over \(limit.megabytes) MB")
+        #expect(
+            transcript.metadata.memory.peakRSSMB * 1_048_576 <= Double(limit.bytes),
+            "peak \(transcript.metadata.memory.peakRSSMB) MB over \(limit.megabytes) MB")
     }
 
     @Test("With room for two, two run at once")
@@ -179,7 +193,8 @@ struct MemoryDecoderTests {
             let baseline = resources.budget.baselineBytes / 1_048_576
             #expect((110...140).contains(smallest - baseline), "\(error) (baseline \(baseline) MB)")
             // And that limit is indeed enough: the same file runs under it.
-            let enough = ResourceManager(limit: MemoryLimit(megabytes: smallest, source: .flag), baselineBytes: resources.budget.baselineBytes)
+            let enough = ResourceManager(
+                limit: MemoryLimit(megabytes: smallest, source: .flag), baselineBytes: resources.budget.baselineBytes)
             let transcript = try await pipelineSession(maxWorkers: 2, resources: enough) { session in
                 try await session.transcribe(Fixtures.path("speech/short.wav"))
             }
@@ -210,5 +225,3 @@ final class Recorder: Sendable {
     func append(_ item: String) { storage.withLock { $0.append(item) } }
     var items: [String] { storage.withLock { $0 } }
 }
-
-import Synchronization

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import HearingAI
 import TestSupport
+import Testing
+
+@testable import HearingAI
 
 @Suite("Output formats")
 struct OutputFormatTests {

@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import Testing
+
 @testable import HearingAI
 
 @Suite("Pipeline configuration")
@@ -74,8 +75,10 @@ struct PipelineConfigurationTests {
     func readsKeys() throws {
         let reader = ConfigReader(providers: [
             InMemoryProvider(values: [AbsoluteConfigKey(["chunk_size"]): 12.0, AbsoluteConfigKey(["no-such-key"]): 1]),
-            EnvironmentVariablesProvider(environmentVariables: ["HEARINGAI_CHUNK_SIZE": "40", "HEARINGAI_SPEAKERS": "3", "HEARINGAI_DIARIZATION": "false"])
-                .prefixKeys(with: "hearingai"),
+            EnvironmentVariablesProvider(environmentVariables: [
+                "HEARINGAI_CHUNK_SIZE": "40", "HEARINGAI_SPEAKERS": "3", "HEARINGAI_DIARIZATION": "false",
+            ])
+            .prefixKeys(with: "hearingai"),
         ])
         let configuration = try PipelineConfiguration(config: reader, environment: ["PYHEARINGAI_MEMORY_LIMIT": "700"])
         #expect(configuration.chunking.chunkSize == 12)
@@ -115,8 +118,8 @@ struct PipelineConfigurationTests {
         for candidate in candidates {
             let changed = replacing(object, at: path, with: candidate)
             guard let data = try? JSONSerialization.data(withJSONObject: changed),
-                  let decoded = try? JSONDecoder().decode(PipelineConfiguration.self, from: data),
-                  decoded != configuration
+                let decoded = try? JSONDecoder().decode(PipelineConfiguration.self, from: data),
+                decoded != configuration
             else { continue }
             return decoded
         }

@@ -2,9 +2,10 @@ import Configuration
 import Foundation
 import HearingAI
 import SystemPackage
-import Testing
-@testable import HearingIngest
 import TestSupport
+import Testing
+
+@testable import HearingIngest
 
 @Suite("Ingest configuration")
 struct ConfigurationTests {
@@ -15,11 +16,13 @@ struct ConfigurationTests {
         #expect(defaults.pipeline.formats == [.txt, .json])
         #expect(defaults.shutdownTimeout == .seconds(45))
 
-        let configured = try IngestConfiguration(config: ConfigReader(provider: InMemoryProvider(values: [
-            AbsoluteConfigKey(["speakers"]): 2, AbsoluteConfigKey(["diarization"]): false, AbsoluteConfigKey(["memory_limit"]): 900,
-            AbsoluteConfigKey(["model_dir"]): "/srv/models/en-us", AbsoluteConfigKey(["segment_pause"]): 1.5,
-            AbsoluteConfigKey(["formats"]): "srt",
-        ])))
+        let configured = try IngestConfiguration(
+            config: ConfigReader(
+                provider: InMemoryProvider(values: [
+                    AbsoluteConfigKey(["speakers"]): 2, AbsoluteConfigKey(["diarization"]): false, AbsoluteConfigKey(["memory_limit"]): 900,
+                    AbsoluteConfigKey(["model_dir"]): "/srv/models/en-us", AbsoluteConfigKey(["segment_pause"]): 1.5,
+                    AbsoluteConfigKey(["formats"]): "srt",
+                ])))
         #expect(configured.pipeline.diarization.speakers == 2)
         #expect(configured.pipeline.diarization.enabled == false)
         #expect(configured.pipeline.memoryLimit?.megabytes == 900)
@@ -52,8 +55,10 @@ struct ConfigurationTests {
         """.write(to: file, atomically: true, encoding: .utf8)
         let reader = ConfigReader(providers: [
             InMemoryProvider(values: [AbsoluteConfigKey(["inbox"]): "/flag/inbox"]),
-            EnvironmentVariablesProvider(environmentVariables: ["HEARINGAI_INBOX": "/env/inbox", "HEARINGAI_OUTBOX": "/env/outbox", "HEARINGAI_MAX_WORKERS": "1"])
-                .prefixKeys(with: "hearingai"),
+            EnvironmentVariablesProvider(environmentVariables: [
+                "HEARINGAI_INBOX": "/env/inbox", "HEARINGAI_OUTBOX": "/env/outbox", "HEARINGAI_MAX_WORKERS": "1",
+            ])
+            .prefixKeys(with: "hearingai"),
             try await FileProvider<YAMLSnapshot>(filePath: FilePath(file.path)),
         ])
         let configuration = try IngestConfiguration(config: reader, defaultRoot: "/defaults")
@@ -87,7 +92,8 @@ struct ConfigurationTests {
     func invalid() {
         let reader = ConfigReader(provider: InMemoryProvider(values: [AbsoluteConfigKey(["formats"]): "docx"]))
         #expect(throws: HearingAIError.self) { _ = try IngestConfiguration(config: reader) }
-        let overlap = ConfigReader(provider: InMemoryProvider(values: [AbsoluteConfigKey(["chunk_size"]): 10.0, AbsoluteConfigKey(["overlap"]): 5.0]))
+        let overlap = ConfigReader(
+            provider: InMemoryProvider(values: [AbsoluteConfigKey(["chunk_size"]): 10.0, AbsoluteConfigKey(["overlap"]): 5.0]))
         #expect(throws: HearingAIError.self) { _ = try IngestConfiguration(config: overlap) }
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 import HearingAI
-import Testing
-@testable import HearingIngest
 import TestSupport
+import Testing
+
+@testable import HearingIngest
 
 @Suite("Directory and file names")
 struct DirectoryTests {
@@ -140,13 +141,19 @@ struct ServiceDirectoryTests {
         defer { try? FileManager.default.removeItem(at: root) }
         func dir(_ name: String) throws -> Directory { try Directory(path: root.path + "/" + name, create: true) }
         #expect(throws: Never.self) {
-            try IngestDirectories.checkSeparate([("inbox", try dir("in")), ("outbox", try dir("out")), ("processed", try dir("done")), ("failed", try dir("failed"))])
+            try IngestDirectories.checkSeparate([
+                ("inbox", try dir("in")), ("outbox", try dir("out")), ("processed", try dir("done")), ("failed", try dir("failed")),
+            ])
         }
         #expect(throws: HearingAIError.self) {
-            try IngestDirectories.checkSeparate([("inbox", try dir("in")), ("outbox", try dir("in")), ("processed", try dir("done")), ("failed", try dir("failed"))])
+            try IngestDirectories.checkSeparate([
+                ("inbox", try dir("in")), ("outbox", try dir("in")), ("processed", try dir("done")), ("failed", try dir("failed")),
+            ])
         }
         #expect(throws: HearingAIError.self) {
-            try IngestDirectories.checkSeparate([("inbox", try dir("in")), ("outbox", try dir("in/out")), ("processed", try dir("done")), ("failed", try dir("failed"))])
+            try IngestDirectories.checkSeparate([
+                ("inbox", try dir("in")), ("outbox", try dir("in/out")), ("processed", try dir("done")), ("failed", try dir("failed")),
+            ])
         }
     }
 }

@@ -1,10 +1,12 @@
 import Foundation
+import TestSupport
+import Testing
+
+@testable import HearingIngest
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Testing
-@testable import HearingIngest
-import TestSupport
 
 @Suite("inotify watcher", .timeLimit(.minutes(1)))
 struct InotifyWatcherTests {

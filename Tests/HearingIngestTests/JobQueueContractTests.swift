@@ -1,8 +1,9 @@
 import Foundation
 import HearingAI
-import Testing
-@testable import HearingIngest
 import TestSupport
+import Testing
+
+@testable import HearingIngest
 
 /// The ``JobQueue`` contract, written against the protocol: every backend runs the same suite.
 /// A backend is added to ``Backend`` and nothing else changes here.
@@ -20,7 +21,9 @@ struct JobQueueContractTests {
             case .sqlite:
                 let dir = try temporaryDirectory()
                 let path = dir.appendingPathComponent("queue.sqlite").path
-                return (try SQLiteJobQueue(path: path), { try SQLiteJobQueue(path: path) }, { try? FileManager.default.removeItem(at: dir) })
+                return (
+                    try SQLiteJobQueue(path: path), { try SQLiteJobQueue(path: path) }, { try? FileManager.default.removeItem(at: dir) }
+                )
             }
         }
     }
@@ -155,7 +158,8 @@ struct JobQueueContractTests {
         let metadata = TranscriptMetadata(
             source: "a.wav", duration: 2, startTime: 0, inputFormat: "WAV", inputSampleRate: 16_000, inputChannels: 1,
             engine: "pocketsphinx", model: "m", chunking: .init(chunkSize: 30, overlap: 1, boundaryWindow: 2, chunks: 1, maxWorkers: 1),
-            timings: .init(total: 1, engineLoad: 0, speed: 2), memory: .init(limitMB: nil, limitSource: nil, peakRSSMB: 1, workersAllowed: 1))
+            timings: .init(total: 1, engineLoad: 0, speed: 2),
+            memory: .init(limitMB: nil, limitSource: nil, peakRSSMB: 1, workersAllowed: 1))
         let transcript = Transcript(segments: [Segment(words: words)], metadata: metadata)
         try await reopened.storeResult(transcript, resultKey: "abc:1")
         #expect(try await queue.result("abc:1") == transcript)

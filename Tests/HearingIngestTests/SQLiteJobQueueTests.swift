@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 import HearingAI
-@testable import HearingIngest
 import Testing
+
+@testable import HearingIngest
 
 /// What the SQLite queue does with stored data that does not decode (garbage that SQLite's
 /// integrity check cannot see): it must not turn into a failure of good audio.
@@ -19,7 +20,8 @@ struct SQLiteJobQueueTests {
         try await checkpoints.store(words, chunk: 0)
         try await queue.database.write { db in
             try db.execute(sql: "UPDATE checkpoint SET words = ?", arguments: [Data("[{\"garbage\"".utf8)])
-            try db.execute(sql: "INSERT INTO result (resultKey, transcript, createdAt) VALUES ('k:1', ?, ?)", arguments: [Data("{".utf8), Date()])
+            try db.execute(
+                sql: "INSERT INTO result (resultKey, transcript, createdAt) VALUES ('k:1', ?, ?)", arguments: [Data("{".utf8), Date()])
         }
 
         await #expect(throws: DecodingError.self) { _ = try await queue.result("k:1") }

@@ -21,8 +21,11 @@ public final class OpenAITestServer: @unchecked Sendable {
         let portFile = directory.appendingPathComponent("port").path
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestPaths.packageRoot.appendingPathComponent("scripts/openai-server.py").path,
-                             "--port", "0", "--port-file", portFile, "--log", directory.appendingPathComponent("requests.jsonl").path]
+        process.arguments =
+            [
+                "python3", TestPaths.packageRoot.appendingPathComponent("scripts/openai-server.py").path,
+                "--port", "0", "--port-file", portFile, "--log", directory.appendingPathComponent("requests.jsonl").path,
+            ]
             + arguments
         process.standardOutput = FileHandle.nullDevice
         try process.run()

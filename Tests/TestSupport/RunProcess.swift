@@ -20,8 +20,10 @@ public struct ProcessResult: Sendable {
 ///
 /// Both pipes are read to their end before waiting, standard error on a thread of its own, so a
 /// child that fills either pipe cannot stall.
-public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                       in directory: URL? = nil, input: URL? = nil) throws -> ProcessResult {
+public func runProcess(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+    in directory: URL? = nil, input: URL? = nil
+) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -39,9 +41,10 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = errReader.wait()
     process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus,
-                         stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData, as: UTF8.self))
+    return ProcessResult(
+        status: process.terminationStatus,
+        stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
 }
 
 /// Reads a pipe to its end on a thread of its own.

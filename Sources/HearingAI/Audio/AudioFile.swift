@@ -89,7 +89,8 @@ final class AudioFile {
         guard (1...Limits.maxChannels).contains(info.channels) else {
             sf_close(handle)
             self.handle = nil
-            throw HearingAIError(.unsupportedAudio, path: path, reason: "unsupported channel count \(info.channels) (at most \(Limits.maxChannels))")
+            throw HearingAIError(
+                .unsupportedAudio, path: path, reason: "unsupported channel count \(info.channels) (at most \(Limits.maxChannels))")
         }
         guard Limits.sampleRates.contains(info.sampleRate) else {
             sf_close(handle)
@@ -101,7 +102,9 @@ final class AudioFile {
             self.handle = nil
             throw HearingAIError(
                 .truncatedAudio, path: path,
-                reason: "truncated or lying header: the \(shortfall.chunk) chunk declares \(shortfall.declared) bytes but the file holds \(shortfall.actual)")
+                reason:
+                    "truncated or lying header: the \(shortfall.chunk) chunk declares \(shortfall.declared) bytes but the file holds \(shortfall.actual)"
+            )
         }
     }
 
@@ -113,7 +116,8 @@ final class AudioFile {
     func seek(toFrame frame: Int64) throws {
         guard let handle else { return }
         if sf_seek(handle, sf_count_t(frame), SEEK_SET) < 0 {
-            throw HearingAIError(.truncatedAudio, path: path, reason: "cannot seek to frame \(frame): \(String(cString: sf_strerror(handle)))")
+            throw HearingAIError(
+                .truncatedAudio, path: path, reason: "cannot seek to frame \(frame): \(String(cString: sf_strerror(handle)))")
         }
         framesRead = frame
     }
@@ -131,7 +135,9 @@ final class AudioFile {
         }
         let status = sf_error(handle)
         if status != 0 {
-            throw HearingAIError(.truncatedAudio, path: path, reason: "read failed after \(framesRead) frames: \(Self.trimmed(String(cString: sf_strerror(handle))))")
+            throw HearingAIError(
+                .truncatedAudio, path: path,
+                reason: "read failed after \(framesRead) frames: \(Self.trimmed(String(cString: sf_strerror(handle))))")
         }
         if mono.count < got { mono = [Float](repeating: 0, count: frameCount) }
         if channels == 1 {
@@ -167,8 +173,8 @@ final class AudioFile {
             guard parts.count == 2, ["data", "SSND", "ds64"].contains(parts[0]) else { continue }
             let scanner = Scanner(string: parts[1])
             guard let declared = scanner.scanInt64(),
-                  scanner.scanString("(should be") != nil,
-                  let actual = scanner.scanInt64()
+                scanner.scanString("(should be") != nil,
+                let actual = scanner.scanInt64()
             else { continue }
             if declared > actual { return (parts[0], declared, actual) }
         }

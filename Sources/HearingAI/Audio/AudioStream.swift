@@ -25,11 +25,13 @@ final class AudioStream {
     init(path: String, startTime: Double = 0, endTime: Double? = nil) throws {
         file = try AudioFile(path: path)
         let rate = Double(file.info.sampleRate)
-        resampler = file.info.sampleRate == ChunkPlan.sampleRate ? nil : try Resampler(inputRate: rate, outputRate: Double(ChunkPlan.sampleRate))
+        resampler =
+            file.info.sampleRate == ChunkPlan.sampleRate ? nil : try Resampler(inputRate: rate, outputRate: Double(ChunkPlan.sampleRate))
         let startFrame = Int64((startTime * rate).rounded())
         if startFrame > 0 {
             guard file.info.frames <= 0 || startFrame < file.info.frames else {
-                throw HearingAIError(.noAudio, path: path, reason: "start time \(startTime) s is past the end (\(Self.seconds(file.info.duration)) s)")
+                throw HearingAIError(
+                    .noAudio, path: path, reason: "start time \(startTime) s is past the end (\(Self.seconds(file.info.duration)) s)")
             }
             try file.seek(toFrame: startFrame)
         }
@@ -78,7 +80,9 @@ final class AudioStream {
         guard Double(remaining) > rate / 10 else { return }
         throw HearingAIError(
             .truncatedAudio, path: file.path,
-            reason: "truncated: the header declares \(Self.seconds(file.info.duration)) s but only \(Self.seconds(Double(file.framesRead) / rate)) s could be read")
+            reason:
+                "truncated: the header declares \(Self.seconds(file.info.duration)) s but only \(Self.seconds(Double(file.framesRead) / rate)) s could be read"
+        )
     }
 
     private static func convert(_ samples: ArraySlice<Float>, into output: inout [Int16]) {

@@ -38,7 +38,9 @@ public struct ChunkCache: Sendable {
         var bytes: Int64 = 0
         if let walker = fm.enumerator(at: directory, includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey]) {
             for case let url as URL in walker {
-                guard let values = try? url.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey]), values.isRegularFile == true else { continue }
+                guard let values = try? url.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey]), values.isRegularFile == true else {
+                    continue
+                }
                 bytes += Int64(values.fileSize ?? 0)
             }
         }
@@ -144,8 +146,8 @@ public struct ChunkCache: Sendable {
     /// modification time) and the configuration's ``PipelineConfiguration/fingerprint``.
     public static func key(path: String, configuration: PipelineConfiguration) -> String? {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let size = attributes[.size] as? NSNumber,
-              let modified = attributes[.modificationDate] as? Date
+            let size = attributes[.size] as? NSNumber,
+            let modified = attributes[.modificationDate] as? Date
         else { return nil }
         let resolved = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
         let parts = [resolved, size.stringValue, String(modified.timeIntervalSince1970), configuration.fingerprint]

@@ -50,7 +50,8 @@ extension PipelineConfiguration {
             speakers: speakers > 0 ? speakers : nil,
             minSpeakers: try int(keys.minSpeakers) ?? 1,
             maxSpeakers: try int(keys.maxSpeakers) ?? 8)
-        formats = try config.value(for: keys.formats, environment: environment).map { try TranscriptFormat.parseList([$0.description]) }
+        formats =
+            try config.value(for: keys.formats, environment: environment).map { try TranscriptFormat.parseList([$0.description]) }
             ?? defaultFormats
         memoryLimit = try int(keys.memoryLimit).map {
             ConfiguredMemoryLimit(megabytes: $0, source: .configuration(nil))
@@ -144,7 +145,10 @@ extension ConfigReader {
         let found: ConfigurationValue?
         switch key.kind {
         case .string: found = string(forKey: name, isSecret: key.isSecret).map(ConfigurationValue.string)
-        case .int: found = int(forKey: name).map(ConfigurationValue.int) ?? double(forKey: name).flatMap { Int(exactly: $0) }.map(ConfigurationValue.int)
+        case .int:
+            found =
+                int(forKey: name).map(ConfigurationValue.int)
+                ?? double(forKey: name).flatMap { Int(exactly: $0) }.map(ConfigurationValue.int)
         case .double: found = double(forKey: name).map(ConfigurationValue.double) ?? int(forKey: name).map { .double(Double($0)) }
         case .bool: found = bool(forKey: name).map(ConfigurationValue.bool)
         }
@@ -163,10 +167,14 @@ extension ConfigReader {
                 }
                 return .int(value)
             case .double:
-                guard let value = Double(trimmed) else { throw HearingAIError(.invalidOptions, reason: "\(variable)=\(text) is not a number") }
+                guard let value = Double(trimmed) else {
+                    throw HearingAIError(.invalidOptions, reason: "\(variable)=\(text) is not a number")
+                }
                 return .double(value)
             case .bool:
-                guard let value = Bool(trimmed) else { throw HearingAIError(.invalidOptions, reason: "\(variable)=\(text) is not true or false") }
+                guard let value = Bool(trimmed) else {
+                    throw HearingAIError(.invalidOptions, reason: "\(variable)=\(text) is not true or false")
+                }
                 return .bool(value)
             }
         }

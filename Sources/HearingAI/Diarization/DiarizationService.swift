@@ -93,7 +93,8 @@ public final class DiarizationService: ManagedResource {
     /// Analyses the part of `chunk` it owns. `fileOffset` is where the transcribed range starts.
     public func analyze(_ chunk: Chunk, fileOffset: Double) async throws {
         let features = self.features
-        let result = try await thread.run { () -> (windows: [Window], regions: [(Double, Double)], centroids: [Centroid], scatter: [Double], seconds: Double) in
+        let result = try await thread.run {
+            () -> (windows: [Window], regions: [(Double, Double)], centroids: [Centroid], scatter: [Double], seconds: Double) in
             let clock = ContinuousClock()
             let started = clock.now
             let from = Int(chunk.ownedStart - chunk.audioStart)
@@ -124,8 +125,10 @@ public final class DiarizationService: ManagedResource {
             var segmentOf = [Int](repeating: 0, count: windows.count)
             var segments: [SpeakerClustering.Point] = []
             for i in windows.indices {
-                let joins = i > 0 && windows[i].start < windows[i - 1].end
-                    && SpeakerClustering.score(.init(vector: standardized[i], weight: 1), .init(vector: standardized[i - 1], weight: 1)) * 2 < Self.changeThreshold * Self.changeThreshold
+                let joins =
+                    i > 0 && windows[i].start < windows[i - 1].end
+                    && SpeakerClustering.score(.init(vector: standardized[i], weight: 1), .init(vector: standardized[i - 1], weight: 1)) * 2
+                        < Self.changeThreshold * Self.changeThreshold
                 if joins {
                     let s = segments.count - 1
                     let w = segments[s].weight
@@ -195,8 +198,9 @@ public final class DiarizationService: ManagedResource {
         // Only if no local cluster has two windows: the spread of the clusters' means.
         var spread = [Double](repeating: 0, count: d)
         for c in centroids { for k in 0..<d { spread[k] += (c.vector[k] - mean[k]) * (c.vector[k] - mean[k]) * c.weight / total } }
-        let whiten = SpeakerClustering.Whitening(mean: mean, scatter: state.scatter,
-                                                 degrees: state.windows.count - state.centroids.count, fallback: spread)
+        let whiten = SpeakerClustering.Whitening(
+            mean: mean, scatter: state.scatter,
+            degrees: state.windows.count - state.centroids.count, fallback: spread)
         let points = centroids.map { SpeakerClustering.Point(vector: whiten($0.vector), weight: $0.weight) }
         let minimum = options.speakers ?? options.minSpeakers
         let maximum = options.speakers ?? options.maxSpeakers
@@ -208,10 +212,15 @@ public final class DiarizationService: ManagedResource {
         // A lone window between two agreeing neighbours takes their label.
         for i in windowLabels.indices.dropFirst().dropLast()
         where windowLabels[i - 1] == windowLabels[i + 1] && windowLabels[i] != windowLabels[i - 1]
-            && windows[i + 1].start - windows[i - 1].end < 1.0 {
+            && windows[i + 1].start - windows[i - 1].end < 1.0
+        {
             windowLabels[i] = windowLabels[i - 1]
         }
-        windows = windows.enumerated().map { var w = $1; w.centroid = windowLabels[$0]; return w }
+        windows = windows.enumerated().map {
+            var w = $1
+            w.centroid = windowLabels[$0]
+            return w
+        }
 
         // Each speech region is split between the windows inside it at the midpoints between
         // their centres; a region with no window takes the label of the nearest one.
@@ -226,7 +235,9 @@ public final class DiarizationService: ManagedResource {
             }
             var cursor = region.start
             for (i, window) in inside.enumerated() {
-                let end = i + 1 < inside.count ? ((window.start + window.end) / 2 + (inside[i + 1].start + inside[i + 1].end) / 2) / 2 : region.end
+                let end =
+                    i + 1 < inside.count
+                    ? ((window.start + window.end) / 2 + (inside[i + 1].start + inside[i + 1].end) / 2) / 2 : region.end
                 raw.append((cursor, end, window.centroid))
                 cursor = end
             }
@@ -242,7 +253,13 @@ public final class DiarizationService: ManagedResource {
         }
         var names: [Int: String] = [:]
         return merged.map { piece in
-            let name = names[piece.label] ?? { let n = "Speaker \(names.count + 1)"; names[piece.label] = n; return n }()
+            let name =
+                names[piece.label]
+                ?? {
+                    let n = "Speaker \(names.count + 1)"
+                    names[piece.label] = n
+                    return n
+                }()
             return SpeakerTurn(start: (piece.start * 1000).rounded() / 1000, end: (piece.end * 1000).rounded() / 1000, speaker: name)
         }
     }

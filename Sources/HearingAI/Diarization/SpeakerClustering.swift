@@ -36,7 +36,12 @@ struct SpeakerClustering {
         var active = Array(repeating: true, count: n)
         var members = (0..<n).map { [$0] }
         var score = [Double](repeating: .infinity, count: n * n)
-        for i in 0..<n { for j in (i + 1)..<n { score[i * n + j] = Self.score(clusters[i], clusters[j]); score[j * n + i] = score[i * n + j] } }
+        for i in 0..<n {
+            for j in (i + 1)..<n {
+                score[i * n + j] = Self.score(clusters[i], clusters[j])
+                score[j * n + i] = score[i * n + j]
+            }
+        }
         var remaining = n
         while remaining > max(1, minClusters) {
             var best = (i: -1, j: -1, s: Double.infinity)
@@ -74,8 +79,10 @@ struct SpeakerClustering {
     /// `maxClusters`. A pass that merges nothing forces each block down to half its size, so
     /// the score matrix never exceeds `blockSize`² entries. With `blockSize` or fewer points
     /// this is exactly ``cluster``.
-    static func clusterInBlocks(_ points: [Point], threshold: Double, minClusters: Int = 1, maxClusters: Int = .max,
-                                blockSize: Int = Self.blockSize) -> [Int] {
+    static func clusterInBlocks(
+        _ points: [Point], threshold: Double, minClusters: Int = 1, maxClusters: Int = .max,
+        blockSize: Int = Self.blockSize
+    ) -> [Int] {
         var current = points
         // The cluster (index into `current`) each original point belongs to.
         var owner = Array(points.indices)

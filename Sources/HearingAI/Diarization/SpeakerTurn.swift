@@ -40,7 +40,9 @@ public struct DiarizationOptions: Sendable, Hashable, Codable {
             throw HearingAIError(.invalidOptions, reason: "--speakers must be at least 1 (got \(speakers))")
         }
         guard minSpeakers >= 1, maxSpeakers >= minSpeakers else {
-            throw HearingAIError(.invalidOptions, reason: "--min-speakers and --max-speakers must satisfy 1 <= min <= max (got \(minSpeakers), \(maxSpeakers))")
+            throw HearingAIError(
+                .invalidOptions,
+                reason: "--min-speakers and --max-speakers must satisfy 1 <= min <= max (got \(minSpeakers), \(maxSpeakers))")
         }
     }
 }

@@ -26,10 +26,11 @@ extension PocketSphinxEngine {
         public var keys: [ConfigurationKey] { [Self.modelDirectory, Self.dictionary, Self.languageModel] }
 
         public func makeEngine(_ selection: EngineSelection) throws -> any TranscriptionEngine {
-            PocketSphinxEngine(model: PocketSphinxModel(
-                modelDirectory: selection.string(Self.modelDirectory.name),
-                dictionary: selection.string(Self.dictionary.name),
-                languageModel: selection.string(Self.languageModel.name)))
+            PocketSphinxEngine(
+                model: PocketSphinxModel(
+                    modelDirectory: selection.string(Self.modelDirectory.name),
+                    dictionary: selection.string(Self.dictionary.name),
+                    languageModel: selection.string(Self.languageModel.name)))
         }
     }
 }

@@ -156,11 +156,12 @@ final class PocketSphinxDecoder: ChunkDecoder {
                     ps_seg_frames(current, &startFrame, &endFrame)
                     let posterior = ps_seg_prob(current, nil, nil, nil)
                     let confidence = min(1, max(0, logmath_exp(logmath, posterior)))
-                    words.append(Word(
-                        text: text,
-                        start: Double(startFrame) / frameRate,
-                        end: Double(endFrame + 1) / frameRate,
-                        confidence: confidence))
+                    words.append(
+                        Word(
+                            text: text,
+                            start: Double(startFrame) / frameRate,
+                            end: Double(endFrame + 1) / frameRate,
+                            confidence: confidence))
                 }
             }
             segment = ps_seg_next(current)

@@ -26,7 +26,9 @@ public struct PocketSphinxModel: Sendable, Hashable {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: acousticModel, isDirectory: &isDir), isDir.boolValue else {
-            throw HearingAIError(.engineUnavailable, path: acousticModel, reason: "PocketSphinx acoustic model directory not found (install pocketsphinx-en-us or pass --model-dir)")
+            throw HearingAIError(
+                .engineUnavailable, path: acousticModel,
+                reason: "PocketSphinx acoustic model directory not found (install pocketsphinx-en-us or pass --model-dir)")
         }
         for file in [languageModel, dictionary] where !fm.isReadableFile(atPath: file) {
             throw HearingAIError(.engineUnavailable, path: file, reason: "PocketSphinx model file not found or unreadable")

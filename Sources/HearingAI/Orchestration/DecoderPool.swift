@@ -101,7 +101,9 @@ actor DecoderPool {
                 let limit = budget.limit.map { "\($0.megabytes) MB (\($0.source))" } ?? "the limit"
                 throw HearingAIError(
                     .memoryLimitTooSmall,
-                    reason: "memory limit \(limit) is too small for one worker; the smallest that works is \(budget.smallestLimitMB(perWorker: perWorker)) MB")
+                    reason:
+                        "memory limit \(limit) is too small for one worker; the smallest that works is \(budget.smallestLimitMB(perWorker: perWorker)) MB"
+                )
             }
             await withCheckedContinuation { waiters.append($0) }
         }

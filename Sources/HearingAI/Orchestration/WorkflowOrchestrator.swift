@@ -1,5 +1,5 @@
-public import Logging
 import Foundation
+public import Logging
 
 /// Runs the pipeline for one file at a time: read and chunk the audio on a thread of its own,
 /// decode chunks on pooled decoders as the memory budget admits them (up to `maxWorkers` at
@@ -79,7 +79,9 @@ public final class WorkflowOrchestrator: Sendable {
             let limit = resources.limit.map { "\($0.megabytes) MB (\($0.source))" } ?? "the limit"
             throw HearingAIError(
                 .memoryLimitTooSmall, path: path,
-                reason: "memory limit \(limit) is too small for one worker; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes)) MB")
+                reason:
+                    "memory limit \(limit) is too small for one worker; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes)) MB"
+            )
         }
         let workers = max(1, min(maxWorkers, configuration.maxWorkers, fit))
         await transcription.pool.setCapacity(workers)
@@ -97,7 +99,9 @@ public final class WorkflowOrchestrator: Sendable {
                 let limit = resources.limit.map { "\($0.megabytes) MB (\($0.source))" } ?? "the limit"
                 throw HearingAIError(
                     .memoryLimitTooSmall, path: path,
-                    reason: "memory limit \(limit) is too small for one worker with diarization; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes)) MB")
+                    reason:
+                        "memory limit \(limit) is too small for one worker with diarization; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes)) MB"
+                )
             }
             let service = DiarizationService(options: configuration.diarization)
             resources.register(service)
@@ -115,9 +119,11 @@ public final class WorkflowOrchestrator: Sendable {
 
         let info = source.stream.file.info
 
-        let checkpoints: (any ChunkCheckpoints)? = explicitCheckpoints ?? cache.flatMap { cache in
-            ChunkCache.key(path: path, configuration: configuration).map { cache.entry(forKey: $0) }
-        }
+        let checkpoints: (any ChunkCheckpoints)? =
+            explicitCheckpoints
+            ?? cache.flatMap { cache in
+                ChunkCache.key(path: path, configuration: configuration).map { cache.entry(forKey: $0) }
+            }
         let reconciliation = ReconciliationService()
         resources.register(reconciliation)
         defer { resources.unregister(reconciliation) }
@@ -129,12 +135,14 @@ public final class WorkflowOrchestrator: Sendable {
 
         var logger = self.logger
         logger[metadataKey: "file.path"] = "\(path)"
-        logger.debug("Transcription started", metadata: [
-            "audio.format": "\(info.formatName)", "audio.rate": "\(info.sampleRate)",
-            "audio.channels": "\(info.channels)", "audio.duration": "\(audioTotal)",
-            "memory.limit": "\(resources.limit.map(\.description) ?? "none")",
-            "memory.workers_allowed": "\(workers)", "workers.requested": "\(configuration.maxWorkers)",
-        ])
+        logger.debug(
+            "Transcription started",
+            metadata: [
+                "audio.format": "\(info.formatName)", "audio.rate": "\(info.sampleRate)",
+                "audio.channels": "\(info.channels)", "audio.duration": "\(audioTotal)",
+                "memory.limit": "\(resources.limit.map(\.description) ?? "none")",
+                "memory.workers_allowed": "\(workers)", "workers.requested": "\(configuration.maxWorkers)",
+            ])
 
         var done = TranscriptionProgress(
             chunksDone: 0, chunksTotal: max(1, Int((audioTotal / plan.chunkSize).rounded(.up))),
@@ -167,8 +175,9 @@ public final class WorkflowOrchestrator: Sendable {
                 let service = transcription
                 let offset = configuration.startTime
                 group.addTask {
-                    try await Self.process(chunk, service: service, reconciliation: reconciliation, checkpoints: checkpoints, fileOffset: offset,
-                                           diarizer: diarizer, diarizationFailure: diarizationFailure)
+                    try await Self.process(
+                        chunk, service: service, reconciliation: reconciliation, checkpoints: checkpoints, fileOffset: offset,
+                        diarizer: diarizer, diarizationFailure: diarizationFailure)
                 }
                 inFlight += 1
             }
@@ -221,18 +230,23 @@ public final class WorkflowOrchestrator: Sendable {
             inputChannels: info.channels,
             engine: engine.name,
             model: engine.modelDescription,
-            chunking: .init(chunkSize: plan.chunkSize, overlap: plan.overlap, boundaryWindow: plan.boundaryWindow, chunks: chunkCount, maxWorkers: configuration.maxWorkers),
+            chunking: .init(
+                chunkSize: plan.chunkSize, overlap: plan.overlap, boundaryWindow: plan.boundaryWindow, chunks: chunkCount,
+                maxWorkers: configuration.maxWorkers),
             timings: .init(total: total, engineLoad: loadSeconds, speed: total > 0 ? duration / total : 0),
-            memory: .init(limitMB: resources.limit?.megabytes, limitSource: resources.limit?.source.description,
-                          peakRSSMB: (Double(peak) / 1_048_576 * 10).rounded() / 10, workersAllowed: workers),
+            memory: .init(
+                limitMB: resources.limit?.megabytes, limitSource: resources.limit?.source.description,
+                peakRSSMB: (Double(peak) / 1_048_576 * 10).rounded() / 10, workersAllowed: workers),
             diarization: diarization
         )
         metadata.wordTimes = TranscriptMetadata.WordTimes(segments.flatMap(\.words))
-        logger.debug("Transcription finished", metadata: [
-            "chunks": "\(chunkCount)", "seconds": "\(total)",
-            "memory.peak_mb": "\(metadata.memory.peakRSSMB)", "memory.interventions": "\(supervisor.interventions)",
-            "speakers": "\(diarization.map { String($0.speakers) } ?? "off")",
-        ])
+        logger.debug(
+            "Transcription finished",
+            metadata: [
+                "chunks": "\(chunkCount)", "seconds": "\(total)",
+                "memory.peak_mb": "\(metadata.memory.peakRSSMB)", "memory.interventions": "\(supervisor.interventions)",
+                "speakers": "\(diarization.map { String($0.speakers) } ?? "off")",
+            ])
         return Transcript(segments: segments, speakerTurns: turns, metadata: metadata)
     }
 

@@ -21,12 +21,13 @@ public enum AtomicFile {
         do {
             try write(data, into: directoryFD, as: url.lastPathComponent, temporary: temporary, permissions: permissions, replace: true)
         } catch {
-            let what = switch error.step {
-            case .create: "cannot create a temporary file"
-            case .write: "write failed"
-            case .fsync: "fsync failed"
-            case .rename: "rename failed"
-            }
+            let what =
+                switch error.step {
+                case .create: "cannot create a temporary file"
+                case .write: "write failed"
+                case .fsync: "fsync failed"
+                case .rename: "rename failed"
+                }
             throw failure(url, what, error.errno)
         }
     }
@@ -68,7 +69,8 @@ public enum AtomicFile {
         permissions: mode_t, replace: Bool
     ) throws(Failure) {
         try writeTemporary(data, into: directory, temporary: temporary, permissions: permissions)
-        let result = replace
+        let result =
+            replace
             ? renameat(directory, temporary, directory, name)
             : CHearingShims_renameat_noreplace(directory, temporary, directory, name)
         guard result == 0 else {

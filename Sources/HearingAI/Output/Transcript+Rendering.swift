@@ -43,7 +43,8 @@ extension Transcript {
         var out = ""
         for (number, segment) in segments.enumerated() {
             let text = segment.speaker.map { "\($0): \(segment.text)" } ?? segment.text
-            out += "\(number + 1)\n\(Self.timestamp(segment.start, separator: ",")) --> \(Self.timestamp(segment.end, separator: ","))\n\(text)\n\n"
+            out +=
+                "\(number + 1)\n\(Self.timestamp(segment.start, separator: ",")) --> \(Self.timestamp(segment.end, separator: ","))\n\(text)\n\n"
         }
         return out
     }

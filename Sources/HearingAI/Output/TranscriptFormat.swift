@@ -37,7 +37,8 @@ public struct TranscriptFormat: RawRepresentable, Hashable, Sendable, CaseIterab
         var formats: [TranscriptFormat] = []
         for name in values.flatMap({ $0.split(separator: ",") }).map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
             guard let format = TranscriptFormat(rawValue: name) else {
-                throw HearingAIError(.invalidOptions, reason: "unknown format '\(name)' (choose from \(allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw HearingAIError(
+                    .invalidOptions, reason: "unknown format '\(name)' (choose from \(allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             if !formats.contains(format) { formats.append(format) }
         }

@@ -24,7 +24,9 @@ public final class MemoryBudget: Sendable {
     private let state: Mutex<State>
 
     /// A budget under `limit`, with the process's present resident size as its baseline.
-    public init(limit: MemoryLimit?, baselineBytes: Int = SystemInfo.residentBytes(), headroomBytes: Int = MemoryBudget.defaultHeadroomBytes) {
+    public init(
+        limit: MemoryLimit?, baselineBytes: Int = SystemInfo.residentBytes(), headroomBytes: Int = MemoryBudget.defaultHeadroomBytes
+    ) {
         self.headroomBytes = headroomBytes
         self.state = Mutex(State(limit: limit, baseline: baselineBytes + headroomBytes))
     }

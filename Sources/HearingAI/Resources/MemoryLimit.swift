@@ -91,7 +91,8 @@ public struct MemoryLimit: Sendable, Hashable, CustomStringConvertible {
 
     private static func positive(_ megabytes: Int, _ source: Source) throws -> MemoryLimit? {
         guard megabytes >= 0 else {
-            throw HearingAIError(.invalidOptions, reason: "memory limit from \(source) must be 0 (none) or a positive number of MB, got \(megabytes)")
+            throw HearingAIError(
+                .invalidOptions, reason: "memory limit from \(source) must be 0 (none) or a positive number of MB, got \(megabytes)")
         }
         return megabytes == 0 ? nil : MemoryLimit(megabytes: megabytes, source: source)
     }
@@ -114,7 +115,7 @@ public struct CgroupMemory: Sendable {
     /// The lowest limit on the path to the process's cgroup, or nil when there is none.
     public func limit() -> MemoryLimit? {
         guard let membership = try? String(contentsOfFile: membershipFile, encoding: .utf8),
-              let line = membership.split(separator: "\n").first(where: { $0.hasPrefix("0::") })
+            let line = membership.split(separator: "\n").first(where: { $0.hasPrefix("0::") })
         else { return nil }
         let path = line.dropFirst(3).trimmingCharacters(in: .whitespaces)
         var components = path.split(separator: "/").map(String.init)
@@ -123,8 +124,9 @@ public struct CgroupMemory: Sendable {
             let dir = ([mountPoint] + components).joined(separator: "/")
             let file = dir + "/memory.max"
             if let text = try? String(contentsOfFile: file, encoding: .utf8),
-               let bytes = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-               lowest.map({ bytes < $0.bytes }) ?? true {
+                let bytes = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                lowest.map({ bytes < $0.bytes }) ?? true
+            {
                 lowest = MemoryLimit(bytes: bytes, source: .cgroup(file))
             }
             if components.isEmpty { break }
@@ -142,9 +144,10 @@ let apiMemoryLimit = Mutex<Int?>(nil)
 /// applies to pipelines created afterwards.
 public func setMemoryLimit(megabytes: Int) {
     apiMemoryLimit.withLock { $0 = megabytes }
-    ResourceManager.shared.setLimit(megabytes == 0
-        ? CgroupMemory().limit()
-        : min(MemoryLimit(megabytes: megabytes, source: .api), CgroupMemory().limit()))
+    ResourceManager.shared.setLimit(
+        megabytes == 0
+            ? CgroupMemory().limit()
+            : min(MemoryLimit(megabytes: megabytes, source: .api), CgroupMemory().limit()))
 }
 
 private func min(_ a: MemoryLimit, _ b: MemoryLimit?) -> MemoryLimit {

@@ -109,8 +109,8 @@ enum CPUTime {
     static func read() -> Double {
         // utime and stime are fields 14 and 15.
         guard let stat = ProcFS.stat(),
-              let user = stat[14].flatMap({ Double($0) }),
-              let system = stat[15].flatMap({ Double($0) })
+            let user = stat[14].flatMap({ Double($0) }),
+            let system = stat[15].flatMap({ Double($0) })
         else { return 0 }
         return (user + system) / ticksPerSecond
     }

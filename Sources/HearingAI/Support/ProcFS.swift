@@ -8,7 +8,7 @@ package enum ProcFS {
     /// its last ')'.
     package static func stat(pid: String = "self") -> Stat? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")")
+            let close = text.lastIndex(of: ")")
         else { return nil }
         return Stat(fieldsAfterName: text[text.index(after: close)...].split(separator: " "))
     }

@@ -4,7 +4,9 @@ import CHearingShims
 /// C shims stay behind this one door.
 package enum SystemCalls {
     /// `renameat2(2)` with `RENAME_NOREPLACE`: -1 with `errno` EEXIST instead of replacing.
-    package static func renameNoReplace(_ fromDirectory: Int32, _ from: UnsafePointer<CChar>, _ toDirectory: Int32, _ to: UnsafePointer<CChar>) -> Int32 {
+    package static func renameNoReplace(
+        _ fromDirectory: Int32, _ from: UnsafePointer<CChar>, _ toDirectory: Int32, _ to: UnsafePointer<CChar>
+    ) -> Int32 {
         CHearingShims_renameat_noreplace(fromDirectory, from, toDirectory, to)
     }
 

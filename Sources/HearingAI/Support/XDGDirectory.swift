@@ -11,10 +11,11 @@ package enum XDGDirectory: Sendable {
     /// variables count only as absolute paths, and a HOME of `/nonexistent` (a system user's)
     /// not at all.
     package func path(appending component: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
-        let (variable, underHome) = switch self {
-        case .cache: ("XDG_CACHE_HOME", ".cache")
-        case .data: ("XDG_DATA_HOME", ".local/share")
-        }
+        let (variable, underHome) =
+            switch self {
+            case .cache: ("XDG_CACHE_HOME", ".cache")
+            case .data: ("XDG_DATA_HOME", ".local/share")
+            }
         if let xdg = environment[variable], xdg.hasPrefix("/") { return xdg + "/" + component }
         if let home = environment["HOME"], home.hasPrefix("/"), home != "/nonexistent" {
             return home + "/" + underHome + "/" + component

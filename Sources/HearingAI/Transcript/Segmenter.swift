@@ -21,7 +21,8 @@ public struct Segmenter: Sendable {
         var current: [Word] = []
         for word in words {
             if let last = current.last, let first = current.first,
-               word.start - last.end > pause || word.speaker != last.speaker || word.end - first.start > maxDuration {
+                word.start - last.end > pause || word.speaker != last.speaker || word.end - first.start > maxDuration
+            {
                 segments.append(Segment(words: current, speaker: first.speaker))
                 current.removeAll()
             }

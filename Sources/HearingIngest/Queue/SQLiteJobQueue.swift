@@ -129,10 +129,12 @@ public final class SQLiteJobQueue: JobQueue {
 
     public func claim(owner: String, now: Date) async throws -> Job? {
         try await write { db in
-            guard var job = try Job
-                .filter(Job.Columns.state == Job.State.queued.rawValue && Job.Columns.notBefore <= now)
-                .order(Job.Columns.notBefore, Job.Columns.id)
-                .fetchOne(db)
+            guard
+                var job =
+                    try Job
+                    .filter(Job.Columns.state == Job.State.queued.rawValue && Job.Columns.notBefore <= now)
+                    .order(Job.Columns.notBefore, Job.Columns.id)
+                    .fetchOne(db)
             else { return nil }
             job.state = .running
             job.attempts += 1
@@ -234,18 +236,21 @@ public final class SQLiteJobQueue: JobQueue {
 
     public func requeueFailed(_ id: Int64, now: Date) async throws {
         try await write { db in
-            _ = try Job.filter(key: id).updateAll(db, [
-                Job.Columns.state.set(to: Job.State.queued.rawValue), Job.Columns.attempts.set(to: 0),
-                Job.Columns.lastError.set(to: nil), Job.Columns.finalName.set(to: nil), Job.Columns.finishedAt.set(to: nil),
-                Job.Columns.notBefore.set(to: now), Job.Columns.updatedAt.set(to: now),
-            ])
+            _ = try Job.filter(key: id).updateAll(
+                db,
+                [
+                    Job.Columns.state.set(to: Job.State.queued.rawValue), Job.Columns.attempts.set(to: 0),
+                    Job.Columns.lastError.set(to: nil), Job.Columns.finalName.set(to: nil), Job.Columns.finishedAt.set(to: nil),
+                    Job.Columns.notBefore.set(to: now), Job.Columns.updatedAt.set(to: now),
+                ])
         }
     }
 
     private static func finished(_ state: Job.State, error: String?, now: Date) -> [ColumnAssignment] {
         [
             Job.Columns.state.set(to: state.rawValue), Job.Columns.lastError.set(to: error),
-            Job.Columns.waitingFor.set(to: nil), Job.Columns.leaseOwner.set(to: nil), Job.Columns.finishedAt.set(to: now), Job.Columns.updatedAt.set(to: now),
+            Job.Columns.waitingFor.set(to: nil), Job.Columns.leaseOwner.set(to: nil), Job.Columns.finishedAt.set(to: now),
+            Job.Columns.updatedAt.set(to: now),
         ]
     }
 
@@ -311,17 +316,22 @@ struct DatabaseCheckpoints: ChunkCheckpoints {
 
     func load(chunk index: Int) async -> [Word]? {
         let key = resultKey
-        guard let stored = try? await queue.read({ db in
-            try StoredCheckpoint.fetchOne(db, key: [StoredCheckpoint.Columns.resultKey.name: key, StoredCheckpoint.Columns.chunk.name: index])
-        }) else { return nil }
+        guard
+            let stored = try? await queue.read({ db in
+                try StoredCheckpoint.fetchOne(
+                    db, key: [StoredCheckpoint.Columns.resultKey.name: key, StoredCheckpoint.Columns.chunk.name: index])
+            })
+        else { return nil }
         do {
             return try JSONDecoder().decode([Word].self, from: stored.words)
         } catch {
             // Garbage in a checkpoint is the store's fault, not the audio's: the chunk is
             // decoded again and storing it replaces the garbage.
-            queue.logger?.warning("Checkpoint does not decode; decoding the chunk again", metadata: [
-                "chunk.index": "\(index)", "error": "\(error)",
-            ])
+            queue.logger?.warning(
+                "Checkpoint does not decode; decoding the chunk again",
+                metadata: [
+                    "chunk.index": "\(index)", "error": "\(error)",
+                ])
             return nil
         }
     }

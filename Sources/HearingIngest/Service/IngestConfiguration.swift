@@ -1,6 +1,6 @@
 public import Configuration
-public import HearingAI
 import Foundation
+public import HearingAI
 
 /// Everything `hearingai watch` needs: the service's own keys and the pipeline's
 /// (``HearingAI/PipelineConfiguration``, read from the same configuration).
@@ -92,7 +92,8 @@ public struct IngestConfiguration: Sendable {
         maxAttempts = max(1, try int(keys.maxAttempts, 3))
         shutdownTimeout = .milliseconds(Int64(max(1, try double(keys.shutdownTimeoutSeconds, 45)) * 1000))
         idleRelease = .milliseconds(Int64(max(0, try double(keys.idleReleaseSeconds, 30)) * 1000))
-        pipeline = try PipelineConfiguration(config: config, engines: engines, environment: environment, defaultFormats: Self.defaultFormats)
+        pipeline = try PipelineConfiguration(
+            config: config, engines: engines, environment: environment, defaultFormats: Self.defaultFormats)
     }
 
     /// The service's own keys.
@@ -104,20 +105,24 @@ public struct IngestConfiguration: Sendable {
     /// The service's keys by name.
     public enum Keys {
         /// `inbox`.
-        public static let inbox = ConfigurationKey("inbox", .string, flag: "--inbox", default: "$XDG_DATA_HOME/hearingai/inbox", help: "The inbox directory.")
+        public static let inbox = ConfigurationKey(
+            "inbox", .string, flag: "--inbox", default: "$XDG_DATA_HOME/hearingai/inbox", help: "The inbox directory.")
         /// `outbox`.
-        public static let outbox = ConfigurationKey("outbox", .string, flag: "--outbox", default: "…/hearingai/outbox", help: "The outbox directory.")
+        public static let outbox = ConfigurationKey(
+            "outbox", .string, flag: "--outbox", default: "…/hearingai/outbox", help: "The outbox directory.")
         /// `processed`.
         public static let processed = ConfigurationKey(
             "processed", .string, flag: "--processed", default: "…/hearingai/processed", help: "Where transcribed sources go.")
         /// `failed`.
-        public static let failed = ConfigurationKey("failed", .string, flag: "--failed", default: "…/hearingai/failed", help: "Where failed sources go.")
+        public static let failed = ConfigurationKey(
+            "failed", .string, flag: "--failed", default: "…/hearingai/failed", help: "Where failed sources go.")
         /// `database`.
         public static let database = ConfigurationKey(
             "database", .string, flag: "--database", default: "…/hearingai/queue.sqlite", help: "The SQLite queue.")
         /// `settle_seconds`.
         public static let settleSeconds = ConfigurationKey(
-            "settle_seconds", .double, flag: "--settle-seconds", default: "2", help: "How long a file must stay unchanged before it is taken.")
+            "settle_seconds", .double, flag: "--settle-seconds", default: "2",
+            help: "How long a file must stay unchanged before it is taken.")
         /// `empty_file_seconds`.
         public static let emptyFileSeconds = ConfigurationKey(
             "empty_file_seconds", .double, default: "60",

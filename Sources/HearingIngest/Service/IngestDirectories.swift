@@ -49,12 +49,16 @@ public struct IngestDirectories: Sendable {
         let resolved = roles.map { ($0.0, URL(fileURLWithPath: $0.1.path).resolvingSymlinksInPath().standardizedFileURL.path) }
         for (i, a) in resolved.enumerated() {
             for b in resolved[(i + 1)...] {
-                if a.1 == b.1 { throw HearingAIError(.serviceUnavailable, reason: "\(a.0) and \(b.0) are the same directory (\(a.1)): use four different directories") }
+                if a.1 == b.1 {
+                    throw HearingAIError(
+                        .serviceUnavailable, reason: "\(a.0) and \(b.0) are the same directory (\(a.1)): use four different directories")
+                }
             }
         }
         let inbox = resolved[0].1
         for (role, path) in resolved.dropFirst() where path.hasPrefix(inbox + "/") {
-            throw HearingAIError(.serviceUnavailable, reason: "\(role) directory \(path) is inside the inbox: the service would take its own files as input")
+            throw HearingAIError(
+                .serviceUnavailable, reason: "\(role) directory \(path) is inside the inbox: the service would take its own files as input")
         }
     }
 

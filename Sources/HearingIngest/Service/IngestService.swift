@@ -1,7 +1,7 @@
+import Foundation
 public import HearingAI
 public import Logging
 public import ServiceLifecycle
-import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -79,10 +79,12 @@ public struct IngestService: Sendable {
         let watcher = configuration.pollOnly ? nil : try InotifyWatcher(directory: directories.inbox.path)
 
         let filesystems = directories.filesystems()
-        logger.info("Directory filesystems", metadata: [
-            "filesystems": "\(filesystems.joined(separator: ", "))",
-            "moves": "\(filesystems.count == 1 ? "rename" : "copy between filesystems")",
-        ])
+        logger.info(
+            "Directory filesystems",
+            metadata: [
+                "filesystems": "\(filesystems.joined(separator: ", "))",
+                "moves": "\(filesystems.count == 1 ? "rename" : "copy between filesystems")",
+            ])
         do {
             try await recover(processor: processor, intake: intake)
         } catch {
@@ -93,10 +95,12 @@ public struct IngestService: Sendable {
         await intake.rescan()
         let (logger, notifier, directories, resources) = (self.logger, self.notifier, self.directories, self.resources)
         let announce: @Sendable () -> Void = {
-            logger.info("Watching the inbox", metadata: [
-                "inbox": "\(directories.inbox.path)", "outbox": "\(directories.outbox.path)",
-                "memory.limit": "\(resources.limit.map(\.description) ?? "none")",
-            ])
+            logger.info(
+                "Watching the inbox",
+                metadata: [
+                    "inbox": "\(directories.inbox.path)", "outbox": "\(directories.outbox.path)",
+                    "memory.limit": "\(resources.limit.map(\.description) ?? "none")",
+                ])
             notifier.status("watching \(directories.inbox.path)")
         }
 
@@ -106,10 +110,13 @@ public struct IngestService: Sendable {
             .init(service: intake, successTerminationBehavior: .gracefullyShutdownGroup),
         ]
         if let watcher {
-            services.append(.init(
-                service: InboxWatcher(watcher: watcher, intake: intake, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup))
+            services.append(
+                .init(
+                    service: InboxWatcher(watcher: watcher, intake: intake, logger: logger),
+                    successTerminationBehavior: .gracefullyShutdownGroup))
         }
-        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.info("Stopped")
@@ -120,7 +127,8 @@ public struct IngestService: Sendable {
     private func recover(processor: JobProcessor, intake: Intake) async throws {
         let requeued = try await queue.requeueOrphans(owner: Self.owner) { Self.isDead(owner: $0) }
         for job in requeued {
-            logger.info("Requeued a job its dead owner left running", metadata: ["job.id": "\(job.id ?? 0)", "file.name": "\(job.fileName)"])
+            logger.info(
+                "Requeued a job its dead owner left running", metadata: ["job.id": "\(job.id ?? 0)", "file.name": "\(job.fileName)"])
         }
         for entry in try directories.work.names() {
             let workDir = entry.description
@@ -134,8 +142,8 @@ public struct IngestService: Sendable {
             }
             let jobDirectory = try Directory(path: "\(directories.work.path)/\(workDir)")
             guard jobDirectory.contains(IngestDirectories.sourceName),
-                  let nameData = FileManager.default.contents(atPath: "\(jobDirectory.path)/\(IngestDirectories.nameFile)"),
-                  let status = try jobDirectory.status(of: IngestDirectories.sourceName)
+                let nameData = FileManager.default.contents(atPath: "\(jobDirectory.path)/\(IngestDirectories.nameFile)"),
+                let status = try jobDirectory.status(of: IngestDirectories.sourceName)
             else {
                 // Made but never filled: the file is still in the inbox.
                 jobDirectory.remove(IngestDirectories.nameFile, directory: false)
@@ -144,8 +152,10 @@ public struct IngestService: Sendable {
             }
             let sha = try await intake.hash(path: directories.sourcePath(workDir: workDir))
             let name = FileName(bytes: Array(nameData))
-            let job = try await queue.enqueue(Job(name: name, workDir: workDir, size: status.size, mtimeNs: status.mtimeNanoseconds, sha256: sha))
-            logger.info("Queued a taken file that was not yet in the queue", metadata: ["job.id": "\(job.id ?? 0)", "file.name": "\(name)"])
+            let job = try await queue.enqueue(
+                Job(name: name, workDir: workDir, size: status.size, mtimeNs: status.mtimeNanoseconds, sha256: sha))
+            logger.info(
+                "Queued a taken file that was not yet in the queue", metadata: ["job.id": "\(job.id ?? 0)", "file.name": "\(name)"])
         }
     }
 

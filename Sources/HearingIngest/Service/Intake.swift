@@ -51,8 +51,10 @@ actor Intake: Service {
     /// Rung after a job is queued.
     private let doorbell: Doorbell
 
-    init(directories: IngestDirectories, queue: any JobQueue, configuration: IngestConfiguration, logger: Logger,
-         notifier: SystemdNotifier, doorbell: Doorbell) {
+    init(
+        directories: IngestDirectories, queue: any JobQueue, configuration: IngestConfiguration, logger: Logger,
+        notifier: SystemdNotifier, doorbell: Doorbell
+    ) {
         self.directories = directories
         self.queue = queue
         self.configuration = configuration
@@ -131,13 +133,17 @@ actor Intake: Service {
                 let delay = Self.stuckBackoff.delay(attempt: failures)
                 stuck[name] = Stuck(status: entry.status, failures: failures, retryAt: now + .milliseconds(Int64(delay * 1000)))
                 if failures == 1 {
-                    logger.error("Could not take inbox entry; retrying it with backoff, or as soon as it changes", metadata: [
-                        "file.name": "\(name)", "error": "\(error)",
-                    ])
+                    logger.error(
+                        "Could not take inbox entry; retrying it with backoff, or as soon as it changes",
+                        metadata: [
+                            "file.name": "\(name)", "error": "\(error)",
+                        ])
                 } else {
-                    logger.debug("Inbox entry still cannot be taken", metadata: [
-                        "file.name": "\(name)", "error": "\(error)", "retry.in_seconds": "\(Int(delay))",
-                    ])
+                    logger.debug(
+                        "Inbox entry still cannot be taken",
+                        metadata: [
+                            "file.name": "\(name)", "error": "\(error)", "retry.in_seconds": "\(Int(delay))",
+                        ])
                 }
             }
         }
@@ -200,10 +206,13 @@ actor Intake: Service {
         }
 
         let sha = try await hash(fd)
-        let job = try await queue.enqueue(Job(name: name, workDir: workDir, size: opened.size, mtimeNs: opened.mtimeNanoseconds, sha256: sha))
-        logger.info("File queued", metadata: [
-            "job.id": "\(job.id ?? 0)", "file.name": "\(name)", "file.size": "\(opened.size)", "file.sha256": "\(sha)",
-        ])
+        let job = try await queue.enqueue(
+            Job(name: name, workDir: workDir, size: opened.size, mtimeNs: opened.mtimeNanoseconds, sha256: sha))
+        logger.info(
+            "File queued",
+            metadata: [
+                "job.id": "\(job.id ?? 0)", "file.name": "\(name)", "file.size": "\(opened.size)", "file.sha256": "\(sha)",
+            ])
         doorbell.ring()
     }
 
@@ -243,7 +252,9 @@ actor Intake: Service {
 
     /// Writes `NAME.error.json` (reason, attempts, job, time) for `finalName` in `directory`,
     /// never replacing a file: the caller chose `finalName` so that this name is free.
-    static func writeErrorFile(in directory: Directory, for finalName: FileName, original: FileName, reason: String, attempts: Int, jobID: Int64?) throws {
+    static func writeErrorFile(
+        in directory: Directory, for finalName: FileName, original: FileName, reason: String, attempts: Int, jobID: Int64?
+    ) throws {
         struct ErrorFile: Encodable {
             var file: String
             var storedAs: String
@@ -266,8 +277,9 @@ actor Intake: Service {
                 case storedAs = "stored_as"
             }
         }
-        let body = ErrorFile(file: original.description, storedAs: finalName.description, reason: reason, attempts: attempts, job: jobID,
-                             time: ISO8601DateFormatter().string(from: Date()))
+        let body = ErrorFile(
+            file: original.description, storedAs: finalName.description, reason: reason, attempts: attempts, job: jobID,
+            time: ISO8601DateFormatter().string(from: Date()))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try directory.writeAtomically(try encoder.encode(body) + Data("\n".utf8), as: errorFileName(for: finalName), replace: false)

@@ -34,9 +34,11 @@ final class JobProcessor: Service, Sendable {
     /// Out-of-space waits in a row, for their backoff; reset by a delivery.
     private let spaceWaits = Mutex(0)
 
-    init(directories: IngestDirectories, queue: any JobQueue, configuration: IngestConfiguration,
-         orchestrator: WorkflowOrchestrator, resources: ResourceManager, owner: String, logger: Logger,
-         notifier: SystemdNotifier, doorbell: Doorbell) {
+    init(
+        directories: IngestDirectories, queue: any JobQueue, configuration: IngestConfiguration,
+        orchestrator: WorkflowOrchestrator, resources: ResourceManager, owner: String, logger: Logger,
+        notifier: SystemdNotifier, doorbell: Doorbell
+    ) {
         self.directories = directories
         self.queue = queue
         self.configuration = configuration
@@ -111,10 +113,12 @@ final class JobProcessor: Service, Sendable {
     private func releaseDecoders(idleFor idle: Duration) async {
         let decoders = await orchestrator.transcription.liveDecoders
         let freed = await resources.cleanup()
-        logger.info("Queue idle; decoders released", metadata: [
-            "decoders": "\(decoders)", "idle.seconds": "\(String(format: "%.1f", idle.seconds))",
-            "memory.freed_mb": "\(String(format: "%.1f", freed))",
-        ])
+        logger.info(
+            "Queue idle; decoders released",
+            metadata: [
+                "decoders": "\(decoders)", "idle.seconds": "\(String(format: "%.1f", idle.seconds))",
+                "memory.freed_mb": "\(String(format: "%.1f", freed))",
+            ])
     }
 
     /// The key of a transcript: the content's hash and the configuration's fingerprint.
@@ -134,7 +138,11 @@ final class JobProcessor: Service, Sendable {
         if job.attempts > configuration.maxAttempts {
             // Attempts are counted at claim, so a file that crashes the service is counted
             // too: quarantine it instead of crash-looping.
-            await fail(job, lease: lease, reason: "gave up after \(job.attempts - 1) attempts; last error: \(job.lastError ?? "the service stopped while transcribing it")", logger: logger)
+            await fail(
+                job, lease: lease,
+                reason:
+                    "gave up after \(job.attempts - 1) attempts; last error: \(job.lastError ?? "the service stopped while transcribing it")",
+                logger: logger)
             return
         }
         notifier.status("transcribing \(job.fileName)")
@@ -154,7 +162,8 @@ final class JobProcessor: Service, Sendable {
             } else {
                 let delay = Self.backoff(attempt: job.attempts)
                 try? await queue.retryLater(lease, reason: error.reason, notBefore: Date().addingTimeInterval(delay))
-                logger.warning("Transcription failed; will retry", metadata: ["error": "\(error.reason)", "retry.in_seconds": "\(Int(delay))"])
+                logger.warning(
+                    "Transcription failed; will retry", metadata: ["error": "\(error.reason)", "retry.in_seconds": "\(Int(delay))"])
             }
         }
     }
@@ -168,7 +177,8 @@ final class JobProcessor: Service, Sendable {
         } catch is DecodingError {
             // Garbage in a stored result is the store's fault, not the audio's: transcribe
             // again; storing the new result replaces it.
-            logger.warning("Stored result does not decode; discarding it and transcribing again", metadata: ["file.sha256": "\(job.sha256)"])
+            logger.warning(
+                "Stored result does not decode; discarding it and transcribing again", metadata: ["file.sha256": "\(job.sha256)"])
             found = nil
         }
         if var stored = found {
@@ -200,13 +210,16 @@ final class JobProcessor: Service, Sendable {
             }
             group.addTask { [orchestrator, configuration] in
                 defer { reporter.finish() }
-                return try await orchestrator.transcribe(path, configuration: configuration.pipeline, checkpoints: checkpoints) { progress in
+                return try await orchestrator.transcribe(path, configuration: configuration.pipeline, checkpoints: checkpoints) {
+                    progress in
                     reporter.yield(progress)
                     if let chunk = progress.chunk {
-                        progressLogger.debug("Chunk done", metadata: [
-                            "chunk.index": "\(chunk.index)", "chunk.words": "\(chunk.words)",
-                            "chunk.checkpoint": "\(chunk.cached)", "progress": "\(progress.chunksDone)/\(progress.chunksTotal)",
-                        ])
+                        progressLogger.debug(
+                            "Chunk done",
+                            metadata: [
+                                "chunk.index": "\(chunk.index)", "chunk.words": "\(chunk.words)",
+                                "chunk.checkpoint": "\(chunk.cached)", "progress": "\(progress.chunksDone)/\(progress.chunksTotal)",
+                            ])
                     }
                 }
             }
@@ -251,11 +264,13 @@ final class JobProcessor: Service, Sendable {
             logger.error("Could not move the source to processed/; the next start finishes the move", metadata: ["error": "\(error)"])
         }
         let decodersCreated = await orchestrator.transcription.decodersCreated
-        logger.info("Transcript written", metadata: [
-            "outbox.stem": "\(stem)", "audio.seconds": "\(transcript.metadata.duration)", "words": "\(transcript.words.count)",
-            "engine.load_seconds": "\(String(format: "%.2f", transcript.metadata.timings.engineLoad))",
-            "decoders.created": "\(decodersCreated)",
-        ])
+        logger.info(
+            "Transcript written",
+            metadata: [
+                "outbox.stem": "\(stem)", "audio.seconds": "\(transcript.metadata.duration)", "words": "\(transcript.words.count)",
+                "engine.load_seconds": "\(String(format: "%.2f", transcript.metadata.timings.engineLoad))",
+                "decoders.created": "\(decodersCreated)",
+            ])
     }
 
     /// The outbox stem for `name`: its own stem, or `stem (N)` if any output name is taken;
@@ -314,7 +329,8 @@ final class JobProcessor: Service, Sendable {
         guard let id = job.id else { return }
         do {
             if let finalName = try await finishMove(job, to: directories.failed, companion: Intake.errorFileName) {
-                try Intake.writeErrorFile(in: directories.failed, for: finalName, original: job.fileName, reason: reason, attempts: job.attempts, jobID: id)
+                try Intake.writeErrorFile(
+                    in: directories.failed, for: finalName, original: job.fileName, reason: reason, attempts: job.attempts, jobID: id)
             }
         } catch {
             logger.error("Could not move a failed file", metadata: ["error": "\(error)"])
@@ -339,9 +355,11 @@ final class JobProcessor: Service, Sendable {
             return
         }
         notifier.status("waiting: \(reason)")
-        logger.warning("Waiting for disk space; the file stays queued", metadata: [
-            "directory": "\(directory)", "error": "\(error.reason)", "retry.in_seconds": "\(Int(delay))",
-        ])
+        logger.warning(
+            "Waiting for disk space; the file stays queued",
+            metadata: [
+                "directory": "\(directory)", "error": "\(error.reason)", "retry.in_seconds": "\(Int(delay))",
+            ])
     }
 
     /// 5 s, 10 s, 20 s, ... up to 5 minutes, with ±20% jitter.

@@ -16,8 +16,12 @@ public struct RetryJob: Sendable {
     /// Requeues failed job `id`; throws a one-line ``HearingAIError`` if it cannot be.
     public func retry(_ id: Int64) async throws {
         guard let job = try await queue.job(id) else { throw HearingAIError(.invalidOptions, reason: "job \(id): no such job") }
-        guard job.state == .failed else { throw HearingAIError(.invalidOptions, reason: "job \(id): is \(job.state.rawValue), only failed jobs can be retried") }
-        guard let finalData = job.finalName else { throw HearingAIError(.invalidOptions, reason: "job \(id): its source is not in failed/") }
+        guard job.state == .failed else {
+            throw HearingAIError(.invalidOptions, reason: "job \(id): is \(job.state.rawValue), only failed jobs can be retried")
+        }
+        guard let finalData = job.finalName else {
+            throw HearingAIError(.invalidOptions, reason: "job \(id): its source is not in failed/")
+        }
         let finalName = FileName(bytes: Array(finalData))
         guard directories.failed.contains(finalName) else {
             throw HearingAIError(.invalidOptions, reason: "job \(id): \(directories.failed.path)/\(finalName) is gone")

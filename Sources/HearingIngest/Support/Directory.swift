@@ -174,7 +174,9 @@ public final class Directory: @unchecked Sendable {
         }
         let stagingPath = "\(destination.path)/\(staging)"
         destination.remove(staging, directory: false)
-        let copy = staging.withCString { cname in retryingEINTR { openat(destination.fd, cname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) } }
+        let copy = staging.withCString { cname in
+            retryingEINTR { openat(destination.fd, cname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        }
         guard copy >= 0 else { throw HearingAIError.system("create", path: stagingPath, errno: errno) }
         var complete = false
         defer {
