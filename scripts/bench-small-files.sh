@@ -9,7 +9,11 @@
 # waits for the service to log that the idle decoders were released (idle_release_seconds,
 # IDLE below), samples the resident size from /proc/PID/status every 100 ms throughout, and
 # stops the service with SIGTERM. The baseline is `pocketsphinx_continuous -infile F` on the
-# same files, one process per file, one after the other (it loads its model every time).
+# same files, one process per file, one after the other (it loads its model every time); and
+# the engine warm, `pocketsphinx_batch` over the same files (the model loaded once): the CPU a
+# file costs the raw engine, the floor under the service's own CPU per file. "CPU ÷ warm
+# engine's" is the service's CPU per file over that floor (diarization, hashing, queue,
+# outputs and the chunk overlap make up the rest).
 #
 # Figures: files/s and audio seconds/s (wall time from the rename to the last source in
 # processed/, so it includes the settle time and intake), the service's peak RSS against the
@@ -33,7 +37,7 @@ MEMORY_LIMIT=${MEMORY_LIMIT:-400}
 BASELINE=${BASELINE:-1}      # 0: skip the pocketsphinx_continuous loop
 BIN_SRC=${HEARINGAI_BIN:-.build/release/hearingai}
 
-for tool in flite sox pocketsphinx_continuous python3; do
+for tool in flite sox pocketsphinx_continuous pocketsphinx_batch python3; do
     command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
 done
 [[ -x $BIN_SRC ]] || { echo "build first: swift build -c release" >&2; exit 1; }
@@ -146,7 +150,7 @@ round() {
     awk -v t0="$start" '{printf "%.2f\t%.1f\n", $1 - t0, $2 / 1024}' "$dir/rss.tsv" > "$dir/memory-trace.tsv"
     created=$(grep "Transcript written" "$dir/stderr" | grep -o 'decoders.created=[0-9]*' | tail -1 | cut -d= -f2)
     load=$(grep "Transcript written" "$dir/stderr" | grep -o 'engine.load_seconds=[0-9.]*' | cut -d= -f2 | python3 -c 'import sys; print(round(sum(float(x) for x in sys.stdin), 2))')
-    local ps_line="skipped"
+    local ps_line="skipped" batch_line="skipped" batch_cpu=""
     if [[ $BASELINE == 1 ]]; then
         local ps_secs ps_cpu
         /usr/bin/time -f "%e %U %S" -o "$dir/baseline.time" bash -c \
@@ -154,12 +158,22 @@ round() {
         read -r ps_secs ps_user ps_sys < "$dir/baseline.time"
         ps_cpu=$(calc "round(($ps_user + $ps_sys) / $count, 3)")
         ps_line="$(calc "round($count / $ps_secs, 2)") files/s, $(calc "round($count * $seconds / $ps_secs, 1)") audio s/s, CPU $ps_cpu s/file"
+        # The engine warm: pocketsphinx_batch loads the model once and decodes every file.
+        (cd "$files" && ls ./*.wav | sed 's|^\./||; s|\.wav$||') > "$dir/batch.ctl"
+        /usr/bin/time -f "%e %U %S" -o "$dir/batch.time" pocketsphinx_batch -adcin yes -adchdr 44 -cepdir "$files" \
+            -cepext .wav -ctl "$dir/batch.ctl" -hyp "$dir/batch.hyp" -logfn /dev/null
+        local b_secs b_user b_sys
+        read -r b_secs b_user b_sys < "$dir/batch.time"
+        batch_cpu=$(calc "round(($b_user + $b_sys) / $count, 3)")
+        batch_line="$(calc "round($count / $b_secs, 2)") files/s, CPU $batch_cpu s/file"
     fi
-    printf '| %s | %d | %s | %s | %s | %s | %s | %s | %s / %s MB | %s MB → %s MB (%s) | %s |\n' \
+    local service_cpu ratio="-"
+    service_cpu=$(calc "round(($cpu1 - $cpu0) / $(getconf CLK_TCK) / $count, 3)")
+    [[ -n $batch_cpu ]] && ratio=$(calc "round($service_cpu / $batch_cpu, 2)")
+    printf '| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s / %s MB | %s MB → %s MB (%s) | %s | %s |\n' \
         "$label" "$count" "$done_at" "$(calc "round($count / $done_at, 2)")" "$(calc "round($count * $seconds / $done_at, 1)")" \
-        "$(calc "round(($cpu1 - $cpu0) / $(getconf CLK_TCK) / $count, 3)")" \
-        "${created:-?}" "$load" "$peak" "$MEMORY_LIMIT" "$(calc "round($rss_done / 1024)")" "$(calc "round($rss_idle / 1024)")" "$released" \
-        "$ps_line"
+        "$service_cpu" "$ratio" "${created:-?}" "$load" "$peak" "$MEMORY_LIMIT" "$(calc "round($rss_done / 1024)")" \
+        "$(calc "round($rss_idle / 1024)")" "$released" "$ps_line" "$batch_line"
     (( failed == 0 )) || echo "warning: $failed files failed in round $label (see $dir/stderr)" >&2
     grep "File timings" "$dir/stderr" > "$dir/timings.log" || true
 }
@@ -167,8 +181,8 @@ round() {
 echo "hearingai watch on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "settle ${SETTLE} s, memory limit ${MEMORY_LIMIT} MB, idle_release_seconds ${IDLE}"
 echo
-echo "| files | N | wall s | files/s | audio s/s | service CPU s/file | decoders created | engine load s (sum) | peak RSS / limit | RSS done → after idle release | pocketsphinx_continuous loop |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| files | N | wall s | files/s | audio s/s | service CPU s/file | CPU ÷ warm engine's | decoders created | engine load s (sum) | peak RSS / limit | RSS done → after idle release | pocketsphinx_continuous loop | pocketsphinx_batch (warm) |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 (( N_SHORT > 0 )) && round 0.5s 0.5 "$N_SHORT"
 (( N_MEDIUM > 0 )) && round 5s 5 "$N_MEDIUM"
 (( N_LONG > 0 )) && round 30s 30 "$N_LONG"

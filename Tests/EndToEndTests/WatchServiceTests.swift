@@ -877,7 +877,8 @@ struct WatchServiceTests {
 
     @Test("Decoders stay loaded between files, and are released once the queue has been idle for idle_release_seconds")
     func decodersKeptWarm() throws {
-        let service = try ServiceProcess(environment: ["HEARINGAI_IDLE_RELEASE_SECONDS": "2"])
+        // One file at a time, so that one decoder serves them all.
+        let service = try ServiceProcess(environment: ["HEARINGAI_IDLE_RELEASE_SECONDS": "2", "HEARINGAI_MAX_WORKERS": "1"])
         defer { service.cleanup() }
         try service.start()
 
@@ -914,5 +915,34 @@ struct WatchServiceTests {
 
         let stop = try service.terminate()
         #expect(stop.status == 0 && stop.reason == .exit)
+    }
+
+    @Test("Two files run at once (max_workers 2), and two names with the same stem get distinct complete sets")
+    func filesAtOnce() throws {
+        let service = try ServiceProcess(["--max-workers", "2", "--verbose"])
+        defer { service.cleanup() }
+        try service.start()
+
+        // Distinct content, one stem: `clash.wav` and `clash.WAV` both want `clash.txt`.
+        try service.dropByRename(Self.shortVariant("clash-1"), name: "clash.wav")
+        try service.dropByRename(Self.shortVariant("clash-2"), name: "clash.WAV")
+        try service.dropByRename(Self.shortVariant("other"), name: "other.wav")
+        try service.waitUntil("3 jobs done") { try service.status()["done"] == 3 }
+        Self.quietPeriod()
+
+        #expect(
+            ServiceProcess.names(service.outbox) == [
+                "clash (1).json", "clash (1).txt", "clash.json", "clash.txt", "other.json", "other.txt",
+            ])
+        for stem in ["clash", "clash (1)", "other"] {
+            #expect(try String(contentsOf: service.outbox.appendingPathComponent(stem + ".txt"), encoding: .utf8) == Reference.short)
+        }
+        #expect(Set(ServiceProcess.names(service.processed)) == ["clash.wav", "clash.WAV", "other.wav"])
+        // A second file started before the first was written: they ran at once.
+        let log = service.log()
+        let firstWritten = try #require(log.range(of: "Transcript written"))
+        #expect(log[..<firstWritten.lowerBound].components(separatedBy: "Transcription started").count - 1 >= 2, "\(service.logTail())")
+        #expect(service.lines(containing: "Transcript written").count == 3)
+        #expect(service.lines(containing: "Same content transcribed before").isEmpty)
     }
 }

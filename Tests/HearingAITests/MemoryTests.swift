@@ -140,6 +140,54 @@ struct MemoryDecoderTests {
         #expect(concurrent == 2)
     }
 
+    /// Transcribes `count` copies of the short fixture at once through `session`; returns
+    /// how many chunks decoded at once at most.
+    static func filesAtOnce(_ count: Int, session: PipelineSession) async throws -> Int {
+        let path = Fixtures.path("speech/short.wav")
+        try await withThrowingTaskGroup(of: Transcript.self) { group in
+            for _ in 0..<count {
+                group.addTask { try await session.transcribe(path) }
+            }
+            for try await transcript in group {
+                #expect(transcript.metadata.chunking.chunks == 1)
+                #expect(transcript.words.count >= 5, "\(transcript.words.map(\.text))")
+            }
+        }
+        return await session.orchestrator.transcription.peakConcurrentDecodes
+    }
+
+    @Test("Short files run at once through one orchestrator when two workers fit")
+    func filesRunAtOnce() async throws {
+        let resources = ResourceManager(limit: nil)
+        let concurrent = try await pipelineSession(maxWorkers: 2, resources: resources) { session in
+            try await Self.filesAtOnce(4, session: session)
+        }
+        #expect(concurrent == 2)
+    }
+
+    @Test("Under a limit that fits one file, files given at once run one at a time, and none is refused")
+    func filesWaitForRoom() async throws {
+        let engine = PocketSphinxEngine()
+        let plan = PipelineConfiguration().chunking
+        let longest = plan.chunkSize + plan.boundaryWindow + 2 * plan.overlap
+        let perWorker =
+            engine.decoderCost.footprintBytes + engine.decoderCost.growth(forChunkSeconds: longest)
+            + DecoderCost.chunkBufferBytes(seconds: longest)
+        let diarization = DiarizationService.reservedBytes(forSeconds: 5)
+        let baseline = SystemInfo.residentBytes()
+        // Room for one file (its diarizer and one worker) and half a worker more: a second file
+        // beside it does not fit.
+        let limit = MemoryLimit(
+            bytes: baseline + MemoryBudget.defaultHeadroomBytes + diarization + perWorker * 3 / 2, source: .api)
+        let resources = ResourceManager(limit: limit, baselineBytes: baseline)
+        let concurrent = try await pipelineSession(engine: engine, maxWorkers: 2, resources: resources) { session in
+            try await Self.filesAtOnce(3, session: session)
+        }
+        #expect(concurrent == 1)
+        #expect(resources.budget.peakReservedBytes <= resources.budget.capacityBytes!)
+        #expect(resources.budget.reservedBytes == 0)
+    }
+
     @Test("A session reuses its decoders across files, and cleanup releases a measurable amount")
     func sessionReuseAndCleanup() async throws {
         let resources = ResourceManager(limit: nil)

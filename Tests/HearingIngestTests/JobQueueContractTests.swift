@@ -53,6 +53,24 @@ struct JobQueueContractTests {
         #expect(try await queue.jobs(state: .running, limit: 100).allSatisfy { $0.attempts == 1 && $0.lease != nil })
     }
 
+    @Test("A job whose content another running job holds is not claimed until that one finishes", arguments: Backend.allCases)
+    func sameContentWaits(_ backend: Backend) async throws {
+        let (queue, _, cleanup) = try backend.make()
+        defer { cleanup() }
+        var twin = Self.job(2)
+        twin.sha256 = Self.job(1).sha256
+        try await queue.enqueue(Self.job(1))
+        try await queue.enqueue(twin)
+        try await queue.enqueue(Self.job(3))
+        let first = try #require(try await queue.claim(owner: "a"))
+        #expect(first.workDir == "w1")
+        // The twin is skipped while w1 runs; the next distinct job is not held up.
+        #expect(try await queue.claim(owner: "b")?.workDir == "w3")
+        #expect(try await queue.claim(owner: "b") == nil)
+        try await queue.markDone(try #require(first.lease))
+        #expect(try await queue.claim(owner: "b")?.workDir == "w2")
+    }
+
     @Test("Attempts are counted at claim; orphans of a dead owner are requeued with their attempts", arguments: Backend.allCases)
     func orphans(_ backend: Backend) async throws {
         let (queue, _, cleanup) = try backend.make()

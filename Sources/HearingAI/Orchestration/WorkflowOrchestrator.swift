@@ -1,9 +1,14 @@
 import Foundation
 public import Logging
 
-/// Runs the pipeline for one file at a time: read and chunk the audio on a thread of its own,
-/// decode chunks on pooled decoders as the memory budget admits them (up to `maxWorkers` at
-/// once), keep each word once, and assemble the transcript in time order.
+/// Runs the pipeline for a file: read and chunk the audio on a thread of its own, decode
+/// chunks on pooled decoders as the memory budget admits them (up to `maxWorkers` at once),
+/// keep each word once, and assemble the transcript in time order.
+///
+/// Several files may run through one orchestrator at once (the ingest service does, for
+/// short files): they share its decoders, never more than `maxWorkers`, and a file is let in
+/// beside others only when it fits the budget with room for one more worker
+/// (``RunAdmission``); otherwise it waits for a file to finish.
 ///
 /// It registers what it creates — the transcription service, each run's reconciliation —
 /// with its ``ResourceManager``, and watches memory with a ``ResourceSupervisor`` while a
@@ -19,6 +24,8 @@ public final class WorkflowOrchestrator: Sendable {
     /// The owner of the memory budget and the resources.
     public let resources: ResourceManager
     let maxWorkers: Int
+    /// Lets files run at once within the budget.
+    let admission: RunAdmission
     let logger: Logger
     let memoryTrace: (@Sendable ([ResourceSupervisor.Sample]) -> Void)?
 
@@ -39,6 +46,7 @@ public final class WorkflowOrchestrator: Sendable {
         self.resources = resources
         self.transcription = TranscriptionService(engine: engine, maxDecoders: self.maxWorkers, budget: resources.budget)
         self.cache = cache
+        self.admission = RunAdmission(budget: resources.budget)
         self.logger = logger
         self.memoryTrace = memoryTrace
         resources.register(transcription)
@@ -58,7 +66,6 @@ public final class WorkflowOrchestrator: Sendable {
         try configuration.validate()
         let clock = ContinuousClock()
         let started = clock.now
-        SystemInfo.resetPeakResident()
         let loadBefore = await transcription.pool.loadSeconds
         let plan = configuration.chunking
 
@@ -86,23 +93,30 @@ public final class WorkflowOrchestrator: Sendable {
         let workers = max(1, min(maxWorkers, configuration.maxWorkers, fit))
         await transcription.pool.setCapacity(workers)
 
-        // Diarization runs beside decoding; its memory is reserved for the run.
+        // The run's own reservation (the diarizer's, when on) is held for the whole run; other
+        // files may run beside this one when it and one more worker fit.
+        let pool = transcription.pool
+        guard
+            let admitted = await admission.admit(
+                reserving: diarizationBytes, perWorker: perWorker,
+                makeRoom: {
+                    // Decoders kept loaded from an earlier file hold the room: a new one is loaded
+                    // for this file within what is left.
+                    await pool.drainIdle() > 0
+                })
+        else {
+            let limit = resources.limit.map { "\($0.megabytes) MB (\($0.source))" } ?? "the limit"
+            throw HearingAIError(
+                .memoryLimitTooSmall, path: path,
+                reason:
+                    "memory limit \(limit) is too small for one worker with diarization; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes)) MB"
+            )
+        }
+        defer { self.admission.leave(releasing: diarizationBytes) }
+        // Peak RSS is the process's: it is measured per file only when no other file runs.
+        if admitted == .alone { SystemInfo.resetPeakResident() }
         let diarizer: DiarizationService?
         if configuration.diarization.enabled {
-            var reserved = resources.budget.tryReserve(diarizationBytes)
-            if !reserved, await transcription.pool.drainIdle() > 0 {
-                // Decoders kept loaded from an earlier file hold the room: a new one is
-                // loaded for this file within what is left.
-                reserved = resources.budget.tryReserve(diarizationBytes)
-            }
-            guard reserved else {
-                let limit = resources.limit.map { "\($0.megabytes) MB (\($0.source))" } ?? "the limit"
-                throw HearingAIError(
-                    .memoryLimitTooSmall, path: path,
-                    reason:
-                        "memory limit \(limit) is too small for one worker with diarization; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes)) MB"
-                )
-            }
             let service = DiarizationService(options: configuration.diarization)
             resources.register(service)
             diarizer = service
@@ -111,10 +125,7 @@ public final class WorkflowOrchestrator: Sendable {
         }
         let diarizationFailure = DiarizationFailure()
         defer {
-            if let diarizer {
-                resources.unregister(diarizer)
-                resources.budget.release(diarizationBytes)
-            }
+            if let diarizer { resources.unregister(diarizer) }
         }
 
         let info = source.stream.file.info

@@ -10,7 +10,9 @@ public import HearingAI
 /// Contract:
 /// - ``claim(owner:now:)`` takes the oldest due queued job atomically: it becomes `running`
 ///   under a new ``Lease`` (a fresh token) and its attempts go up by one, so a job that crashes
-///   its processor is counted.
+///   its processor is counted. It skips a job whose content (`sha256`) another running job is
+///   transcribing: files run at once, and the same audio twice is transcribed once and then
+///   reused from the result store.
 /// - Writes about a running job name its lease; one made under a lease that is no longer the
 ///   job's fails with ``HearingAIError/Code/queueFailed`` ("lease lost") and changes nothing.
 /// - Every method is one short transaction; nothing is held open while a file is transcribed.

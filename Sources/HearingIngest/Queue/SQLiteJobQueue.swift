@@ -133,6 +133,8 @@ public final class SQLiteJobQueue: JobQueue {
                 var job =
                     try Job
                     .filter(Job.Columns.state == Job.State.queued.rawValue && Job.Columns.notBefore <= now)
+                    // The same audio waits for the running job, then reuses its stored result.
+                    .filter(sql: "sha256 NOT IN (SELECT sha256 FROM job WHERE state = ?)", arguments: [Job.State.running.rawValue])
                     .order(Job.Columns.notBefore, Job.Columns.id)
                     .fetchOne(db)
             else { return nil }

@@ -4,8 +4,8 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The service that transcribes: it claims jobs one at a time and takes each through the
-/// chunked orchestrator, writes outputs atomically to the outbox, moves sources to processed/ or
+/// The service that transcribes: it claims jobs and takes each through the chunked
+/// orchestrator (several short files at once, as the memory budget allows), writes outputs atomically to the outbox, moves sources to processed/ or
 /// failed/, and calls cleanup between files.
 ///
 /// Cleanup between files keeps the decoders loaded: the next file needs them, and loading
@@ -33,6 +33,11 @@ final class JobProcessor: Service, Sendable {
     let doorbell: Doorbell
     /// Out-of-space waits in a row, for their backoff; reset by a delivery.
     private let spaceWaits = Mutex(0)
+    /// Files being transcribed now.
+    private let inFlight = Mutex(0)
+    /// Outbox stems chosen by files still writing them: two files with the same stem running
+    /// at once must not both take it.
+    private let stemsInUse = Mutex<Set<FileName>>([])
 
     init(
         directories: IngestDirectories, queue: any JobQueue, configuration: IngestConfiguration,
@@ -50,51 +55,79 @@ final class JobProcessor: Service, Sendable {
         self.doorbell = doorbell
     }
 
+    /// Files transcribing at once: up to the pipeline's `max_workers`, so that short files,
+    /// one chunk each, keep every worker busy. The orchestrator lets a file in beside others
+    /// only when it fits the memory budget, so under a tight limit files run one at a time.
+    var filesAtOnce: Int { max(1, configuration.pipeline.maxWorkers) }
+
     /// Claims and processes jobs until graceful shutdown; then frees the decoders.
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            // When the queue last ran out of work with decoders kept loaded; nil when none are.
-            var idleSince: ContinuousClock.Instant?
-            while !Task.isCancelled {
-                let job: Job?
-                let claimStarted = ContinuousClock.now
-                do {
-                    job = try await self.queue.claim(owner: self.owner)
-                } catch {
-                    self.logger.error("Could not claim a job", metadata: ["error": "\(error)"])
-                    await self.doorbell.wait(for: .seconds(1))
-                    continue
-                }
-                guard let job else {
-                    let since = idleSince ?? .now
-                    idleSince = since
-                    if await self.waitForWork(releasingAt: since + self.configuration.idleRelease) {
-                        await self.releaseDecoders(idleFor: since.duration(to: .now))
-                        idleSince = nil
+            await withDiscardingTaskGroup { group in
+                // When the queue last ran out of work with decoders kept loaded; nil when none are.
+                var idleSince: ContinuousClock.Instant?
+                while !Task.isCancelled {
+                    if self.inFlight.withLock({ $0 }) >= self.filesAtOnce {
+                        // A file that finishes rings.
+                        await self.doorbell.wait(for: nil)
+                        continue
                     }
-                    continue
-                }
-                idleSince = nil
-                var timings = FileTimings()
-                timings.record("claim", since: claimStarted)
-                await self.process(job, timings: &timings)
-                let freed = await timings.measure("cleanup") { await self.resources.cleanup(keepingWarm: true) }
-                self.logger.debug("Cleanup between files", metadata: ["memory.freed_mb": "\(String(format: "%.1f", freed))"])
-                self.logger.debug("File timings", metadata: timings.metadata(job: job))
-                // While a job waits for disk space, systemd's status line keeps saying so.
-                if self.spaceWaits.withLock({ $0 }) == 0 {
-                    self.notifier.status("watching \(self.directories.inbox.path)")
+                    let job: Job?
+                    let claimStarted = ContinuousClock.now
+                    do {
+                        job = try await self.queue.claim(owner: self.owner)
+                    } catch {
+                        self.logger.error("Could not claim a job", metadata: ["error": "\(error)"])
+                        await self.doorbell.wait(for: .seconds(1))
+                        continue
+                    }
+                    guard let job else {
+                        if self.inFlight.withLock({ $0 }) > 0 {
+                            // Files are running: their decoders stay; wait for new work, a
+                            // retry falling due, or a file to finish.
+                            _ = await self.waitForWork(releasingAt: nil)
+                            continue
+                        }
+                        let since = idleSince ?? .now
+                        idleSince = since
+                        if await self.waitForWork(releasingAt: since + self.configuration.idleRelease) {
+                            await self.releaseDecoders(idleFor: since.duration(to: .now))
+                            idleSince = nil
+                        }
+                        continue
+                    }
+                    idleSince = nil
+                    self.inFlight.withLock { $0 += 1 }
+                    group.addTask {
+                        var timings = FileTimings()
+                        timings.record("claim", since: claimStarted)
+                        await self.process(job, timings: &timings)
+                        let freed = await timings.measure("cleanup") { await self.resources.cleanup(keepingWarm: true) }
+                        self.logger.debug("Cleanup between files", metadata: ["memory.freed_mb": "\(String(format: "%.1f", freed))"])
+                        self.logger.debug("File timings", metadata: timings.metadata(job: job))
+                        let idle = self.inFlight.withLock { count in
+                            count -= 1
+                            return count == 0
+                        }
+                        // While a job waits for disk space, systemd's status line keeps saying so.
+                        if idle, self.spaceWaits.withLock({ $0 }) == 0 {
+                            self.notifier.status("watching \(self.directories.inbox.path)")
+                        }
+                        self.doorbell.ring()
+                    }
                 }
             }
         }
         await orchestrator.close()
     }
 
-    /// Sleeps until the intake rings, the next queued job falls due, or — with decoders
-    /// loaded — `releaseAt`. Returns whether it is time to release the decoders.
-    private func waitForWork(releasingAt releaseAt: ContinuousClock.Instant) async -> Bool {
-        let warm = await orchestrator.transcription.liveDecoders > 0
-        var timeout: Duration? = warm ? ContinuousClock.now.duration(to: releaseAt) : nil
+    /// Sleeps until the intake rings (or a file finishes), the next queued job falls due, or —
+    /// with decoders loaded and `releaseAt` given — `releaseAt`. Returns whether it is time to
+    /// release the decoders.
+    private func waitForWork(releasingAt releaseAt: ContinuousClock.Instant?) async -> Bool {
+        var warm = false
+        if releaseAt != nil { warm = await orchestrator.transcription.liveDecoders > 0 }
+        var timeout: Duration? = warm ? releaseAt.map { ContinuousClock.now.duration(to: $0) } : nil
         if let due = (try? await queue.nextDue()) ?? nil {
             let seconds = due.timeIntervalSinceNow
             guard seconds > 0 else { return false }
@@ -106,7 +139,8 @@ final class JobProcessor: Service, Sendable {
         } else if timeout == nil {
             await doorbell.wait(for: nil)
         }
-        return warm && ContinuousClock.now >= releaseAt && !Task.isCancelled
+        guard warm, let releaseAt else { return false }
+        return ContinuousClock.now >= releaseAt && !Task.isCancelled
     }
 
     /// Frees the decoders kept loaded between files, once the queue has been idle long enough.
@@ -244,7 +278,8 @@ final class JobProcessor: Service, Sendable {
     private func deliver(_ transcript: Transcript, job: Job, lease: Lease, logger: Logger, timings: inout FileTimings) async throws {
         let formats = configuration.pipeline.formats
         let rendered = try timings.measure("render") { try formats.map { ($0, try transcript.rendered(as: $0)) } }
-        let stem = try job.outputStem.map { FileName(bytes: Array($0)) } ?? chooseStem(for: job.fileName)
+        let stem = try reserveStem(for: job)
+        defer { stemsInUse.withLock { _ = $0.remove(stem) } }
         let queue = self.queue
         try await timings.measure("stem") { try await queue.setOutputStem(lease, stem: stem) }
         let outbox = directories.outbox
@@ -273,14 +308,28 @@ final class JobProcessor: Service, Sendable {
             ])
     }
 
-    /// The outbox stem for `name`: its own stem, or `stem (N)` if any output name is taken;
-    /// shortened where needed so that every output name fits in NAME_MAX.
-    func chooseStem(for name: FileName) throws -> FileName {
+    /// The job's outbox stem, held until its outputs are written (release it from
+    /// `stemsInUse`): the one recorded by an earlier attempt, or a new one from
+    /// ``chooseStem(for:avoiding:)`` that no file running beside it holds.
+    private func reserveStem(for job: Job) throws -> FileName {
+        try stemsInUse.withLock { inUse in
+            let stem = try job.outputStem.map { FileName(bytes: Array($0)) } ?? chooseStem(for: job.fileName, avoiding: inUse)
+            inUse.insert(stem)
+            return stem
+        }
+    }
+
+    /// The outbox stem for `name`: its own stem, or `stem (N)` if any output name is taken
+    /// or the stem is in `avoiding`; shortened where needed so that every output name fits in
+    /// NAME_MAX.
+    func chooseStem(for name: FileName, avoiding: Set<FileName> = []) throws -> FileName {
         let formats = configuration.pipeline.formats
         let longestSuffix = 1 + (formats.map(\.fileExtension.utf8.count).max() ?? 4)
         for number in 0..<10_000 {
             let candidate = Directory.variant(of: name.stem, number: number, reserving: longestSuffix)
-            let taken = formats.contains { directories.outbox.contains(candidate.appending("." + $0.fileExtension)) }
+            let taken =
+                avoiding.contains(candidate)
+                || formats.contains { directories.outbox.contains(candidate.appending("." + $0.fileExtension)) }
             if !taken { return candidate }
         }
         throw HearingAIError(.outputFailed, path: directories.outbox.path, reason: "no free output name for \(name)")
