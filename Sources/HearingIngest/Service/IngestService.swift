@@ -15,7 +15,8 @@ import Glibc
 /// inbox once, and then runs one `ServiceGroup` of:
 ///
 /// 1. systemd notifications (`READY=1` once the group traps SIGTERM, then watchdog pings),
-/// 2. the processor (claims jobs and transcribes them, one at a time, within the memory limit),
+/// 2. the processor (claims jobs and transcribes them, several short files at once as the
+///    memory limit allows),
 /// 3. the intake (settles dropped files into the queue; rescans),
 /// 4. the inbox watcher (inotify events as hints), unless `poll_only`.
 ///
