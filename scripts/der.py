@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Diarization error rate of a hearingai transcript against reference speaker turns.
 
-Usage: der.py REF.turns.tsv HYP.json [--collar SECONDS] [-v]
+Usage: der.py REF HYP [--collar SECONDS] [-v]
 
-REF.turns.tsv is a fixture's turn list (made by scripts/make-fixtures.sh): a header row, then
-tab-separated `start_seconds end_seconds speaker_voice text`.  HYP.json is the output of
+REF is a fixture's turn list, REF.turns.tsv (made by scripts/make-fixtures.sh: a header row,
+then tab-separated `start_seconds end_seconds speaker_voice text`), or a NIST RTTM file,
+REF.rttm (`SPEAKER file channel onset duration <NA> <NA> speaker <NA> <NA>` lines; every
+SPEAKER line counts, whatever its file column, so give one file's turns).  HYP is the output of
 `hearingai transcribe -f json`; its top-level `speakerTurns` ([{start, end, speaker}]) are
-scored.  (A bare JSON list of turns, or another .turns.tsv, is accepted too.)
+scored.  (A bare JSON list of turns, a .turns.tsv or an .rttm is accepted too.)
 
     DER = (missed speech + false alarm + speaker confusion) / total reference speech
 
@@ -56,9 +58,30 @@ def read_tsv(path):
     return turns
 
 
+def read_rttm(path):
+    """SPEAKER lines of an RTTM file as (start, end, speaker); other line types are skipped."""
+    turns = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f.read().splitlines()):
+            cols = line.split()
+            if not cols or cols[0] != "SPEAKER":
+                continue
+            if len(cols) < 8 or not (_is_number(cols[3]) and _is_number(cols[4])):
+                sys.exit(f"der.py: {path}:{n + 1}: not an RTTM SPEAKER line")
+            start, duration = float(cols[3]), float(cols[4])
+            turns.append((start, start + duration, cols[7]))
+    return turns
+
+
+def read_ref(path):
+    return read_rttm(path) if path.endswith(".rttm") else read_tsv(path)
+
+
 def read_hyp(path):
     if path.endswith(".tsv"):
         return read_tsv(path)
+    if path.endswith(".rttm"):
+        return read_rttm(path)
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
     if isinstance(data, dict):
@@ -180,7 +203,7 @@ def main(argv):
         del args[i:i + 2]
     if len(args) != 2 or collar < 0:
         sys.exit(__doc__.split("\n\n")[1])
-    ref, hyp = read_tsv(args[0]), read_hyp(args[1])
+    ref, hyp = read_ref(args[0]), read_hyp(args[1])
     r = score(ref, hyp, collar)
     total = r["total"]
     if total == 0:
