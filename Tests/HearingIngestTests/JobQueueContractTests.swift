@@ -67,6 +67,8 @@ struct JobQueueContractTests {
         // The twin is skipped while w1 runs; the next distinct job is not held up.
         #expect(try await queue.claim(owner: "b")?.workDir == "w3")
         #expect(try await queue.claim(owner: "b") == nil)
+        // Nothing is due while the twin waits: an idle processor must not spin on it.
+        #expect(try await queue.nextDue() == nil)
         try await queue.markDone(try #require(first.lease))
         #expect(try await queue.claim(owner: "b")?.workDir == "w2")
     }

@@ -53,7 +53,9 @@ public protocol JobQueue: Sendable {
     func jobs(state: Job.State?, limit: Int) async throws -> [Job]
     /// How many jobs are in each state.
     func counts() async throws -> [Job.State: Int]
-    /// The earliest time a queued job becomes due, if any.
+    /// The earliest time a queued job becomes due, if any; a job that ``claim(owner:now:)``
+    /// skips because its content is running is not counted (it is claimable when that job
+    /// ends, not at a time).
     func nextDue() async throws -> Date?
     /// The chunk checkpoints of the run identified by `resultKey`.
     func checkpoints(resultKey: String) -> any ChunkCheckpoints

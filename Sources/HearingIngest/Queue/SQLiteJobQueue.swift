@@ -133,8 +133,7 @@ public final class SQLiteJobQueue: JobQueue {
                 var job =
                     try Job
                     .filter(Job.Columns.state == Job.State.queued.rawValue && Job.Columns.notBefore <= now)
-                    // The same audio waits for the running job, then reuses its stored result.
-                    .filter(sql: "sha256 NOT IN (SELECT sha256 FROM job WHERE state = ?)", arguments: [Job.State.running.rawValue])
+                    .filter(Self.contentNotRunning)
                     .order(Job.Columns.notBefore, Job.Columns.id)
                     .fetchOne(db)
             else { return nil }
@@ -150,9 +149,14 @@ public final class SQLiteJobQueue: JobQueue {
         }
     }
 
+    /// Jobs whose content no running job holds: the same audio waits for the running job,
+    /// then reuses its stored result.
+    private static let contentNotRunning = SQL("sha256 NOT IN (SELECT sha256 FROM job WHERE state = \(Job.State.running.rawValue))")
+
     public func nextDue() async throws -> Date? {
         try await read { db in
             try Job.filter(Job.Columns.state == Job.State.queued.rawValue)
+                .filter(Self.contentNotRunning)
                 .select(min(Job.Columns.notBefore), as: Date.self)
                 .fetchOne(db)
         }
