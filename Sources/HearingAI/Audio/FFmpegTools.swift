@@ -44,9 +44,9 @@ struct FFmpegTools: Sendable, Hashable {
 
     // MARK: - Limits
 
-    /// RLIMIT_AS for either program. Debian's ffmpeg maps about 300 MB of libraries and
-    /// needs between 256 and 384 MB of address space to decode any of the fixtures
-    /// (docs/memory-management.md); past 512 MB an allocation fails inside the child.
+    /// RLIMIT_AS for either program. Debian's ffmpeg maps its ~300 libraries at start-up and
+    /// needs 272 MB of address space to decode any of the fixtures (scripts/bench-ffmpeg.sh);
+    /// past 512 MB an allocation fails inside the child.
     static let addressSpaceBytes = 512 * 1_048_576
 
     /// CPU seconds the decoder may use: 30 plus a quarter of a second per second of audio.
@@ -84,7 +84,8 @@ struct FFmpegTools: Sendable, Hashable {
                 .replacingOccurrences(of: "file:" + absolute, with: "the file")
             line = line.replacingOccurrences(of: #" @ 0x[0-9a-f]+\]"#, with: "]", options: .regularExpression)
                 .trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || lines.last == line { continue }
+            // FFmpeg's log folds repeats into "Last message repeated N times": noise here.
+            if line.isEmpty || lines.last == line || line.hasPrefix("Last message repeated") { continue }
             lines.removeAll { $0 == line }
             lines.append(line)
         }
