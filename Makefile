@@ -6,12 +6,14 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FIXTURES   ?= fixtures
 DEMO_DIR   ?= demo
 
-# Build and run: the C libraries and the embedded model.
+# Build and run: the C libraries, the embedded model, and ffmpeg (run as a child process for
+# what libsndfile cannot read; the Debian package only recommends it).
 RUNTIME_PACKAGES := pkg-config libsndfile1-dev libsoxr-dev libsqlite3-dev \
-	libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
-# Tests and benchmarks: speech synthesis, converters and the raw engine to compare against.
+	libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us ffmpeg
+# Tests and benchmarks: speech synthesis, converters (ffmpeg makes the video and compressed
+# fixtures; libsox-fmt-all's AMR-NB encoder the telephone one) and the raw engine to compare against.
 TEST_PACKAGES := flite sox libsox-fmt-all sndfile-programs opus-tools lame pocketsphinx \
-	python3 file util-linux time
+	python3 file util-linux time ffmpeg
 
 .PHONY: deps test-deps build release demo test fixtures bench clean deb deb-test format lint
 
@@ -55,6 +57,7 @@ test: fixtures lint build
 
 bench: release fixtures
 	bash scripts/bench-pipeline.sh
+	bash scripts/bench-ffmpeg.sh
 
 clean:
 	rm -rf .build $(FIXTURES) $(DEMO_DIR) dist

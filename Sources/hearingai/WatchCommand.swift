@@ -9,7 +9,7 @@ import Logging
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Watch an inbox directory and transcribe every audio file dropped into it."
+        abstract: "Watch an inbox directory and transcribe every audio or video file dropped into it."
     )
 
     typealias Keys = IngestConfiguration.Keys
