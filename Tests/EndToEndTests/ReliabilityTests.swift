@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -113,6 +114,42 @@ struct ReliabilityTests {
         #expect(ServiceProcess.names(service.work) == [])
         #expect(try service.job(1)["moved to"] == "F.wav")
         #expect(try service.status() == ["queued": 0, "running": 0, "done": 1, "failed": 1])
+    }
+
+    // MARK: - Quarantine counts attempts without progress
+
+    @Test("Three kill -9s while a file keeps finishing chunks do not quarantine it; the resumed transcript is a clean run's")
+    func killsWithProgress() throws {
+        // The default max_attempts (3): four claims, three of them killed.
+        let flags = ["--chunk-size", "5", "--max-workers", "1"]
+        let service = try ServiceProcess(flags + ["--verbose"])
+        defer { service.cleanup() }
+        var recorded = 0
+        for run in 1...3 {
+            try service.start()
+            if run == 1 {
+                try service.dropByRename(
+                    Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/conversation.wav"))), name: "talk.wav")
+            }
+            // A new chunk decoded (not one taken from the checkpoints) and recorded: progress.
+            try service.waitForLog("Chunk done", "chunk.checkpoint=false", timeout: 120)
+            try service.waitForRecordedChunks(job: 1, atLeast: recorded + 1)
+            recorded = try service.recordedChunks(job: 1) ?? 0
+            try service.kill9()
+            #expect(try service.job(1)["state"] == "running", "run \(run) was killed mid-file")
+        }
+        try service.start()
+        try service.waitUntil("talk.wav in processed/ or failed/", timeout: 180) {
+            !ServiceProcess.names(service.processed).isEmpty || !ServiceProcess.names(service.failed).isEmpty
+        }
+        #expect(ServiceProcess.names(service.failed) == [], "not quarantined")
+        #expect(ServiceProcess.names(service.processed) == ["talk.wav"])
+        #expect(service.lines(containing: "Requeued a job its dead owner left running", "attempt.counted=false").count == 3)
+        let job = try service.job(1)
+        #expect(job["state"] == "done")
+        #expect(job["attempts"] == "1", "only the attempt that finished counts")
+        let clean = try Reference.transcript("speech/conversation.wav", extra: flags)
+        #expect(try String(contentsOf: service.outbox.appendingPathComponent("talk.txt"), encoding: .utf8) == clean)
     }
 
     /// Runs `statement` on the service's database with the sqlite3 tool; its output, trimmed.

@@ -128,7 +128,12 @@ public struct IngestService: Sendable {
         let requeued = try await queue.requeueOrphans(owner: Self.owner) { Self.isDead(owner: $0) }
         for job in requeued {
             logger.info(
-                "Requeued a job its dead owner left running", metadata: ["job.id": "\(job.id ?? 0)", "file.name": "\(job.fileName)"])
+                "Requeued a job its dead owner left running",
+                metadata: [
+                    "job.id": "\(job.id ?? 0)", "file.name": "\(job.fileName)", "job.attempts": "\(job.attempts)",
+                    "chunks.at_claim": "\(job.chunksAtClaim)", "chunks.done": "\(job.chunksDone)",
+                    "attempt.counted": "\(job.chunksDone <= job.chunksAtClaim)",
+                ])
         }
         for entry in try directories.work.names() {
             let workDir = entry.description
