@@ -29,7 +29,8 @@ final class JobProcessor: Service, Sendable {
     let resources: ResourceManager
     let owner: String
     let logger: Logger
-    let notifier: SystemdNotifier
+    /// Where `STATUS=` activity is reported, and whether the inbox (with the work area) is there.
+    let health: ServiceHealth
     let doorbell: Doorbell
     /// Out-of-space waits in a row, for their backoff; reset by a delivery.
     private let spaceWaits = Mutex(0)
@@ -37,7 +38,7 @@ final class JobProcessor: Service, Sendable {
     init(
         directories: IngestDirectories, queue: any JobQueue, configuration: IngestConfiguration,
         orchestrator: WorkflowOrchestrator, resources: ResourceManager, owner: String, logger: Logger,
-        notifier: SystemdNotifier, doorbell: Doorbell
+        health: ServiceHealth, doorbell: Doorbell
     ) {
         self.directories = directories
         self.queue = queue
@@ -46,7 +47,7 @@ final class JobProcessor: Service, Sendable {
         self.resources = resources
         self.owner = owner
         self.logger = logger
-        self.notifier = notifier
+        self.health = health
         self.doorbell = doorbell
     }
 
@@ -56,6 +57,13 @@ final class JobProcessor: Service, Sendable {
             // When the queue last ran out of work with decoders kept loaded; nil when none are.
             var idleSince: ContinuousClock.Instant?
             while !Task.isCancelled {
+                guard self.health.inboxAvailable else {
+                    // The work area is inside the inbox: while the inbox is missing or being
+                    // replaced, a queued job's source cannot be found. The intake rings when
+                    // it is back.
+                    await self.doorbell.wait(for: .seconds(1))
+                    continue
+                }
                 let job: Job?
                 let claimStarted = ContinuousClock.now
                 do {
@@ -83,7 +91,7 @@ final class JobProcessor: Service, Sendable {
                 self.logger.debug("File timings", metadata: timings.metadata(job: job))
                 // While a job waits for disk space, systemd's status line keeps saying so.
                 if self.spaceWaits.withLock({ $0 }) == 0 {
-                    self.notifier.status("watching \(self.directories.inbox.path)")
+                    self.health.setActivity("watching \(self.directories.inboxPath)")
                 }
             }
         }
@@ -145,7 +153,7 @@ final class JobProcessor: Service, Sendable {
                 logger: logger)
             return
         }
-        notifier.status("transcribing \(job.fileName)")
+        health.setActivity("transcribing \(job.fileName)")
         logger.info("Transcription started", metadata: ["job.attempt": "\(job.attempts)"])
         do {
             let transcript = try await transcribe(job, lease: lease, logger: logger, timings: &timings)
@@ -291,7 +299,9 @@ final class JobProcessor: Service, Sendable {
     @discardableResult
     func finishMove(_ job: Job, to destination: Directory, companion: ((FileName) -> FileName)? = nil) async throws -> FileName? {
         let jobDir = FileName(job.workDir)
-        guard let jobDirectory = try? Directory(path: "\(directories.work.path)/\(job.workDir)") else { return nil }
+        // Through the work area's descriptor: if the inbox was moved away, its work area
+        // still holds the source until the intake moves the job into the new one.
+        guard let jobDirectory = try? directories.work.subdirectory(jobDir) else { return nil }
         var finalName: FileName?
         // Across filesystems the source is copied to this name in `destination` and unlinked
         // before it is renamed into place: one name per job, so a move a crash interrupted is
@@ -354,7 +364,7 @@ final class JobProcessor: Service, Sendable {
             logger.error("Could not put a job back to wait for disk space", metadata: ["error": "\(error)"])
             return
         }
-        notifier.status("waiting: \(reason)")
+        health.setActivity("waiting: \(reason)")
         logger.warning(
             "Waiting for disk space; the file stays queued",
             metadata: [
