@@ -230,6 +230,36 @@ struct ReliabilityTests {
         #expect(try service.status() == ["queued": 0, "running": 0, "done": 3, "failed": 0])
     }
 
+    // MARK: - A queued source deleted from the work area
+
+    @Test("A queued source deleted from the work area: the job fails at once, with a reason jobs show gives")
+    func deletedWorkSource() throws {
+        let service = try ServiceProcess(["--chunk-size", "5", "--max-workers", "1", "--verbose"])
+        defer { service.cleanup() }
+        try service.start()
+        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/conversation.wav"))), name: "talk.wav")
+        try service.waitForLog("Chunk done", count: 1, timeout: 120)
+        try service.dropByRename(try Self.shortVariant("gone"), name: "gone.wav")
+        try service.waitForLog("File queued", count: 2)
+
+        let workDir = try Self.sql(service, "SELECT workDir FROM job WHERE id = 2")
+        try FileManager.default.removeItem(at: service.work.appendingPathComponent(workDir))
+        try service.waitUntil("job 2 failed", timeout: 120) { try service.job(2)["state"] == "failed" }
+        let job = try service.job(2)
+        let sourcePath = service.work.appendingPathComponent(workDir).appendingPathComponent("source").path
+        #expect(job["error"]?.contains("the source was removed from the work area before it was transcribed") == true, "\(job)")
+        #expect(job["error"]?.contains(sourcePath) == true, "\(job)")
+        #expect(job["attempts"] == "1", "not retried: no retry can bring it back")
+        #expect(
+            service.lines(containing: "Queued file's source is missing from the work area", "job.id=2", "file.path=\(sourcePath)").count
+                == 1)
+
+        try service.waitUntil("talk.wav in processed/", timeout: 180) { ServiceProcess.names(service.processed) == ["talk.wav"] }
+        #expect(ServiceProcess.names(service.work) == [])
+        #expect(ServiceProcess.names(service.failed) == [])
+        #expect(try service.status() == ["queued": 0, "running": 0, "done": 1, "failed": 1])
+    }
+
     // MARK: - Quarantine counts attempts without progress
 
     @Test("Three kill -9s while a file keeps finishing chunks do not quarantine it; the resumed transcript is a clean run's")

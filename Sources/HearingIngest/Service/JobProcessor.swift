@@ -143,6 +143,22 @@ final class JobProcessor: Service, Sendable {
         logger[metadataKey: "job.id"] = "\(id)"
         logger[metadataKey: "file.name"] = "\(job.fileName)"
 
+        guard directories.hasSource(workDir: job.workDir) else {
+            // Removed from outside (the work area deleted with the inbox, or by hand): no
+            // retry can bring it back. Failed at once, with a reason `jobs show` gives.
+            let path = directories.sourcePath(workDir: job.workDir)
+            let reason =
+                "the source was removed from the work area before it was transcribed (\(path) is missing); nothing to transcribe or move"
+            do {
+                try await queue.markFailed(lease, reason: reason)
+                logger.error("Queued file's source is missing from the work area; job failed", metadata: ["file.path": "\(path)"])
+            } catch {
+                logger.error("Could not mark a job failed", metadata: ["error": "\(error)"])
+            }
+            directories.work.remove(FileName(job.workDir + "/" + IngestDirectories.nameFile.description), directory: false)
+            directories.work.remove(FileName(job.workDir), directory: true)
+            return
+        }
         if job.attempts > configuration.maxAttempts {
             // Attempts are counted at claim, so a file that crashes the service is counted
             // too: quarantine it instead of crash-looping.
@@ -265,7 +281,12 @@ final class JobProcessor: Service, Sendable {
         spaceWaits.withLock { $0 = 0 }
         try await timings.measure("done") { try await queue.markDone(lease) }
         do {
-            _ = try await timings.measure("move") { try await self.finishMove(job, to: self.directories.processed) }
+            let moved = try await timings.measure("move") { try await self.finishMove(job, to: self.directories.processed) }
+            if moved == nil {
+                logger.warning(
+                    "The source was gone from the work area; nothing to move to processed/",
+                    metadata: ["file.path": "\(directories.sourcePath(workDir: job.workDir))"])
+            }
         } catch {
             // The job is done and its outputs are in place; only the source's move is left,
             // and startup recovery finishes it. It is not the file's failure.
