@@ -397,6 +397,9 @@ struct ReliabilityTests {
         Thread.sleep(forTimeInterval: 4)
         #expect(service.lines(containing: "Could not take inbox entry").count == 1, "reported once, not every rescan")
         #expect(ServiceProcess.names(service.work) == [], "no empty job directory left by a refused move")
+        let stuckPath = service.inbox.appendingPathComponent("stuck.wav").path
+        let status = try service.cli(["status"]).stdout
+        #expect(status.contains("cannot take: \(stuckPath): rename failed: Operation not permitted (since "), "\(status)")
 
         // Made movable again (its ctime changes): taken at once, not after the back-off.
         try Self.chattr("-i", service.inbox.appendingPathComponent("stuck.wav").path)
@@ -404,6 +407,8 @@ struct ReliabilityTests {
             ServiceProcess.names(service.processed) == ["stuck.wav"] && ServiceProcess.names(service.work).isEmpty
         }
         #expect(ServiceProcess.names(service.failed) == [])
+        let after = try service.cli(["status"]).stdout
+        #expect(!after.contains("cannot take:"), "\(after)")
     }
 
     static func chattr(_ flag: String, _ path: String) throws {

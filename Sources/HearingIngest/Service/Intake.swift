@@ -51,6 +51,8 @@ actor Intake: Service {
         var status: EntryStatus
         var failures: Int
         var retryAt: ContinuousClock.Instant
+        var reason: String
+        var since: Date
     }
     private var stuck: [FileName: Stuck] = [:]
     /// 5 s, 10 s, 20 s, ... up to 5 minutes between tries of a stuck entry.
@@ -58,7 +60,7 @@ actor Intake: Service {
     private let clock = ContinuousClock()
     /// Rung after a job is queued, and when the inbox is back.
     private let doorbell: Doorbell
-    /// Where a missing inbox is reported.
+    /// Where missing inboxes and entries that cannot be taken are reported.
     private let health: ServiceHealth
     /// The inotify watch, pointed at the new directory when the inbox is replaced (nil with
     /// `poll_only`).
@@ -129,7 +131,9 @@ actor Intake: Service {
             // Forget what vanished.
             let present = Set(names)
             pending = pending.filter { present.contains($0.key) }
+            let stuckBefore = stuck.count
             stuck = stuck.filter { present.contains($0.key) }
+            if stuck.count != stuckBefore { publishStuck() }
         } catch {
             logger.error("Inbox scan failed", metadata: ["error": "\(error)"])
         }
@@ -160,12 +164,15 @@ actor Intake: Service {
                     continue
                 }
                 try await take(name, status: status)
-                stuck[name] = nil
+                if stuck.removeValue(forKey: name) != nil { publishStuck() }
             } catch {
                 let failures = (stuck[name]?.failures ?? 0) + 1
                 let delay = Self.stuckBackoff.delay(attempt: failures)
-                stuck[name] = Stuck(status: entry.status, failures: failures, retryAt: now + .milliseconds(Int64(delay * 1000)))
+                stuck[name] = Stuck(
+                    status: entry.status, failures: failures, retryAt: now + .milliseconds(Int64(delay * 1000)),
+                    reason: "\(HearingAIError(error).reason)", since: stuck[name]?.since ?? Date())
                 if failures == 1 {
+                    publishStuck()
                     logger.error(
                         "Could not take inbox entry; retrying it with backoff, or as soon as it changes",
                         metadata: [
@@ -180,6 +187,14 @@ actor Intake: Service {
                 }
             }
         }
+    }
+
+    /// Tells ``ServiceHealth`` which entries cannot be taken (for `hearingai status`).
+    private func publishStuck() {
+        health.setUnreadable(
+            stuck.map { name, entry in
+                ServiceHealth.UnreadableEntry(path: "\(directories.inboxPath)/\(name)", reason: entry.reason, since: entry.since)
+            })
     }
 
     // MARK: - The inbox itself
@@ -226,6 +241,7 @@ actor Intake: Service {
         let oldLocation = old.inbox.currentPath ?? "unknown"
         pending = [:]
         stuck = [:]
+        publishStuck()
         inboxFound()
         logger.warning(
             "Inbox directory replaced; watching the new one",
