@@ -87,6 +87,11 @@ public final class SQLiteJobQueue: JobQueue {
                 t.add(column: "waitingFor", .text)
             }
         }
+        migrator.registerMigration("v4: progress at claim") { db in
+            try db.alter(table: "job") { t in
+                t.add(column: "chunksAtClaim", .integer).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 
@@ -139,6 +144,7 @@ public final class SQLiteJobQueue: JobQueue {
             else { return nil }
             job.state = .running
             job.attempts += 1
+            job.chunksAtClaim = job.chunksDone
             job.leaseOwner = owner
             job.leaseToken += 1
             job.heartbeatAt = now
@@ -231,7 +237,15 @@ public final class SQLiteJobQueue: JobQueue {
             for var job in running where job.leaseOwner != owner && isDead(job.leaseOwner ?? "") {
                 job.state = .queued
                 job.leaseOwner = nil
-                job.lastError = "interrupted: the service stopped while transcribing"
+                if job.chunksDone > job.chunksAtClaim {
+                    // The attempt finished new chunks before it died: whatever killed it (an
+                    // OOM kill, a power cut) was not this file's doing.
+                    job.attempts = max(0, job.attempts - 1)
+                    job.lastError =
+                        "interrupted after progress (chunks \(job.chunksAtClaim) → \(job.chunksDone)): the service stopped while transcribing; not counted"
+                } else {
+                    job.lastError = "interrupted: the service stopped while transcribing, with no new chunk finished"
+                }
                 job.updatedAt = now
                 try job.update(db)
                 requeued.append(job)
