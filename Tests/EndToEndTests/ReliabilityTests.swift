@@ -133,7 +133,7 @@ struct ReliabilityTests {
         try service.waitUntil("STATUS= says the service is not ready") {
             service.notifyMessages.contains { $0.hasPrefix("STATUS=not ready: inbox \(inboxPath) missing since ") }
         }
-        #expect(service.lines(containing: "longer than inbox_missing_seconds", "inbox.path=\(inboxPath)").count == 1)
+        try service.waitForLog("longer than inbox_missing_seconds", "inbox.path=\(inboxPath)")
         let status = try service.cli(["status"]).stdout
         #expect(status.contains("inbox missing: \(inboxPath) for "), "\(status)")
         #expect(status.contains("(not ready)"), "\(status)")
@@ -148,7 +148,10 @@ struct ReliabilityTests {
         try service.dropByRename(try Self.shortVariant("B"), name: "B.wav")
         try service.waitUntil("B.wav in processed/", timeout: 60) { ServiceProcess.names(service.processed) == ["A.wav", "B.wav"] }
         try service.waitUntil("watchdog pings again") { service.notifyMessages.filter { $0 == "WATCHDOG=1" }.count > pings + 2 }
-        #expect(service.notifyMessages.last { $0.hasPrefix("STATUS=") }?.hasPrefix("STATUS=watching ") == true, "\(service.notifyMessages)")
+        // Once B.wav's job is through, STATUS= is back to what the service is doing.
+        try service.waitUntil("STATUS=watching again") {
+            service.notifyMessages.last { $0.hasPrefix("STATUS=") }?.hasPrefix("STATUS=watching ") == true
+        }
         #expect(!(try service.cli(["status"]).stdout.contains("inbox missing")))
 
         // rm -rf inbox; mkdir inbox in one breath, as an operator would type it.
@@ -162,6 +165,7 @@ struct ReliabilityTests {
         #expect(ServiceProcess.names(service.outbox) == ["A.json", "A.txt", "B.json", "B.txt", "C.json", "C.txt"])
         #expect(ServiceProcess.names(service.failed) == [])
         #expect(try service.status() == ["queued": 0, "running": 0, "done": 3, "failed": 0])
+        #expect(service.lines(containing: "longer than inbox_missing_seconds").count == 1, "said once, for the one long absence")
     }
 
     @Test("The inbox moved away and made again: running and queued jobs complete, new files are taken, the old directory is left alone")
@@ -186,7 +190,7 @@ struct ReliabilityTests {
             service.lines(containing: "Inbox directory replaced", "inbox.old_location=\(old.path)", "jobs.moved=2").count == 1,
             "\(service.log())")
         try service.dropByRename(try Self.shortVariant("new"), name: "new.wav")
-        try service.waitUntil("every file in processed/", timeout: 180) {
+        try service.waitUntil("every file in processed/", timeout: 300) {
             ServiceProcess.names(service.processed) == ["new.wav", "queued.wav", "talk.wav"]
         }
         #expect(
@@ -222,7 +226,7 @@ struct ReliabilityTests {
         // Written under a hidden name on the new filesystem, then renamed.
         try ServiceProcess.writeInPlace(try Self.shortVariant("new"), to: service.inbox, name: Array(".new.wav".utf8))
         try ServiceProcess.rename(from: service.inbox, Array(".new.wav".utf8), to: service.inbox, Array("new.wav".utf8))
-        try service.waitUntil("every file in processed/", timeout: 180) {
+        try service.waitUntil("every file in processed/", timeout: 300) {
             ServiceProcess.names(service.processed) == ["new.wav", "queued.wav", "talk.wav"]
         }
         #expect(ServiceProcess.names(service.failed) == [])
@@ -244,7 +248,8 @@ struct ReliabilityTests {
 
         let workDir = try Self.sql(service, "SELECT workDir FROM job WHERE id = 2")
         try FileManager.default.removeItem(at: service.work.appendingPathComponent(workDir))
-        try service.waitUntil("job 2 failed", timeout: 120) { try service.job(2)["state"] == "failed" }
+        // Its turn comes once talk.wav is done: minutes on a loaded machine.
+        try service.waitUntil("job 2 failed", timeout: 300) { try service.job(2)["state"] == "failed" }
         let job = try service.job(2)
         let sourcePath = service.work.appendingPathComponent(workDir).appendingPathComponent("source").path
         #expect(job["error"]?.contains("the source was removed from the work area before it was transcribed") == true, "\(job)")
@@ -254,7 +259,7 @@ struct ReliabilityTests {
             service.lines(containing: "Queued file's source is missing from the work area", "job.id=2", "file.path=\(sourcePath)").count
                 == 1)
 
-        try service.waitUntil("talk.wav in processed/", timeout: 180) { ServiceProcess.names(service.processed) == ["talk.wav"] }
+        try service.waitUntil("talk.wav in processed/", timeout: 300) { ServiceProcess.names(service.processed) == ["talk.wav"] }
         #expect(ServiceProcess.names(service.work) == [])
         #expect(ServiceProcess.names(service.failed) == [])
         #expect(try service.status() == ["queued": 0, "running": 0, "done": 1, "failed": 1])
@@ -283,7 +288,7 @@ struct ReliabilityTests {
             #expect(try service.job(1)["state"] == "running", "run \(run) was killed mid-file")
         }
         try service.start()
-        try service.waitUntil("talk.wav in processed/ or failed/", timeout: 180) {
+        try service.waitUntil("talk.wav in processed/ or failed/", timeout: 300) {
             !ServiceProcess.names(service.processed).isEmpty || !ServiceProcess.names(service.failed).isEmpty
         }
         #expect(ServiceProcess.names(service.failed) == [], "not quarantined")
