@@ -197,7 +197,8 @@ struct ReliabilityTests {
             ServiceProcess.names(service.outbox) == ["new.json", "new.txt", "queued.json", "queued.txt", "talk.json", "talk.txt"])
         #expect(ServiceProcess.names(service.failed) == [])
         #expect(ServiceProcess.names(old.appendingPathComponent(".hearingai-work")) == [], "no job left behind in the old work area")
-        #expect(ServiceProcess.names(service.work) == [])
+        // The last job's work directory goes just after its source reaches processed/.
+        try service.waitUntil("the work area empty") { ServiceProcess.names(service.work) == [] }
         #expect(try service.status() == ["queued": 0, "running": 0, "done": 3, "failed": 0])
 
         // The old directory is no longer the inbox: a file dropped there stays there.
