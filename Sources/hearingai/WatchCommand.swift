@@ -9,7 +9,7 @@ import Logging
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Watch an inbox directory and transcribe every audio file dropped into it."
+        abstract: "Watch an inbox directory and transcribe every audio or video file dropped into it."
     )
 
     typealias Keys = IngestConfiguration.Keys
@@ -24,6 +24,9 @@ struct WatchCommand: AsyncParsableCommand {
 
     @Option(name: .key(Keys.rescanSeconds), help: .key(Keys.rescanSeconds))
     var rescanSeconds: Double?
+
+    @Option(name: .key(Keys.inboxMissingSeconds), help: .key(Keys.inboxMissingSeconds))
+    var inboxMissingSeconds: Double?
 
     @Flag(name: .key(Keys.pollOnly), help: .key(Keys.pollOnly))
     var pollOnly = false
@@ -42,6 +45,7 @@ struct WatchCommand: AsyncParsableCommand {
             flags[PipelineConfiguration.Keys.formats] = formats.map { .string($0) }
             flags[Keys.settleSeconds] = settleSeconds.map { .double($0) }
             flags[Keys.rescanSeconds] = rescanSeconds.map { .double($0) }
+            flags[Keys.inboxMissingSeconds] = inboxMissingSeconds.map { .double($0) }
             if pollOnly { flags[Keys.pollOnly] = .bool(true) }
             let (configuration, _) = try await service.load(extraFlags: flags)
 

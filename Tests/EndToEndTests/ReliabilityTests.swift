@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -115,6 +116,195 @@ struct ReliabilityTests {
         #expect(try service.status() == ["queued": 0, "running": 0, "done": 1, "failed": 1])
     }
 
+    // MARK: - The inbox deleted, moved or remounted
+
+    @Test("The inbox deleted and made again: the new one is watched and its files taken; missing too long, the service is not ready")
+    func inboxDeleted() throws {
+        let service = try ServiceProcess(environment: ["WATCHDOG_USEC": "400000", "HEARINGAI_INBOX_MISSING_SECONDS": "2"])
+        defer { service.cleanup() }
+        try service.start()
+        let inboxPath = service.inbox.path
+        try service.dropByRename(try Self.shortVariant("A"), name: "A.wav")
+        try service.waitUntil("A.wav in processed/", timeout: 60) { ServiceProcess.names(service.processed) == ["A.wav"] }
+
+        // rm -rf inbox, and nothing there for longer than inbox_missing_seconds.
+        try FileManager.default.removeItem(at: service.inbox)
+        try service.waitForLog("Inbox directory is gone", "inbox.path=\(inboxPath)")
+        try service.waitUntil("STATUS= says the service is not ready") {
+            service.notifyMessages.contains { $0.hasPrefix("STATUS=not ready: inbox \(inboxPath) missing since ") }
+        }
+        try service.waitForLog("longer than inbox_missing_seconds", "inbox.path=\(inboxPath)")
+        let status = try service.cli(["status"]).stdout
+        #expect(status.contains("inbox missing: \(inboxPath) for "), "\(status)")
+        #expect(status.contains("(not ready)"), "\(status)")
+        // The watchdog is no longer fed (pings were every 0.2 s).
+        let pings = service.notifyMessages.filter { $0 == "WATCHDOG=1" }.count
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(service.notifyMessages.filter { $0 == "WATCHDOG=1" }.count == pings, "no watchdog pings while not ready")
+
+        // mkdir inbox: watched again, ready again, and a file dropped there is taken.
+        try FileManager.default.createDirectory(at: service.inbox, withIntermediateDirectories: false)
+        try service.waitForLog("Inbox directory replaced; watching the new one", "inbox.path=\(inboxPath)")
+        try service.dropByRename(try Self.shortVariant("B"), name: "B.wav")
+        try service.waitUntil("B.wav in processed/", timeout: 60) { ServiceProcess.names(service.processed) == ["A.wav", "B.wav"] }
+        try service.waitUntil("watchdog pings again") { service.notifyMessages.filter { $0 == "WATCHDOG=1" }.count > pings + 2 }
+        // Once B.wav's job is through, STATUS= is back to what the service is doing.
+        try service.waitUntil("STATUS=watching again") {
+            service.notifyMessages.last { $0.hasPrefix("STATUS=") }?.hasPrefix("STATUS=watching ") == true
+        }
+        #expect(!(try service.cli(["status"]).stdout.contains("inbox missing")))
+
+        // rm -rf inbox; mkdir inbox in one breath, as an operator would type it.
+        try FileManager.default.removeItem(at: service.inbox)
+        try FileManager.default.createDirectory(at: service.inbox, withIntermediateDirectories: false)
+        try service.waitForLog("Inbox directory replaced; watching the new one", count: 2)
+        try service.dropByRename(try Self.shortVariant("C"), name: "C.wav")
+        try service.waitUntil("C.wav in processed/", timeout: 60) {
+            ServiceProcess.names(service.processed) == ["A.wav", "B.wav", "C.wav"]
+        }
+        #expect(ServiceProcess.names(service.outbox) == ["A.json", "A.txt", "B.json", "B.txt", "C.json", "C.txt"])
+        #expect(ServiceProcess.names(service.failed) == [])
+        #expect(try service.status() == ["queued": 0, "running": 0, "done": 3, "failed": 0])
+        #expect(service.lines(containing: "longer than inbox_missing_seconds").count == 1, "said once, for the one long absence")
+    }
+
+    @Test("The inbox moved away and made again: running and queued jobs complete, new files are taken, the old directory is left alone")
+    func inboxMoved() throws {
+        let service = try ServiceProcess(["--chunk-size", "5", "--max-workers", "1", "--verbose"])
+        defer { service.cleanup() }
+        try service.start()
+        let inboxPath = service.inbox.path
+        let old = service.root.appendingPathComponent("old")
+
+        // One job running, one queued behind it: both in the work area inside the inbox.
+        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/conversation.wav"))), name: "talk.wav")
+        try service.waitForLog("Chunk done", count: 1, timeout: 120)
+        try service.dropByRename(try Self.shortVariant("queued"), name: "queued.wav")
+        try service.waitForLog("File queued", count: 2)
+
+        // mv inbox old; mkdir inbox
+        try FileManager.default.moveItem(at: service.inbox, to: old)
+        try FileManager.default.createDirectory(at: service.inbox, withIntermediateDirectories: false)
+        try service.waitForLog("Inbox directory replaced; watching the new one", "inbox.path=\(inboxPath)")
+        #expect(
+            service.lines(containing: "Inbox directory replaced", "inbox.old_location=\(old.path)", "jobs.moved=2").count == 1,
+            "\(service.log())")
+        try service.dropByRename(try Self.shortVariant("new"), name: "new.wav")
+        try service.waitUntil("every file in processed/", timeout: 300) {
+            ServiceProcess.names(service.processed) == ["new.wav", "queued.wav", "talk.wav"]
+        }
+        #expect(
+            ServiceProcess.names(service.outbox) == ["new.json", "new.txt", "queued.json", "queued.txt", "talk.json", "talk.txt"])
+        #expect(ServiceProcess.names(service.failed) == [])
+        #expect(ServiceProcess.names(old.appendingPathComponent(".hearingai-work")) == [], "no job left behind in the old work area")
+        // The last job's work directory goes just after its source reaches processed/.
+        try service.waitUntil("the work area empty") { ServiceProcess.names(service.work) == [] }
+        #expect(try service.status() == ["queued": 0, "running": 0, "done": 3, "failed": 0])
+
+        // The old directory is no longer the inbox: a file dropped there stays there.
+        try ServiceProcess.writeInPlace(try Self.shortVariant("stray"), to: old, name: Array("stray.wav".utf8))
+        Thread.sleep(forTimeInterval: 2)
+        #expect(ServiceProcess.names(old) == [".hearingai-work", "stray.wav"])
+        #expect(try service.status() == ["queued": 0, "running": 0, "done": 3, "failed": 0])
+    }
+
+    @Test(
+        "A filesystem mounted over the inbox (no inotify event) is found by the rescan's inode check; queued jobs are copied over",
+        .enabled(if: Tmpfs.canMount, "mounting a tmpfs needs root; skipped when not root"))
+    func inboxRemounted() throws {
+        let service = try ServiceProcess(["--rescan-seconds", "1", "--chunk-size", "5", "--max-workers", "1", "--verbose"])
+        defer { service.cleanup() }
+        try service.start()
+        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/conversation.wav"))), name: "talk.wav")
+        try service.waitForLog("Chunk done", count: 1, timeout: 120)
+        try service.dropByRename(try Self.shortVariant("queued"), name: "queued.wav")
+        try service.waitForLog("File queued", count: 2)
+
+        let mount = try Tmpfs(at: service.inbox, bytes: 64 << 20)
+        defer { mount.unmount() }
+        try service.waitForLog("Inbox directory replaced; watching the new one", "cause=rescan", timeout: 30)
+        #expect(service.lines(containing: "Inbox directory replaced", "jobs.moved=2").count == 1, "\(service.log())")
+        // Written under a hidden name on the new filesystem, then renamed.
+        try ServiceProcess.writeInPlace(try Self.shortVariant("new"), to: service.inbox, name: Array(".new.wav".utf8))
+        try ServiceProcess.rename(from: service.inbox, Array(".new.wav".utf8), to: service.inbox, Array("new.wav".utf8))
+        try service.waitUntil("every file in processed/", timeout: 300) {
+            ServiceProcess.names(service.processed) == ["new.wav", "queued.wav", "talk.wav"]
+        }
+        #expect(ServiceProcess.names(service.failed) == [])
+        #expect(ServiceProcess.names(service.work) == [])
+        #expect(try service.status() == ["queued": 0, "running": 0, "done": 3, "failed": 0])
+    }
+
+    // MARK: - A queued source deleted from the work area
+
+    @Test("A queued source deleted from the work area: the job fails at once, with a reason jobs show gives")
+    func deletedWorkSource() throws {
+        let service = try ServiceProcess(["--chunk-size", "5", "--max-workers", "1", "--verbose"])
+        defer { service.cleanup() }
+        try service.start()
+        try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/conversation.wav"))), name: "talk.wav")
+        try service.waitForLog("Chunk done", count: 1, timeout: 120)
+        try service.dropByRename(try Self.shortVariant("gone"), name: "gone.wav")
+        try service.waitForLog("File queued", count: 2)
+
+        let workDir = try Self.sql(service, "SELECT workDir FROM job WHERE id = 2")
+        try FileManager.default.removeItem(at: service.work.appendingPathComponent(workDir))
+        // Its turn comes once talk.wav is done: minutes on a loaded machine.
+        try service.waitUntil("job 2 failed", timeout: 300) { try service.job(2)["state"] == "failed" }
+        let job = try service.job(2)
+        let sourcePath = service.work.appendingPathComponent(workDir).appendingPathComponent("source").path
+        #expect(job["error"]?.contains("the source was removed from the work area before it was transcribed") == true, "\(job)")
+        #expect(job["error"]?.contains(sourcePath) == true, "\(job)")
+        #expect(job["attempts"] == "1", "not retried: no retry can bring it back")
+        #expect(
+            service.lines(containing: "Queued file's source is missing from the work area", "job.id=2", "file.path=\(sourcePath)").count
+                == 1)
+
+        try service.waitUntil("talk.wav in processed/", timeout: 300) { ServiceProcess.names(service.processed) == ["talk.wav"] }
+        #expect(ServiceProcess.names(service.work) == [])
+        #expect(ServiceProcess.names(service.failed) == [])
+        #expect(try service.status() == ["queued": 0, "running": 0, "done": 1, "failed": 1])
+    }
+
+    // MARK: - Quarantine counts attempts without progress
+
+    @Test("Three kill -9s while a file keeps finishing chunks do not quarantine it; the resumed transcript is a clean run's")
+    func killsWithProgress() throws {
+        // The default max_attempts (3): four claims, three of them killed.
+        let flags = ["--chunk-size", "5", "--max-workers", "1"]
+        let service = try ServiceProcess(flags + ["--verbose"])
+        defer { service.cleanup() }
+        var recorded = 0
+        for run in 1...3 {
+            try service.start()
+            if run == 1 {
+                try service.dropByRename(
+                    Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/conversation.wav"))), name: "talk.wav")
+            }
+            // A new chunk decoded (not one taken from the checkpoints) and recorded: progress.
+            try service.waitForLog("Chunk done", "chunk.checkpoint=false", timeout: 120)
+            try service.waitForRecordedChunks(job: 1, atLeast: recorded + 1)
+            recorded = try service.recordedChunks(job: 1) ?? 0
+            try service.kill9()
+            #expect(try service.job(1)["state"] == "running", "run \(run) was killed mid-file")
+        }
+        try service.start()
+        try service.waitUntil("talk.wav in processed/ or failed/", timeout: 300) {
+            !ServiceProcess.names(service.processed).isEmpty || !ServiceProcess.names(service.failed).isEmpty
+        }
+        #expect(ServiceProcess.names(service.failed) == [], "not quarantined")
+        #expect(ServiceProcess.names(service.processed) == ["talk.wav"])
+        #expect(service.lines(containing: "Requeued a job its dead owner left running", "attempt.counted=false").count == 3)
+        let job = try service.job(1)
+        #expect(job["state"] == "done")
+        #expect(job["attempts"] == "1", "only the attempt that finished counts")
+        let clean = try Reference.transcript("speech/conversation.wav", extra: flags)
+        #expect(try String(contentsOf: service.outbox.appendingPathComponent("talk.txt"), encoding: .utf8) == clean)
+    }
+
+    /// `short.wav` with `tag` appended after its data: distinct content, the same audio.
+    static func shortVariant(_ tag: String) throws -> Data { try WatchServiceTests.shortVariant(tag) }
+
     /// Runs `statement` on the service's database with the sqlite3 tool; its output, trimmed.
     static func sql(_ service: ServiceProcess, _ statement: String) throws -> String {
         let process = Process()
@@ -213,6 +403,9 @@ struct ReliabilityTests {
         Thread.sleep(forTimeInterval: 4)
         #expect(service.lines(containing: "Could not take inbox entry").count == 1, "reported once, not every rescan")
         #expect(ServiceProcess.names(service.work) == [], "no empty job directory left by a refused move")
+        let stuckPath = service.inbox.appendingPathComponent("stuck.wav").path
+        let status = try service.cli(["status"]).stdout
+        #expect(status.contains("cannot take: \(stuckPath): rename failed: Operation not permitted (since "), "\(status)")
 
         // Made movable again (its ctime changes): taken at once, not after the back-off.
         try Self.chattr("-i", service.inbox.appendingPathComponent("stuck.wav").path)
@@ -220,6 +413,8 @@ struct ReliabilityTests {
             ServiceProcess.names(service.processed) == ["stuck.wav"] && ServiceProcess.names(service.work).isEmpty
         }
         #expect(ServiceProcess.names(service.failed) == [])
+        let after = try service.cli(["status"]).stdout
+        #expect(!after.contains("cannot take:"), "\(after)")
     }
 
     static func chattr(_ flag: String, _ path: String) throws {

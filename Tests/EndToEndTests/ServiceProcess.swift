@@ -271,6 +271,19 @@ final class ServiceProcess {
         return fields
     }
 
+    /// The chunks done that the queue has recorded for job `id` (`jobs show`'s progress).
+    func recordedChunks(job id: Int) throws -> Int? {
+        let progress = try job(id)["progress"] ?? ""
+        guard let range = progress.range(of: #"^chunks \d+"#, options: .regularExpression) else { return nil }
+        return Int(progress[range].dropFirst("chunks ".count))
+    }
+
+    /// Waits until the queue has recorded at least `chunks` chunks done for job `id`: a kill
+    /// after that is a kill after progress.
+    func waitForRecordedChunks(job id: Int, atLeast chunks: Int, timeout: Double = 60) throws {
+        try waitUntil("job \(id) recorded with \(chunks) chunks done", timeout: timeout) { try recordedChunks(job: id) ?? 0 >= chunks }
+    }
+
     /// `hearingai jobs list` rows (without the header): ID, STATE, TRIES, UPDATED, FILE.
     func jobsList(state: String? = nil) throws -> [[String]] {
         let result = try cli(["jobs", "list", "--limit", "1000"] + (state.map { ["--state", $0] } ?? []))

@@ -420,7 +420,7 @@ struct WatchServiceTests {
         #expect(ServiceProcess.names(service.failed) == [])
         let job = try service.job(1)
         #expect(job["state"] == "done")
-        #expect(job["attempts"] == "2", "the killed attempt counts")
+        #expect(job["attempts"] == "1", "the killed attempt had finished chunks: not counted towards quarantine")
         #expect(job["progress"]?.hasPrefix("chunks \(all.count)/\(all.count),") == true, "\(job["progress"] ?? "-")")
         #expect(try service.status() == ["queued": 0, "running": 0, "done": 1, "failed": 0])
         // The transcript covers the whole file: the chunks before the kill and after.
@@ -676,27 +676,44 @@ struct WatchServiceTests {
 
     // MARK: - Beyond the list: crash loops, polling, configuration, one instance per queue
 
-    @Test("A file that keeps killing the service is quarantined once claimed more than max_attempts times")
+    @Test(
+        "A file that keeps killing the service without progress is quarantined once claimed more than max_attempts times; a kill after progress does not count"
+    )
     func crashLoopQuarantine() throws {
-        let service = try ServiceProcess(["--chunk-size", "5", "--verbose"], environment: ["HEARINGAI_MAX_ATTEMPTS": "1"])
+        // 20-second chunks, one at a time: a chunk takes seconds to decode, so a kill at the
+        // start of an attempt surely comes before its first new chunk.
+        let service = try ServiceProcess(
+            ["--chunk-size", "20", "--max-workers", "1", "--verbose"], environment: ["HEARINGAI_MAX_ATTEMPTS": "1"])
         defer { service.cleanup() }
         try service.start()
 
         try service.dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/conversation.wav"))), name: "crasher.wav")
-        try service.waitForLog("Chunk done", count: 1, timeout: 60)
+        try service.waitForLog("Chunk done", count: 1, timeout: 120)
+        try service.waitForRecordedChunks(job: 1, atLeast: 1)
         try service.kill9()
 
+        // Run 2: the first kill came after a finished chunk, so it is not counted and the file
+        // is tried again. This attempt dies as soon as it starts, before any new chunk.
+        try service.start()
+        try service.waitForLog("[HearingIngest] Transcription started", timeout: 60)
+        try service.kill9()
+        #expect(service.log(run: 2).contains("attempt.counted=false"), "\(service.log(run: 2))")
+        #expect(service.lines(containing: "Chunk done", "chunk.checkpoint=false", run: 2).isEmpty, "the kill came before a new chunk")
+
+        // Run 3: that attempt is counted, and one is all max_attempts allows.
         try service.start()
         try service.waitUntil("crasher.wav quarantined in failed/") {
             ServiceProcess.names(service.failed) == ["crasher.wav", "crasher.wav.error.json"]
         }
+        #expect(service.log(run: 3).contains("attempt.counted=true"), "\(service.log(run: 3))")
         let error = try service.errorFile(for: "crasher.wav")
         let reason = error["reason"] as? String ?? ""
         #expect(reason.contains("gave up"), "\(reason)")
         #expect(reason.contains("interrupted"), "the last error is the crash: \(reason)")
+        #expect(reason.contains("no new chunk"), "\(reason)")
         #expect(error["attempts"] as? Int == 2)
         #expect(error["job"] as? Int == 1)
-        #expect(service.lines(containing: "Chunk done", run: 2).isEmpty, "not decoded again")
+        #expect(service.lines(containing: "Chunk done", run: 3).isEmpty, "not decoded again")
         #expect(ServiceProcess.names(service.outbox) == [])
         #expect(ServiceProcess.names(service.work) == [])
         #expect(service.isRunning)

@@ -12,7 +12,7 @@ struct AudioInputTests {
         var block: [Int16] = []
         var total = 0
         while try stream.read(into: &block) { total += block.count }
-        return (total, stream.file.info)
+        return (total, stream.info)
     }
 
     @Test(

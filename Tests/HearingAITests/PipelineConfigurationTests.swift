@@ -13,11 +13,13 @@ struct PipelineConfigurationTests {
         sampleDuration: 50, segmentPause: 0.8,
         diarization: DiarizationOptions(enabled: true, speakers: 2, minSpeakers: 1, maxSpeakers: 4),
         engine: EngineSelection(name: "pocketsphinx", settings: ["model_dir": .string("/m"), "dictionary": .string("/d")]),
-        formats: [.txt, .json], memoryLimit: ConfiguredMemoryLimit(megabytes: 500, source: .flag))
+        formats: [.txt, .json], memoryLimit: ConfiguredMemoryLimit(megabytes: 500, source: .flag), audioStream: 1,
+        ffmpegStallTimeout: 20)
 
     /// The fields that do not shape a transcript: workers (one and several give identical
-    /// transcripts), the memory limit, and the formats (all rendered from one transcript).
-    static let notShaping: Set<String> = ["maxWorkers", "memoryLimit", "formats"]
+    /// transcripts), the memory limit, the formats (all rendered from one transcript) and
+    /// FFmpeg's stall timeout (whether a run fails, not what it produces).
+    static let notShaping: Set<String> = ["maxWorkers", "memoryLimit", "formats", "ffmpegStallTimeout"]
 
     @Test("Changing any field that shapes output changes the fingerprint; the others do not")
     func fingerprintCoversEveryField() throws {
@@ -43,6 +45,18 @@ struct PipelineConfigurationTests {
         var extra = base
         extra.engine.settings["language_model"] = .string("/l")
         #expect(extra.fingerprint != base.fingerprint)
+    }
+
+    @Test(
+        "The first audio stream, named or not, is one fingerprint; the fingerprint of a default configuration is unchanged by the FFmpeg fields"
+    )
+    func audioStreamFingerprint() throws {
+        var named = PipelineConfiguration()
+        named.audioStream = 0
+        named.ffmpegStallTimeout = 5
+        #expect(named.fingerprint == PipelineConfiguration().fingerprint)
+        let encoded = String(decoding: try JSONEncoder().encode(PipelineConfiguration().outputShaping), as: UTF8.self)
+        #expect(!encoded.contains("audioStream") && !encoded.contains("ffmpegStallTimeout"))
     }
 
     @Test("Changing the speakers changes the result key: the stale-transcript defect")

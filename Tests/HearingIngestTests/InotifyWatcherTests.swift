@@ -58,6 +58,34 @@ struct InotifyWatcherTests {
         }
     }
 
+    @Test("The directory deleted, or moved away, is reported; rewatch() follows the new directory at the path")
+    func directoryReplaced() async throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let inbox = root.appendingPathComponent("inbox")
+        for replace in [
+            { try FileManager.default.removeItem(at: inbox) },
+            { try FileManager.default.moveItem(at: inbox, to: root.appendingPathComponent("old-\(UUID().uuidString)")) },
+        ] as [() throws -> Void] {
+            try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+            let watcher = try InotifyWatcher(directory: inbox.path)
+            defer { watcher.stop() }
+            var events = watcher.events.makeAsyncIterator()
+            try replace()
+            var gone = false
+            while !gone, let event = await events.next() { gone = event == .directoryGone }
+            #expect(gone)
+
+            try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+            try watcher.rewatch()
+            try Data("x".utf8).write(to: inbox.appendingPathComponent("after.wav"))
+            var seen = false
+            while !seen, let event = await events.next() { seen = event == .changed(FileName("after.wav")) }
+            #expect(seen, "a file written in the new directory is reported")
+            try FileManager.default.removeItem(at: inbox)
+        }
+    }
+
     @Test("Event records are parsed by their length, names NUL-padded")
     func parsing() {
         func record(mask: UInt32, name: [UInt8]) -> [UInt8] {
@@ -66,9 +94,12 @@ struct InotifyWatcherTests {
             for value in [UInt32(1), mask, 0, UInt32(padded.count)] { withUnsafeBytes(of: value) { bytes += $0 } }
             return bytes + padded
         }
-        let buffer = record(mask: 0x8, name: Array("a.wav".utf8)) + record(mask: 0x4000, name: []) + record(mask: 0x80, name: [0xFF, 0x41])
+        let buffer =
+            record(mask: 0x8, name: Array("a.wav".utf8)) + record(mask: 0x4000, name: []) + record(mask: 0x80, name: [0xFF, 0x41])
+            + record(mask: 0x400, name: []) + record(mask: 0x8000, name: [])
         var events: [InboxEvent] = []
         InotifyWatcher.parse(buffer, count: buffer.count) { events.append($0) }
-        #expect(events == [.changed(FileName("a.wav")), .overflow, .changed(FileName(bytes: [0xFF, 0x41]))])
+        #expect(
+            events == [.changed(FileName("a.wav")), .overflow, .changed(FileName(bytes: [0xFF, 0x41])), .directoryGone, .directoryGone])
     }
 }

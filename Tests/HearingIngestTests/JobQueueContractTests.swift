@@ -67,11 +67,15 @@ struct JobQueueContractTests {
         // The twin is skipped while w1 runs; the next distinct job is not held up.
         #expect(try await queue.claim(owner: "b")?.workDir == "w3")
         #expect(try await queue.claim(owner: "b") == nil)
+        // Nothing is due while the twin waits: an idle processor must not spin on it.
+        #expect(try await queue.nextDue() == nil)
         try await queue.markDone(try #require(first.lease))
         #expect(try await queue.claim(owner: "b")?.workDir == "w2")
     }
 
-    @Test("Attempts are counted at claim; orphans of a dead owner are requeued with their attempts", arguments: Backend.allCases)
+    @Test(
+        "Attempts are counted at claim; orphans of a dead owner that made no progress are requeued with their attempts",
+        arguments: Backend.allCases)
     func orphans(_ backend: Backend) async throws {
         let (queue, _, cleanup) = try backend.make()
         defer { cleanup() }
@@ -85,6 +89,67 @@ struct JobQueueContractTests {
         #expect(again.workDir == "w1")
         #expect(again.attempts == 2)
         #expect(try await queue.job(2)?.state == .running)
+    }
+
+    @Test(
+        "Quarantine counts only attempts without progress: a dead owner's attempt whose chunks grew is not counted",
+        arguments: Backend.allCases)
+    func progressIsNotCounted(_ backend: Backend) async throws {
+        let (queue, _, cleanup) = try backend.make()
+        defer { cleanup() }
+        try await queue.enqueue(Self.job(1))
+        func progress(_ done: Int) -> TranscriptionProgress {
+            TranscriptionProgress(chunksDone: done, chunksTotal: 10, audioDone: Double(done) * 30, audioTotal: 300, elapsed: 1)
+        }
+
+        // Three crashes, each after finishing new chunks: none is counted.
+        for (round, done) in [2, 5, 9].enumerated() {
+            let job = try #require(try await queue.claim(owner: "run-\(round)"))
+            #expect(job.attempts == 1, "round \(round): only the attempt in progress counts")
+            #expect(job.chunksAtClaim == [0, 2, 5][round])
+            try await queue.heartbeat(try #require(job.lease), progress: progress(done))
+            let requeued = try await queue.requeueOrphans(owner: "next") { $0 == "run-\(round)" }
+            #expect(requeued.map(\.attempts) == [0])
+            #expect(requeued.first?.lastError?.contains("not counted") == true, "\(requeued)")
+        }
+
+        // A crash whose progress only caught up with the checkpoints already there (chunks
+        // 1...9 again from the checkpoints, no new one) is counted.
+        let resumed = try #require(try await queue.claim(owner: "resumed"))
+        #expect(resumed.chunksAtClaim == 9)
+        try await queue.heartbeat(try #require(resumed.lease), progress: progress(3))
+        try await queue.heartbeat(try #require(resumed.lease), progress: progress(9))
+        let requeued = try await queue.requeueOrphans(owner: "next") { $0 == "resumed" }
+        #expect(requeued.map(\.attempts) == [1])
+        #expect(try await queue.job(resumed.id!)?.lastError?.contains("no new chunk") == true)
+        #expect(try await queue.job(resumed.id!)?.state == .queued)
+    }
+
+    @Test("A crash loop that never advances is counted every time, and so reaches max_attempts", arguments: Backend.allCases)
+    func crashLoopCounts(_ backend: Backend) async throws {
+        let (queue, _, cleanup) = try backend.make()
+        defer { cleanup() }
+        try await queue.enqueue(Self.job(1))
+        // The first attempt gets as far as chunk 4, then every attempt dies there.
+        let first = try #require(try await queue.claim(owner: "crash-0"))
+        try await queue.heartbeat(
+            try #require(first.lease),
+            progress: TranscriptionProgress(chunksDone: 4, chunksTotal: 10, audioDone: 120, audioTotal: 300, elapsed: 1))
+        try await queue.requeueOrphans(owner: "next") { $0 == "crash-0" }
+        for round in 1...3 {
+            let job = try #require(try await queue.claim(owner: "crash-\(round)"))
+            #expect(job.attempts == round)
+            // It resumes from its checkpoints up to chunk 4 and dies before finishing chunk 5.
+            try await queue.heartbeat(
+                try #require(job.lease),
+                progress: TranscriptionProgress(chunksDone: 4, chunksTotal: 10, audioDone: 120, audioTotal: 300, elapsed: 1))
+            try await queue.requeueOrphans(owner: "next") { $0 == "crash-\(round)" }
+        }
+        // Dying before any progress report at all is counted too.
+        let silent = try #require(try await queue.claim(owner: "silent"))
+        #expect(silent.attempts == 4)
+        try await queue.requeueOrphans(owner: "next") { $0 == "silent" }
+        #expect(try await queue.claim(owner: "last")?.attempts == 5)
     }
 
     @Test("A lease taken over refuses the old holder's writes, and changes nothing", arguments: Backend.allCases)

@@ -31,6 +31,9 @@ final class AudioFile {
         static let sampleRates = 1_000...768_000
     }
 
+    /// How a refusal by libsndfile begins: the files FFmpeg is tried on.
+    static let unrecognisedReason = "not a recognised audio format"
+
     let path: String
     let info: AudioFormatInfo
     private var handle: OpaquePointer?
@@ -66,7 +69,7 @@ final class AudioFile {
         guard let handle = sf_open_fd(fd, Int32(SFM_READ), &sfInfo, 1) else {
             // sf_open_fd closes the descriptor on failure when close_desc is set.
             let message = String(cString: sf_strerror(nil))
-            throw HearingAIError(.notAudio, path: path, reason: "not a recognised audio format (\(Self.trimmed(message)))")
+            throw HearingAIError(.notAudio, path: path, reason: "\(Self.unrecognisedReason) (\(Self.trimmed(message)))")
         }
         self.handle = handle
 

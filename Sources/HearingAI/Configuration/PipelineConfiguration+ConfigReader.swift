@@ -23,6 +23,8 @@ extension PipelineConfiguration {
     /// | `min_speakers`, `max_speakers` | 1, 8 | bounds on the number found |
     /// | `engine` | pocketsphinx | a name in `engines` |
     /// | `formats` | txt (the service: txt,json) | output formats, comma-separated |
+    /// | `audio_stream` | 0 | which audio stream FFmpeg reads, from 0 |
+    /// | `ffmpeg_stall_timeout` | 30 | seconds FFmpeg may produce nothing before it is killed |
     ///
     /// The engine's own keys are its factory's ``EngineFactory/keys``.
     /// `defaultFormats` is what `formats` means when no source sets it (`transcribe` writes txt,
@@ -56,6 +58,8 @@ extension PipelineConfiguration {
         memoryLimit = try int(keys.memoryLimit).map {
             ConfiguredMemoryLimit(megabytes: $0, source: .configuration(nil))
         }
+        audioStream = try int(keys.audioStream).flatMap { $0 == 0 ? nil : $0 }
+        ffmpegStallTimeout = try double(keys.ffmpegStallTimeout)
 
         let name = try config.value(for: keys.engine, environment: environment)?.description ?? PocketSphinxEngine.Factory.name
         let factory = try engines.factory(named: name)
@@ -78,7 +82,7 @@ extension PipelineConfiguration {
     public static let keys: [ConfigurationKey] = [
         Keys.chunkSize, Keys.overlap, Keys.maxWorkers, Keys.memoryLimit, Keys.startTime, Keys.endTime,
         Keys.sampleDuration, Keys.segmentPause, Keys.diarization, Keys.speakers, Keys.minSpeakers,
-        Keys.maxSpeakers, Keys.engine, Keys.formats,
+        Keys.maxSpeakers, Keys.engine, Keys.formats, Keys.audioStream, Keys.ffmpegStallTimeout,
     ]
 
     /// The pipeline's keys by name, for the code that maps flags onto them.
@@ -133,6 +137,14 @@ extension PipelineConfiguration {
         public static let formats = ConfigurationKey(
             "formats", .string, flag: "--formats", default: "txt",
             help: "Output formats, comma-separated: txt, json, srt, vtt, md.")
+        /// `audio_stream`.
+        public static let audioStream = ConfigurationKey(
+            "audio_stream", .int, flag: "--audio-stream", default: "0",
+            help: "Which audio stream of a video or multi-track file to transcribe, counted from 0 (read through FFmpeg).")
+        /// `ffmpeg_stall_timeout`.
+        public static let ffmpegStallTimeout = ConfigurationKey(
+            "ffmpeg_stall_timeout", .double, default: "30",
+            help: "Seconds FFmpeg may go without producing audio before it is killed and the file fails.")
     }
 }
 

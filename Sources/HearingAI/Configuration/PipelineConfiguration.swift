@@ -30,6 +30,15 @@ public struct PipelineConfiguration: Sendable, Hashable, Codable {
     /// The memory limit configured (0 MB: none), and where it was set; nil when no source set
     /// one. The cgroup's limit applies on top: see ``resolvedMemoryLimit(cgroup:)``.
     public var memoryLimit: ConfiguredMemoryLimit?
+    /// Which audio stream of a file FFmpeg reads, counted from 0 among the audio streams; nil
+    /// for the first.
+    public var audioStream: Int?
+    /// Seconds FFmpeg may go without producing audio before it is killed; nil for
+    /// ``defaultFFmpegStallTimeout``.
+    public var ffmpegStallTimeout: Double?
+
+    /// How long FFmpeg may go without producing audio when nothing else is configured.
+    public static let defaultFFmpegStallTimeout = 30.0
 
     /// A configuration; the defaults are 30 s chunks, 1 s overlap, one worker per core,
     /// diarization on, PocketSphinx, txt.
@@ -43,7 +52,9 @@ public struct PipelineConfiguration: Sendable, Hashable, Codable {
         diarization: DiarizationOptions = DiarizationOptions(),
         engine: EngineSelection = .pocketsphinx,
         formats: [TranscriptFormat] = [.txt],
-        memoryLimit: ConfiguredMemoryLimit? = nil
+        memoryLimit: ConfiguredMemoryLimit? = nil,
+        audioStream: Int? = nil,
+        ffmpegStallTimeout: Double? = nil
     ) {
         self.chunking = chunking
         self.maxWorkers = maxWorkers
@@ -55,6 +66,8 @@ public struct PipelineConfiguration: Sendable, Hashable, Codable {
         self.engine = engine
         self.formats = formats
         self.memoryLimit = memoryLimit
+        self.audioStream = audioStream
+        self.ffmpegStallTimeout = ffmpegStallTimeout
     }
 
     /// The number of cores this process may use.
@@ -93,6 +106,12 @@ public struct PipelineConfiguration: Sendable, Hashable, Codable {
         guard !formats.isEmpty else {
             throw HearingAIError(.invalidOptions, reason: "formats: at least one output format is needed")
         }
+        if let audioStream, audioStream < 0 {
+            throw HearingAIError(.invalidOptions, reason: "--audio-stream must be 0 or more (got \(audioStream))")
+        }
+        if let ffmpegStallTimeout, !(ffmpegStallTimeout.isFinite && ffmpegStallTimeout > 0) {
+            throw HearingAIError(.invalidOptions, reason: "ffmpeg_stall_timeout must be positive (got \(ffmpegStallTimeout))")
+        }
         if let memoryLimit, memoryLimit.megabytes < 0 {
             throw HearingAIError(
                 .invalidOptions,
@@ -115,14 +134,18 @@ public struct PipelineConfiguration: Sendable, Hashable, Codable {
     public static let pipelineVersion = 2
 
     /// This configuration reduced to what shapes a transcript: everything but the workers (one
-    /// and several give identical transcripts), the memory limit, and the output formats (all
-    /// rendered from the same transcript). A field added later shapes output unless it is
-    /// listed here.
+    /// and several give identical transcripts), the memory limit, the output formats (all
+    /// rendered from the same transcript) and FFmpeg's stall timeout (it decides whether a run
+    /// fails, not what it produces). The first audio stream is spelt one way (nil), so that
+    /// naming it does not change the fingerprint. A field added later shapes output unless it
+    /// is listed here.
     public var outputShaping: PipelineConfiguration {
         var shaping = self
         shaping.maxWorkers = 0
         shaping.memoryLimit = nil
         shaping.formats = []
+        shaping.ffmpegStallTimeout = nil
+        if shaping.audioStream == 0 { shaping.audioStream = nil }
         return shaping
     }
 

@@ -66,15 +66,29 @@ final class RunAdmission: Sendable {
                 leave(releasing: 0)
                 return nil
             case .wait(let generation):
-                await withCheckedContinuation { continuation in
-                    let resumeNow = state.withLock { state -> Bool in
-                        guard state.generation == generation else { return true }
-                        state.waiters.append(continuation)
-                        return false
-                    }
-                    if resumeNow { continuation.resume() }
-                }
+                await wait(since: generation)
             }
+        }
+    }
+
+    /// Waits until a run ends, for a file that needs room before it can ask to be let in
+    /// (FFmpeg's reservation). Returns false at once when no run is active: nothing will free
+    /// room by ending.
+    func waitForRunToEnd() async -> Bool {
+        guard let generation = state.withLock({ $0.active == 0 ? nil : $0.generation }) else { return false }
+        await wait(since: generation)
+        return true
+    }
+
+    /// Returns once a run has ended since `generation`.
+    private func wait(since generation: Int) async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state -> Bool in
+                guard state.generation == generation else { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
         }
     }
 

@@ -13,6 +13,17 @@ public struct TranscriptionProgress: Sendable, Hashable {
     /// The chunk that just finished.
     public var chunk: ChunkReport?
 
+    /// A report of `chunksDone` of `chunksTotal` chunks and `audioDone` of `audioTotal` seconds,
+    /// `elapsed` seconds into the run.
+    public init(chunksDone: Int, chunksTotal: Int, audioDone: Double, audioTotal: Double, elapsed: Double, chunk: ChunkReport? = nil) {
+        self.chunksDone = chunksDone
+        self.chunksTotal = chunksTotal
+        self.audioDone = audioDone
+        self.audioTotal = audioTotal
+        self.elapsed = elapsed
+        self.chunk = chunk
+    }
+
     /// Audio seconds per wall-clock second so far.
     public var speed: Double { elapsed > 0 ? audioDone / elapsed : 0 }
     /// Fraction done, 0...1.

@@ -70,7 +70,17 @@ public final class WorkflowOrchestrator: Sendable {
         let plan = configuration.chunking
 
         // The file first: bad input is reported as such, and its length sizes diarization.
-        let source = try await ChunkSource.open(path: path, configuration: configuration)
+        // FFmpeg's child, when the file needs it, is reserved for first; idle decoders kept
+        // from an earlier file make room for it if need be, and beside other files it waits
+        // for one to end.
+        let pool = transcription.pool
+        let admission = self.admission
+        let source = try await ChunkSource.open(
+            path: path, configuration: configuration, budget: resources.budget,
+            makeRoom: {
+                if await pool.drainIdle() > 0 { return true }
+                return await admission.waitForRunToEnd()
+            })
         defer { source.close() }
         let audioTotal = source.stream.expectedDuration
 
@@ -80,14 +90,14 @@ public final class WorkflowOrchestrator: Sendable {
         let perWorker = await transcription.pool.bytesPerWorker(chunkSeconds: longestChunk)
         // Diarization, when on, runs beside the workers for the whole run.
         let diarizationBytes = configuration.diarization.enabled ? DiarizationService.reservedBytes(forSeconds: audioTotal) : 0
-        let fit = resources.budget.workersThatFit(perWorker: perWorker, besides: diarizationBytes)
+        let fit = resources.budget.workersThatFit(perWorker: perWorker, besides: diarizationBytes + source.reservedBytes)
         let live = await transcription.pool.liveCount
         guard fit >= 1 || live >= 1 else {
             let limit = resources.limit.map { "\($0.megabytes) MB (\($0.source))" } ?? "the limit"
             throw HearingAIError(
                 .memoryLimitTooSmall, path: path,
                 reason:
-                    "memory limit \(limit) is too small for one worker; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes)) MB"
+                    "memory limit \(limit) is too small for one worker; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes + source.reservedBytes)) MB"
             )
         }
         let workers = max(1, min(maxWorkers, configuration.maxWorkers, fit))
@@ -95,7 +105,6 @@ public final class WorkflowOrchestrator: Sendable {
 
         // The run's own reservation (the diarizer's, when on) is held for the whole run; other
         // files may run beside this one when it and one more worker fit.
-        let pool = transcription.pool
         guard
             let admitted = await admission.admit(
                 reserving: diarizationBytes, perWorker: perWorker,
@@ -109,7 +118,7 @@ public final class WorkflowOrchestrator: Sendable {
             throw HearingAIError(
                 .memoryLimitTooSmall, path: path,
                 reason:
-                    "memory limit \(limit) is too small for one worker with diarization; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes)) MB"
+                    "memory limit \(limit) is too small for one worker with diarization; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes + source.reservedBytes)) MB"
             )
         }
         defer { self.admission.leave(releasing: diarizationBytes) }
@@ -128,7 +137,7 @@ public final class WorkflowOrchestrator: Sendable {
             if let diarizer { resources.unregister(diarizer) }
         }
 
-        let info = source.stream.file.info
+        let info = source.stream.info
 
         let checkpoints: (any ChunkCheckpoints)? =
             explicitCheckpoints
@@ -151,6 +160,7 @@ public final class WorkflowOrchestrator: Sendable {
             metadata: [
                 "audio.format": "\(info.formatName)", "audio.rate": "\(info.sampleRate)",
                 "audio.channels": "\(info.channels)", "audio.duration": "\(audioTotal)",
+                "audio.decoder": "\(source.child.map { "ffmpeg (pid \($0.pid))" } ?? "libsndfile")",
                 "memory.limit": "\(resources.limit.map(\.description) ?? "none")",
                 "memory.workers_allowed": "\(workers)", "workers.requested": "\(configuration.maxWorkers)",
             ])
@@ -229,7 +239,10 @@ public final class WorkflowOrchestrator: Sendable {
         let duration = Double(source.stream.samplesProduced) / Double(ChunkPlan.sampleRate)
         let total = (clock.now - started).seconds
         let loadSeconds = await transcription.pool.loadSeconds - loadBefore
-        let peak = max(SystemInfo.peakResidentBytes(), supervisor.peakResidentBytes)
+        // HearingAI's own peak plus FFmpeg's (reaped by now: the stream has ended), an upper
+        // bound of the process tree's; the supervisor's samples count both as they run.
+        let childPeak = source.child?.peakResidentBytes ?? 0
+        let peak = max(SystemInfo.peakResidentBytes() + childPeak, supervisor.peakResidentBytes)
         memoryTrace?(supervisor.samples)
 
         var metadata = TranscriptMetadata(
@@ -247,7 +260,8 @@ public final class WorkflowOrchestrator: Sendable {
             timings: .init(total: total, engineLoad: loadSeconds, speed: total > 0 ? duration / total : 0),
             memory: .init(
                 limitMB: resources.limit?.megabytes, limitSource: resources.limit?.source.description,
-                peakRSSMB: (Double(peak) / 1_048_576 * 10).rounded() / 10, workersAllowed: workers),
+                peakRSSMB: (Double(peak) / 1_048_576 * 10).rounded() / 10, workersAllowed: workers,
+                ffmpegPeakRSSMB: source.child.map { _ in (Double(childPeak) / 1_048_576 * 10).rounded() / 10 }),
             diarization: diarization
         )
         metadata.wordTimes = TranscriptMetadata.WordTimes(segments.flatMap(\.words))

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
 
-/// Samples the process's resident memory and CPU from /proc on an interval and, when memory
+/// Samples the resident memory of the process and its FFmpeg children, and the process's CPU,
+/// from /proc on an interval and, when memory
 /// crosses a high-water mark (85% of the limit by default), calls its callbacks in order —
 /// cleanup first, then throttling — until usage is back under the mark.
 ///
@@ -11,7 +12,7 @@ public final class ResourceSupervisor: Sendable {
     public struct Sample: Sendable, Hashable {
         /// Seconds since the supervisor started.
         public var time: Double
-        /// Resident set size in bytes.
+        /// Resident set size in bytes: the process's and its FFmpeg children's.
         public var residentBytes: Int
         /// CPU use since the previous sample, in percent of one core.
         public var cpuPercent: Double
@@ -70,7 +71,7 @@ public final class ResourceSupervisor: Sendable {
             let wall = (now - cpuAt).seconds
             let percent = wall > 0 ? (nextCPU - cpu) / wall * 100 : 0
             (cpu, cpuAt) = (nextCPU, now)
-            let sample = Sample(time: (now - started).seconds, residentBytes: SystemInfo.residentBytes(), cpuPercent: percent)
+            let sample = Sample(time: (now - started).seconds, residentBytes: SystemInfo.processTreeResidentBytes(), cpuPercent: percent)
             record(sample)
             if let limit, Double(sample.residentBytes) >= Double(limit.bytes) * highWater {
                 await respond(to: sample, limit: limit)
@@ -88,7 +89,7 @@ public final class ResourceSupervisor: Sendable {
         var current = sample
         for callback in callbacks {
             await callback(current)
-            current.residentBytes = SystemInfo.residentBytes()
+            current.residentBytes = SystemInfo.processTreeResidentBytes()
             record(current)
             if Double(current.residentBytes) < Double(limit.bytes) * highWater { return }
         }

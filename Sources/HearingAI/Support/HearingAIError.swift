@@ -16,6 +16,7 @@ public struct HearingAIError: Error, Sendable, CustomStringConvertible, Equatabl
         private enum Value: String {
             case fileUnreadable, notAudio, unsupportedAudio, truncatedAudio, noAudio
             case invalidOptions, engineUnavailable, engineFailed, outputFailed
+            case decoderFailed, decoderInterrupted
             case memoryLimitTooSmall, cancelled
             case fileSystem, queueFailed, serviceUnavailable, unexpected
         }
@@ -41,6 +42,12 @@ public struct HearingAIError: Error, Sendable, CustomStringConvertible, Equatabl
         public static let engineFailed = Code(.engineFailed)
         /// A transcript could not be written.
         public static let outputFailed = Code(.outputFailed)
+        /// The external decoder (FFmpeg) failed on this file in a way that would repeat: it
+        /// crashed or exceeded its resource limits.
+        public static let decoderFailed = Code(.decoderFailed)
+        /// The external decoder (FFmpeg) was killed from outside or stopped producing audio:
+        /// trying again may succeed.
+        public static let decoderInterrupted = Code(.decoderInterrupted)
         /// The memory limit cannot fit even one worker.
         public static let memoryLimitTooSmall = Code(.memoryLimitTooSmall)
         /// The run was cancelled.
@@ -59,7 +66,7 @@ public struct HearingAIError: Error, Sendable, CustomStringConvertible, Equatabl
         /// Whether retrying the same input can succeed (a transient failure) or not.
         public var isPermanent: Bool {
             switch value {
-            case .notAudio, .unsupportedAudio, .truncatedAudio, .noAudio, .invalidOptions, .memoryLimitTooSmall:
+            case .notAudio, .unsupportedAudio, .truncatedAudio, .noAudio, .invalidOptions, .memoryLimitTooSmall, .decoderFailed:
                 return true
             default:
                 return false

@@ -26,9 +26,10 @@ package enum ProcFS {
         }
     }
 
-    /// The space-separated fields of /proc/self/statm (sizes in pages), or nil when it cannot be read.
-    package static func statm() -> [Substring]? {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+    /// The space-separated fields of /proc/PID/statm (sizes in pages; `pid` is a number or
+    /// "self"), or nil when it cannot be read.
+    package static func statm(pid: String = "self") -> [Substring]? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8) else { return nil }
         return text.split(separator: " ")
     }
 

@@ -13,6 +13,12 @@ public enum SystemInfo {
         return pages * pageSize
     }
 
+    /// Resident bytes of this process and of the children it runs on files (FFmpeg): what the
+    /// memory limit covers, as a cgroup would count it.
+    public static func processTreeResidentBytes() -> Int {
+        residentBytes() + ChildProcess.residentBytesOfLiveChildren()
+    }
+
     /// Peak resident set size (VmHWM) of this process in bytes, from /proc/self/status.
     public static func peakResidentBytes() -> Int {
         ProcFS.statusBytes("VmHWM:") ?? 0

@@ -194,17 +194,21 @@ public struct TranscriptMetadata: Sendable, Hashable, Codable {
         public var limitMB: Int?
         /// Where the limit came from (flag, environment, cgroup, ...), when there is one.
         public var limitSource: String?
-        /// Peak resident set size of the process during the run.
+        /// Peak resident set size during the run: the process's, plus its FFmpeg child's when
+        /// FFmpeg decoded the file.
         public var peakRSSMB: Double
         /// How many workers the limit allowed to run at once.
         public var workersAllowed: Int
+        /// The FFmpeg child's own peak resident size, when FFmpeg decoded the file.
+        public var ffmpegPeakRSSMB: Double?
 
         /// Memory figures.
-        public init(limitMB: Int?, limitSource: String?, peakRSSMB: Double, workersAllowed: Int) {
+        public init(limitMB: Int?, limitSource: String?, peakRSSMB: Double, workersAllowed: Int, ffmpegPeakRSSMB: Double? = nil) {
             self.limitMB = limitMB
             self.limitSource = limitSource
             self.peakRSSMB = peakRSSMB
             self.workersAllowed = workersAllowed
+            self.ffmpegPeakRSSMB = ffmpegPeakRSSMB
         }
     }
 }

@@ -29,6 +29,7 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
         static let notBefore = Column(CodingKeys.notBefore)
         static let lastError = Column(CodingKeys.lastError)
         static let chunksDone = Column(CodingKeys.chunksDone)
+        static let chunksAtClaim = Column(CodingKeys.chunksAtClaim)
         static let chunksTotal = Column(CodingKeys.chunksTotal)
         static let audioDone = Column(CodingKeys.audioDone)
         static let audioTotal = Column(CodingKeys.audioTotal)
@@ -53,7 +54,9 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
     public var sha256: String
     /// Where the job is.
     public var state: State
-    /// Claims so far, counted when claimed (so a crash counts).
+    /// Claims so far that count towards `max_attempts`: counted when claimed (so a crash
+    /// counts), and uncounted again when the attempt ends without being the file's fault (a
+    /// graceful stop, a full disk, or a crash after the attempt finished new chunks).
     public var attempts: Int
     /// The processor holding the lease, while running.
     public var leaseOwner: String?
@@ -67,6 +70,9 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
     public var lastError: String?
     /// Chunks finished, of `chunksTotal`.
     public var chunksDone: Int
+    /// `chunksDone` when the current attempt was claimed: an attempt that ends with more has
+    /// made progress.
+    public var chunksAtClaim: Int
     /// Chunks expected.
     public var chunksTotal: Int
     /// Seconds of audio finished, of `audioTotal`.
@@ -116,6 +122,7 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
         self.leaseToken = 0
         self.notBefore = now
         self.chunksDone = 0
+        self.chunksAtClaim = 0
         self.chunksTotal = 0
         self.audioDone = 0
         self.audioTotal = 0

@@ -12,7 +12,13 @@ public import HearingAI
 ///   under a new ``Lease`` (a fresh token) and its attempts go up by one, so a job that crashes
 ///   its processor is counted. It skips a job whose content (`sha256`) another running job is
 ///   transcribing: files run at once, and the same audio twice is transcribed once and then
-///   reused from the result store.
+///   reused from the result store. The job's progress (``Job/chunksDone``, as reported by
+///   ``heartbeat(_:progress:now:)``) is noted as ``Job/chunksAtClaim``.
+/// - Quarantine counts only attempts that made no progress: when ``requeueOrphans(owner:isDead:now:)``
+///   takes back the job of a dead lease holder whose reported chunks grew past
+///   ``Job/chunksAtClaim``, the attempt is not counted; one that died without finishing a new
+///   chunk stays counted, so a file that kills the process at the same chunk every time is
+///   still quarantined after `max_attempts`.
 /// - Writes about a running job name its lease; one made under a lease that is no longer the
 ///   job's fails with ``HearingAIError/Code/queueFailed`` ("lease lost") and changes nothing.
 /// - Every method is one short transaction; nothing is held open while a file is transcribed.
@@ -40,8 +46,9 @@ public protocol JobQueue: Sendable {
     func release(_ lease: Lease, now: Date) async throws
     /// Records where the job's source went (processed/ or failed/).
     func setFinalName(_ id: Int64, _ name: FileName) async throws
-    /// Requeues running jobs whose lease holder is not `owner` and is dead by `isDead`;
-    /// their attempts stay counted. Returns them.
+    /// Requeues running jobs whose lease holder is not `owner` and is dead by `isDead`. An
+    /// attempt whose progress grew (``Job/chunksDone`` over ``Job/chunksAtClaim``) is not
+    /// counted; one without progress stays counted. Returns them, as requeued.
     func requeueOrphans(owner: String, isDead: @escaping @Sendable (String) -> Bool, now: Date) async throws -> [Job]
     /// Puts a failed job back in the queue with its attempts reset.
     func requeueFailed(_ id: Int64, now: Date) async throws
@@ -53,7 +60,9 @@ public protocol JobQueue: Sendable {
     func jobs(state: Job.State?, limit: Int) async throws -> [Job]
     /// How many jobs are in each state.
     func counts() async throws -> [Job.State: Int]
-    /// The earliest time a queued job becomes due, if any.
+    /// The earliest time a queued job becomes due, if any; a job that ``claim(owner:now:)``
+    /// skips because its content is running is not counted (it is claimable when that job
+    /// ends, not at a time).
     func nextDue() async throws -> Date?
     /// The chunk checkpoints of the run identified by `resultKey`.
     func checkpoints(resultKey: String) -> any ChunkCheckpoints

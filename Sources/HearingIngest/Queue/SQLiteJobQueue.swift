@@ -87,6 +87,11 @@ public final class SQLiteJobQueue: JobQueue {
                 t.add(column: "waitingFor", .text)
             }
         }
+        migrator.registerMigration("v4: progress at claim") { db in
+            try db.alter(table: "job") { t in
+                t.add(column: "chunksAtClaim", .integer).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 
@@ -133,13 +138,13 @@ public final class SQLiteJobQueue: JobQueue {
                 var job =
                     try Job
                     .filter(Job.Columns.state == Job.State.queued.rawValue && Job.Columns.notBefore <= now)
-                    // The same audio waits for the running job, then reuses its stored result.
-                    .filter(sql: "sha256 NOT IN (SELECT sha256 FROM job WHERE state = ?)", arguments: [Job.State.running.rawValue])
+                    .filter(Self.contentNotRunning)
                     .order(Job.Columns.notBefore, Job.Columns.id)
                     .fetchOne(db)
             else { return nil }
             job.state = .running
             job.attempts += 1
+            job.chunksAtClaim = job.chunksDone
             job.leaseOwner = owner
             job.leaseToken += 1
             job.heartbeatAt = now
@@ -150,9 +155,14 @@ public final class SQLiteJobQueue: JobQueue {
         }
     }
 
+    /// Jobs whose content no running job holds: the same audio waits for the running job,
+    /// then reuses its stored result.
+    private static let contentNotRunning = SQL("sha256 NOT IN (SELECT sha256 FROM job WHERE state = \(Job.State.running.rawValue))")
+
     public func nextDue() async throws -> Date? {
         try await read { db in
             try Job.filter(Job.Columns.state == Job.State.queued.rawValue)
+                .filter(Self.contentNotRunning)
                 .select(min(Job.Columns.notBefore), as: Date.self)
                 .fetchOne(db)
         }
@@ -227,7 +237,15 @@ public final class SQLiteJobQueue: JobQueue {
             for var job in running where job.leaseOwner != owner && isDead(job.leaseOwner ?? "") {
                 job.state = .queued
                 job.leaseOwner = nil
-                job.lastError = "interrupted: the service stopped while transcribing"
+                if job.chunksDone > job.chunksAtClaim {
+                    // The attempt finished new chunks before it died: whatever killed it (an
+                    // OOM kill, a power cut) was not this file's doing.
+                    job.attempts = max(0, job.attempts - 1)
+                    job.lastError =
+                        "interrupted after progress (chunks \(job.chunksAtClaim) → \(job.chunksDone)): the service stopped while transcribing; not counted"
+                } else {
+                    job.lastError = "interrupted: the service stopped while transcribing, with no new chunk finished"
+                }
                 job.updatedAt = now
                 try job.update(db)
                 requeued.append(job)

@@ -18,6 +18,7 @@ public import HearingAI
 /// | `settle_seconds` | 2 | a file must keep its size and mtime this long before it is taken |
 /// | `empty_file_seconds` | 60 | an empty file must stay empty and unchanged this long before it is refused |
 /// | `rescan_seconds` | 30 | full inbox rescans, for filesystems that give no events |
+/// | `inbox_missing_seconds` | 60 | how long the inbox path may be missing before the service reports itself not ready |
 /// | `poll_only` | false | no inotify: rely on rescans alone (network filesystems) |
 /// | `max_file_mb` | 20480 | files larger than this go to failed/ unread |
 /// | `max_attempts` | 3 | claims before a file is quarantined in failed/ |
@@ -46,6 +47,9 @@ public struct IngestConfiguration: Sendable {
     public var emptyFileTime: Duration
     /// How often the whole inbox is rescanned.
     public var rescanInterval: Duration
+    /// How long the inbox path may be missing (deleted, moved away, unmounted) before the
+    /// service reports itself not ready: `STATUS=` says so and the watchdog is no longer fed.
+    public var inboxMissingTime: Duration
     /// Whether to rely on rescans alone, without inotify.
     public var pollOnly: Bool
     /// Files larger than this are refused unread.
@@ -87,6 +91,7 @@ public struct IngestConfiguration: Sendable {
         settleTime = .milliseconds(Int64(try double(keys.settleSeconds, 2) * 1000))
         emptyFileTime = .milliseconds(Int64(max(0, try double(keys.emptyFileSeconds, 60)) * 1000))
         rescanInterval = .milliseconds(Int64(max(0.1, try double(keys.rescanSeconds, 30)) * 1000))
+        inboxMissingTime = .milliseconds(Int64(max(0, try double(keys.inboxMissingSeconds, 60)) * 1000))
         pollOnly = try config.value(for: keys.pollOnly) == .bool(true)
         maxFileBytes = Int64(try int(keys.maxFileMB, 20_480)) * 1_048_576
         maxAttempts = max(1, try int(keys.maxAttempts, 3))
@@ -99,7 +104,7 @@ public struct IngestConfiguration: Sendable {
     /// The service's own keys.
     public static let keys: [ConfigurationKey] = [
         Keys.inbox, Keys.outbox, Keys.processed, Keys.failed, Keys.database, Keys.settleSeconds, Keys.emptyFileSeconds, Keys.rescanSeconds,
-        Keys.pollOnly, Keys.maxFileMB, Keys.maxAttempts, Keys.shutdownTimeoutSeconds, Keys.idleReleaseSeconds,
+        Keys.inboxMissingSeconds, Keys.pollOnly, Keys.maxFileMB, Keys.maxAttempts, Keys.shutdownTimeoutSeconds, Keys.idleReleaseSeconds,
     ]
 
     /// The service's keys by name.
@@ -130,6 +135,10 @@ public struct IngestConfiguration: Sendable {
         /// `rescan_seconds`.
         public static let rescanSeconds = ConfigurationKey(
             "rescan_seconds", .double, flag: "--rescan-seconds", default: "30", help: "How often the whole inbox is rescanned.")
+        /// `inbox_missing_seconds`.
+        public static let inboxMissingSeconds = ConfigurationKey(
+            "inbox_missing_seconds", .double, flag: "--inbox-missing-seconds", default: "60",
+            help: "How long the inbox may be missing before the service reports itself not ready.")
         /// `poll_only`.
         public static let pollOnly = ConfigurationKey(
             "poll_only", .bool, flag: "--poll-only", default: "false",

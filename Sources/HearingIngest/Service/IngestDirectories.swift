@@ -1,10 +1,19 @@
 import Foundation
 import HearingAI
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The service's directories, opened once; every entry operation is relative to them.
+///
+/// The inbox (and the work area inside it) can be opened again while the service runs: when
+/// the directory at the inbox's path is replaced (deleted or moved and made anew, or a
+/// filesystem mounted there), ``reopenInbox()`` swaps in the new one.
 public struct IngestDirectories: Sendable {
-    /// Where files are dropped.
-    public let inbox: Directory
+    /// Where files are dropped: the directory now watched.
+    public var inbox: Directory { current.state.withLock { $0.inbox } }
     /// Where transcripts appear.
     public let outbox: Directory
     /// Where sources go once transcribed.
@@ -13,7 +22,16 @@ public struct IngestDirectories: Sendable {
     public let failed: Directory
     /// `inbox/.hearingai-work`: taken files, one subdirectory per job. Inside the inbox so a
     /// rename into it is atomic (same filesystem), and hidden so it is never taken as input.
-    public let work: Directory
+    public var work: Directory { current.state.withLock { $0.work } }
+    /// The inbox's path, as configured.
+    public let inboxPath: String
+    private let current: Current
+
+    /// The inbox and work area now in use.
+    private final class Current: Sendable {
+        let state: Mutex<(inbox: Directory, work: Directory)>
+        init(inbox: Directory, work: Directory) { state = Mutex((inbox, work)) }
+    }
 
     static let workName = FileName(".hearingai-work")
     /// A taken file's name inside its job directory.
@@ -35,12 +53,57 @@ public struct IngestDirectories: Sendable {
                 throw HearingAIError(.serviceUnavailable, reason: "\(role) directory \(path): \(error.localizedDescription)")
             }
         }
-        inbox = try open(configuration.inbox, "inbox")
+        inboxPath = configuration.inbox
+        let inbox = try open(configuration.inbox, "inbox")
         outbox = try open(configuration.outbox, "outbox")
         processed = try open(configuration.processed, "processed")
         failed = try open(configuration.failed, "failed")
-        work = try open(configuration.inbox + "/" + Self.workName.description, "work")
+        let work = try open(configuration.inbox + "/" + Self.workName.description, "work")
+        current = Current(inbox: inbox, work: work)
         try Self.checkSeparate([("inbox", inbox), ("outbox", outbox), ("processed", processed), ("failed", failed)])
+    }
+
+    /// Device and inode: which directory a path or descriptor is.
+    struct Identity: Equatable, CustomStringConvertible {
+        var device: UInt64
+        var inode: UInt64
+        var description: String { "\(device):\(inode)" }
+    }
+
+    /// The directory now in use as the inbox.
+    func inboxIdentity() -> Identity? {
+        var st = stat()
+        guard fstat(inbox.fd, &st) == 0 else { return nil }
+        return Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
+
+    /// The directory at the inbox's path now, or nil if there is none (missing, or not a
+    /// directory).
+    func inboxPathIdentity() -> Identity? {
+        var st = stat()
+        guard stat(inboxPath, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { return nil }
+        return Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
+
+    /// Opens the directory now at the inbox's path and its work area (creating that), checks
+    /// they can be written, and uses them from now on. Returns the inbox and work area used
+    /// before, so that the caller can move jobs left in the old work area. Nothing changes if
+    /// this throws.
+    func reopenInbox() throws -> (inbox: Directory, work: Directory) {
+        let inbox = try Directory(path: inboxPath)
+        try inbox.checkWritable()
+        let work = try inbox.makeSubdirectory(Self.workName, mode: 0o755)
+        try work.checkWritable()
+        return current.state.withLock { state in
+            let old = state
+            state = (inbox, work)
+            return old
+        }
+    }
+
+    /// Whether the job's source is in the work area.
+    func hasSource(workDir: String) -> Bool {
+        (try? work.status(of: FileName(workDir + "/" + Self.sourceName.description))) != nil
     }
 
     /// The four directories must be different, and none may be inside the inbox: the service

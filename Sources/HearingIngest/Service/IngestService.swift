@@ -14,7 +14,8 @@ import Glibc
 /// instance lock and opens the queue. ``run()`` recovers what a crash left, scans the
 /// inbox once, and then runs one `ServiceGroup` of:
 ///
-/// 1. systemd notifications (`READY=1` once the group traps SIGTERM, then watchdog pings),
+/// 1. systemd notifications (`READY=1` once the group traps SIGTERM, then watchdog pings while
+///    ``ServiceHealth`` says the service is ready),
 /// 2. the processor (claims jobs and transcribes them, several short files at once as the
 ///    memory limit allows),
 /// 3. the intake (settles dropped files into the queue; rescans),
@@ -71,13 +72,17 @@ public struct IngestService: Sendable {
         let doorbell = Doorbell()
         let orchestrator = WorkflowOrchestrator(
             engine: engine, maxWorkers: configuration.pipeline.maxWorkers, resources: resources, logger: logger)
-        let intake = Intake(
-            directories: directories, queue: queue, configuration: configuration, logger: logger, notifier: notifier, doorbell: doorbell)
-        let processor = JobProcessor(
-            directories: directories, queue: queue, configuration: configuration, orchestrator: orchestrator,
-            resources: resources, owner: Self.owner, logger: logger, notifier: notifier, doorbell: doorbell)
         // Watch before the first scan: a file dropped in between is seen by one or the other.
         let watcher = configuration.pollOnly ? nil : try InotifyWatcher(directory: directories.inbox.path)
+        let health = ServiceHealth(
+            inbox: directories.inboxPath, missingBound: configuration.inboxMissingTime, owner: Self.owner,
+            snapshotPath: ServiceHealth.snapshotPath(database: configuration.database), notifier: notifier)
+        let intake = Intake(
+            directories: directories, queue: queue, configuration: configuration, logger: logger, notifier: notifier, doorbell: doorbell,
+            health: health, watcher: watcher)
+        let processor = JobProcessor(
+            directories: directories, queue: queue, configuration: configuration, orchestrator: orchestrator,
+            resources: resources, owner: Self.owner, logger: logger, health: health, doorbell: doorbell)
 
         let filesystems = directories.filesystems()
         logger.info(
@@ -94,7 +99,7 @@ public struct IngestService: Sendable {
             throw error
         }
         await intake.rescan()
-        let (logger, notifier, directories, resources) = (self.logger, self.notifier, self.directories, self.resources)
+        let (logger, directories, resources) = (self.logger, self.directories, self.resources)
         let announce: @Sendable () -> Void = {
             logger.info(
                 "Watching the inbox",
@@ -102,11 +107,12 @@ public struct IngestService: Sendable {
                     "inbox": "\(directories.inbox.path)", "outbox": "\(directories.outbox.path)",
                     "memory.limit": "\(resources.limit.map(\.description) ?? "none")",
                 ])
-            notifier.status("watching \(directories.inbox.path)")
+            health.setActivity("watching \(directories.inbox.path)")
         }
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: SystemdNotifications(notifier: notifier, announce: announce), successTerminationBehavior: .ignore),
+            .init(
+                service: SystemdNotifications(notifier: notifier, health: health, announce: announce), successTerminationBehavior: .ignore),
             .init(service: processor, successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: intake, successTerminationBehavior: .gracefullyShutdownGroup),
         ]
@@ -129,7 +135,12 @@ public struct IngestService: Sendable {
         let requeued = try await queue.requeueOrphans(owner: Self.owner) { Self.isDead(owner: $0) }
         for job in requeued {
             logger.info(
-                "Requeued a job its dead owner left running", metadata: ["job.id": "\(job.id ?? 0)", "file.name": "\(job.fileName)"])
+                "Requeued a job its dead owner left running",
+                metadata: [
+                    "job.id": "\(job.id ?? 0)", "file.name": "\(job.fileName)", "job.attempts": "\(job.attempts)",
+                    "chunks.at_claim": "\(job.chunksAtClaim)", "chunks.done": "\(job.chunksDone)",
+                    "attempt.counted": "\(job.chunksDone <= job.chunksAtClaim)",
+                ])
         }
         for entry in try directories.work.names() {
             let workDir = entry.description
@@ -141,7 +152,7 @@ public struct IngestService: Sendable {
                 }
                 continue
             }
-            let jobDirectory = try Directory(path: "\(directories.work.path)/\(workDir)")
+            let jobDirectory = try directories.work.subdirectory(entry)
             guard jobDirectory.contains(IngestDirectories.sourceName),
                 let nameData = FileManager.default.contents(atPath: "\(jobDirectory.path)/\(IngestDirectories.nameFile)"),
                 let status = try jobDirectory.status(of: IngestDirectories.sourceName)

@@ -20,6 +20,14 @@ import Glibc
 ///
 /// As a service it settles pending entries and rescans the inbox on its interval; the
 /// watcher feeds it names as they change. It stops taking files on graceful shutdown.
+///
+/// It also keeps the inbox itself in view. When the directory at the inbox's path is no longer
+/// the one it holds (the watcher reports the directory deleted, moved or unmounted, or a rescan
+/// finds another device and inode at the path), it opens the one there now, watches it, moves
+/// the jobs left in the old work area into the new one, and rescans. While nothing is at the
+/// path it checks again with backoff, takes nothing, and reports the inbox missing to
+/// ``ServiceHealth``, which reports the service not ready once that lasts longer than
+/// `inbox_missing_seconds`.
 actor Intake: Service {
     /// Suffixes of files still being written by common tools.
     static let temporarySuffixes = [".part", ".tmp", ".crdownload", ".filepart", "~", ".partial", ".download"]
@@ -43,17 +51,35 @@ actor Intake: Service {
         var status: EntryStatus
         var failures: Int
         var retryAt: ContinuousClock.Instant
+        var reason: String
+        var since: Date
     }
     private var stuck: [FileName: Stuck] = [:]
     /// 5 s, 10 s, 20 s, ... up to 5 minutes between tries of a stuck entry.
     static let stuckBackoff = Backoff(base: 5, factor: 2, cap: 300, jitter: 1...1)
     private let clock = ContinuousClock()
-    /// Rung after a job is queued.
+    /// Rung after a job is queued, and when the inbox is back.
     private let doorbell: Doorbell
+    /// Where missing inboxes and entries that cannot be taken are reported.
+    private let health: ServiceHealth
+    /// The inotify watch, pointed at the new directory when the inbox is replaced (nil with
+    /// `poll_only`).
+    private let watcher: InotifyWatcher?
+
+    /// Whether the inbox's path no longer leads to the directory held: nothing is taken until
+    /// a directory is there again and opened.
+    private var inboxLost = false
+    /// Checks of a lost inbox so far (for their backoff), and when the next one is due.
+    private var inboxChecks = 0
+    private var nextInboxCheck: ContinuousClock.Instant?
+    /// Whether "not ready" has been logged for the current loss.
+    private var reportedNotReady = false
+    /// 0.25 s, 0.5 s, 1 s, then every 2 s while the inbox is missing.
+    static let inboxBackoff = Backoff(base: 0.25, factor: 2, cap: 2, jitter: 1...1)
 
     init(
         directories: IngestDirectories, queue: any JobQueue, configuration: IngestConfiguration, logger: Logger,
-        notifier: SystemdNotifier, doorbell: Doorbell
+        notifier: SystemdNotifier, doorbell: Doorbell, health: ServiceHealth, watcher: InotifyWatcher?
     ) {
         self.directories = directories
         self.queue = queue
@@ -61,6 +87,8 @@ actor Intake: Service {
         self.logger = logger
         self.notifier = notifier
         self.doorbell = doorbell
+        self.health = health
+        self.watcher = watcher
         self.io = BlockingThread(name: "intake-io")
     }
 
@@ -70,8 +98,14 @@ actor Intake: Service {
         await cancelWhenGracefulShutdown {
             var lastScan = self.clock.now
             while !Task.isCancelled {
+                if let due = await self.nextInboxCheck, self.clock.now >= due {
+                    await self.checkInbox(cause: "still missing")
+                }
                 await self.takeSettled()
                 if self.clock.now - lastScan >= self.configuration.rescanInterval {
+                    // Each rescan also checks that the path still leads to the directory
+                    // held: a filesystem mounted over it gives no inotify event.
+                    await self.checkInbox(cause: "rescan")
                     await self.rescan()
                     lastScan = self.clock.now
                 }
@@ -90,13 +124,16 @@ actor Intake: Service {
 
     /// Looks at every entry of the inbox: the listing is the truth, events are hints.
     func rescan() async {
+        guard !inboxLost else { return }
         do {
             let names = try directories.inbox.names()
             for name in names { await observe(name) }
             // Forget what vanished.
             let present = Set(names)
             pending = pending.filter { present.contains($0.key) }
+            let stuckBefore = stuck.count
             stuck = stuck.filter { present.contains($0.key) }
+            if stuck.count != stuckBefore { publishStuck() }
         } catch {
             logger.error("Inbox scan failed", metadata: ["error": "\(error)"])
         }
@@ -104,7 +141,7 @@ actor Intake: Service {
 
     /// Notes that `name` may have changed, and takes what has settled.
     func observe(_ name: FileName) async {
-        guard Self.isCandidate(name) else { return }
+        guard Self.isCandidate(name), !inboxLost else { return }
         guard let status = try? directories.inbox.status(of: name) else {
             pending[name] = nil
             return
@@ -127,12 +164,15 @@ actor Intake: Service {
                     continue
                 }
                 try await take(name, status: status)
-                stuck[name] = nil
+                if stuck.removeValue(forKey: name) != nil { publishStuck() }
             } catch {
                 let failures = (stuck[name]?.failures ?? 0) + 1
                 let delay = Self.stuckBackoff.delay(attempt: failures)
-                stuck[name] = Stuck(status: entry.status, failures: failures, retryAt: now + .milliseconds(Int64(delay * 1000)))
+                stuck[name] = Stuck(
+                    status: entry.status, failures: failures, retryAt: now + .milliseconds(Int64(delay * 1000)),
+                    reason: "\(HearingAIError(error).reason)", since: stuck[name]?.since ?? Date())
                 if failures == 1 {
+                    publishStuck()
                     logger.error(
                         "Could not take inbox entry; retrying it with backoff, or as soon as it changes",
                         metadata: [
@@ -147,6 +187,129 @@ actor Intake: Service {
                 }
             }
         }
+    }
+
+    /// Tells ``ServiceHealth`` which entries cannot be taken (for `hearingai status`).
+    private func publishStuck() {
+        health.setUnreadable(
+            stuck.map { name, entry in
+                ServiceHealth.UnreadableEntry(path: "\(directories.inboxPath)/\(name)", reason: entry.reason, since: entry.since)
+            })
+    }
+
+    // MARK: - The inbox itself
+
+    /// Checks that the inbox's path still leads to the directory held. If another directory
+    /// is there, opens and watches it, moves the old work area's jobs into it and rescans; if
+    /// none is, reports the inbox missing and checks again later, with backoff. `cause` says
+    /// what prompted the check, for the log.
+    func checkInbox(cause: String) async {
+        let held = directories.inboxIdentity()
+        let atPath = directories.inboxPathIdentity()
+        if !inboxLost, let atPath, atPath == held { return }
+        guard let atPath else {
+            inboxMissing(cause: cause)
+            return
+        }
+        if atPath == held {
+            // The same directory is back at the path (moved away and back, say).
+            try? watcher?.rewatch()
+            inboxFound()
+            logger.warning("Inbox directory is back; watching it again", metadata: ["inbox.path": "\(directories.inboxPath)"])
+            await rescan()
+            return
+        }
+        let old: (inbox: Directory, work: Directory)
+        do {
+            old = try directories.reopenInbox()
+        } catch {
+            logger.error(
+                "Could not open the directory now at the inbox's path; trying again",
+                metadata: ["inbox.path": "\(directories.inboxPath)", "error": "\(error)"])
+            inboxMissing(cause: cause)
+            return
+        }
+        do {
+            try watcher?.rewatch()
+        } catch {
+            // Rescans still find files, every rescan_seconds.
+            logger.error(
+                "Could not watch the new inbox directory; relying on rescans",
+                metadata: ["inbox.path": "\(directories.inboxPath)", "error": "\(error)"])
+        }
+        let jobs = moveJobs(from: old.work)
+        let oldLocation = old.inbox.currentPath ?? "unknown"
+        pending = [:]
+        stuck = [:]
+        publishStuck()
+        inboxFound()
+        logger.warning(
+            "Inbox directory replaced; watching the new one",
+            metadata: [
+                "inbox.path": "\(directories.inboxPath)", "cause": "\(cause)", "inbox.old_location": "\(oldLocation)",
+                "inbox.old_inode": "\(held?.description ?? "?")", "inbox.new_inode": "\(atPath)", "jobs.moved": "\(jobs)",
+            ])
+        await rescan()
+        doorbell.ring()
+    }
+
+    /// Nothing (or no directory) is at the inbox's path: stop taking files, report it, and
+    /// check again after the backoff.
+    private func inboxMissing(cause: String) {
+        if !inboxLost {
+            inboxLost = true
+            pending = [:]
+            logger.error(
+                "Inbox directory is gone; taking nothing until it is back",
+                metadata: ["inbox.path": "\(directories.inboxPath)", "cause": "\(cause)"])
+        }
+        health.inboxMissing()
+        if !health.isReady(), !reportedNotReady {
+            reportedNotReady = true
+            logger.error(
+                "Inbox directory missing for longer than inbox_missing_seconds; the service reports itself not ready",
+                metadata: ["inbox.path": "\(directories.inboxPath)", "inbox_missing_seconds": "\(configuration.inboxMissingTime.seconds)"])
+        }
+        inboxChecks += 1
+        nextInboxCheck = clock.now + .milliseconds(Int64(Self.inboxBackoff.delay(attempt: inboxChecks) * 1000))
+    }
+
+    /// The inbox is watched again.
+    private func inboxFound() {
+        inboxLost = false
+        inboxChecks = 0
+        nextInboxCheck = nil
+        reportedNotReady = false
+        health.inboxBack()
+    }
+
+    /// Moves the jobs left in the work area of a replaced inbox into the new one, so that their
+    /// sources are found: a rename on the same filesystem, a copy of each file across (a
+    /// filesystem mounted over the inbox). Returns how many were moved; one that cannot be is
+    /// logged with where it stays.
+    private func moveJobs(from oldWork: Directory) -> Int {
+        let newWork = directories.work
+        guard let names = try? oldWork.names() else { return 0 }
+        var moved = 0
+        for name in names {
+            do {
+                do {
+                    try oldWork.move(name, to: newWork, as: name)
+                } catch let error as HearingAIError where error.errno == EXDEV {
+                    let from = try oldWork.subdirectory(name)
+                    let to = try newWork.makeSubdirectory(name)
+                    for file in try from.names() { try from.move(file, to: to, as: file) }
+                    oldWork.remove(name, directory: true)
+                }
+                moved += 1
+            } catch {
+                logger.error(
+                    "Could not move a job from the old work area; its file stays there",
+                    metadata: ["path": "\(oldWork.currentPath ?? oldWork.path)/\(name)", "error": "\(error)"])
+            }
+        }
+        newWork.sync()
+        return moved
     }
 
     /// The time until the next pending entry settles, if any.

@@ -29,7 +29,8 @@ final class JobProcessor: Service, Sendable {
     let resources: ResourceManager
     let owner: String
     let logger: Logger
-    let notifier: SystemdNotifier
+    /// Where `STATUS=` activity is reported, and whether the inbox (with the work area) is there.
+    let health: ServiceHealth
     let doorbell: Doorbell
     /// Out-of-space waits in a row, for their backoff; reset by a delivery.
     private let spaceWaits = Mutex(0)
@@ -42,7 +43,7 @@ final class JobProcessor: Service, Sendable {
     init(
         directories: IngestDirectories, queue: any JobQueue, configuration: IngestConfiguration,
         orchestrator: WorkflowOrchestrator, resources: ResourceManager, owner: String, logger: Logger,
-        notifier: SystemdNotifier, doorbell: Doorbell
+        health: ServiceHealth, doorbell: Doorbell
     ) {
         self.directories = directories
         self.queue = queue
@@ -51,7 +52,7 @@ final class JobProcessor: Service, Sendable {
         self.resources = resources
         self.owner = owner
         self.logger = logger
-        self.notifier = notifier
+        self.health = health
         self.doorbell = doorbell
     }
 
@@ -67,6 +68,13 @@ final class JobProcessor: Service, Sendable {
                 // When the queue last ran out of work with decoders kept loaded; nil when none are.
                 var idleSince: ContinuousClock.Instant?
                 while !Task.isCancelled {
+                    guard self.health.inboxAvailable else {
+                        // The work area is inside the inbox: while the inbox is missing or being
+                        // replaced, a queued job's source cannot be found. The intake rings when
+                        // it is back.
+                        await self.doorbell.wait(for: .seconds(1))
+                        continue
+                    }
                     if self.inFlight.withLock({ $0 }) >= self.filesAtOnce {
                         // A file that finishes rings.
                         await self.doorbell.wait(for: nil)
@@ -111,7 +119,7 @@ final class JobProcessor: Service, Sendable {
                         }
                         // While a job waits for disk space, systemd's status line keeps saying so.
                         if idle, self.spaceWaits.withLock({ $0 }) == 0 {
-                            self.notifier.status("watching \(self.directories.inbox.path)")
+                            self.health.setActivity("watching \(self.directories.inboxPath)")
                         }
                         self.doorbell.ring()
                     }
@@ -169,6 +177,22 @@ final class JobProcessor: Service, Sendable {
         logger[metadataKey: "job.id"] = "\(id)"
         logger[metadataKey: "file.name"] = "\(job.fileName)"
 
+        guard directories.hasSource(workDir: job.workDir) else {
+            // Removed from outside (the work area deleted with the inbox, or by hand): no
+            // retry can bring it back. Failed at once, with a reason `jobs show` gives.
+            let path = directories.sourcePath(workDir: job.workDir)
+            let reason =
+                "the source was removed from the work area before it was transcribed (\(path) is missing); nothing to transcribe or move"
+            do {
+                try await queue.markFailed(lease, reason: reason)
+                logger.error("Queued file's source is missing from the work area; job failed", metadata: ["file.path": "\(path)"])
+            } catch {
+                logger.error("Could not mark a job failed", metadata: ["error": "\(error)"])
+            }
+            directories.work.remove(FileName(job.workDir + "/" + IngestDirectories.nameFile.description), directory: false)
+            directories.work.remove(FileName(job.workDir), directory: true)
+            return
+        }
         if job.attempts > configuration.maxAttempts {
             // Attempts are counted at claim, so a file that crashes the service is counted
             // too: quarantine it instead of crash-looping.
@@ -179,7 +203,7 @@ final class JobProcessor: Service, Sendable {
                 logger: logger)
             return
         }
-        notifier.status("transcribing \(job.fileName)")
+        health.setActivity("transcribing \(job.fileName)")
         logger.info("Transcription started", metadata: ["job.attempt": "\(job.attempts)"])
         do {
             let transcript = try await transcribe(job, lease: lease, logger: logger, timings: &timings)
@@ -292,7 +316,12 @@ final class JobProcessor: Service, Sendable {
         spaceWaits.withLock { $0 = 0 }
         try await timings.measure("done") { try await queue.markDone(lease) }
         do {
-            _ = try await timings.measure("move") { try await self.finishMove(job, to: self.directories.processed) }
+            let moved = try await timings.measure("move") { try await self.finishMove(job, to: self.directories.processed) }
+            if moved == nil {
+                logger.warning(
+                    "The source was gone from the work area; nothing to move to processed/",
+                    metadata: ["file.path": "\(directories.sourcePath(workDir: job.workDir))"])
+            }
         } catch {
             // The job is done and its outputs are in place; only the source's move is left,
             // and startup recovery finishes it. It is not the file's failure.
@@ -340,7 +369,9 @@ final class JobProcessor: Service, Sendable {
     @discardableResult
     func finishMove(_ job: Job, to destination: Directory, companion: ((FileName) -> FileName)? = nil) async throws -> FileName? {
         let jobDir = FileName(job.workDir)
-        guard let jobDirectory = try? Directory(path: "\(directories.work.path)/\(job.workDir)") else { return nil }
+        // Through the work area's descriptor: if the inbox was moved away, its work area
+        // still holds the source until the intake moves the job into the new one.
+        guard let jobDirectory = try? directories.work.subdirectory(jobDir) else { return nil }
         var finalName: FileName?
         // Across filesystems the source is copied to this name in `destination` and unlinked
         // before it is renamed into place: one name per job, so a move a crash interrupted is
@@ -403,7 +434,7 @@ final class JobProcessor: Service, Sendable {
             logger.error("Could not put a job back to wait for disk space", metadata: ["error": "\(error)"])
             return
         }
-        notifier.status("waiting: \(reason)")
+        health.setActivity("waiting: \(reason)")
         logger.warning(
             "Waiting for disk space; the file stays queued",
             metadata: [

@@ -1,7 +1,9 @@
 import ServiceLifecycle
 
 /// Tells systemd the service is ready (`READY=1`, after `announce`), then pings its watchdog
-/// (`WATCHDOG=1`) every half `WatchdogSec` while the service runs.
+/// (`WATCHDOG=1`) every half `WatchdogSec` while the service runs and ``ServiceHealth`` says
+/// it is ready: an inbox missing for longer than `inbox_missing_seconds` stops the pings, so
+/// systemd's watchdog acts on it.
 ///
 /// Readiness is sent from inside the group, not before it: the group traps SIGTERM before it
 /// starts any service, so a stop that follows `READY=1` at once is still graceful. First in the
@@ -9,6 +11,7 @@ import ServiceLifecycle
 /// drained.
 struct SystemdNotifications: Service {
     let notifier: SystemdNotifier
+    let health: ServiceHealth
     /// Runs just before `READY=1` (the service's "watching" log line and status).
     let announce: @Sendable () -> Void
 
@@ -18,7 +21,7 @@ struct SystemdNotifications: Service {
         guard let interval = notifier.watchdogInterval else { return }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                notifier.watchdog()
+                if health.isReady() { notifier.watchdog() }
                 try? await Task.sleep(for: interval)
             }
         }

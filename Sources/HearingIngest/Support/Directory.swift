@@ -66,6 +66,12 @@ public final class Directory: @unchecked Sendable {
         self.fd = fd
     }
 
+    /// Takes ownership of `fd`, an open directory.
+    private init(path: String, fd: Int32) {
+        self.path = path
+        self.fd = fd
+    }
+
     deinit { close(fd) }
 
     /// The device of the filesystem the directory is on: directories with the same one can
@@ -73,6 +79,15 @@ public final class Directory: @unchecked Sendable {
     public var device: UInt64? {
         var st = stat()
         return fstat(fd, &st) == 0 ? UInt64(st.st_dev) : nil
+    }
+
+    /// Where the directory is now, which may not be the path it was opened by (it was moved;
+    /// " (deleted)" at the end if it was removed), from `/proc/self/fd`; nil if unknown.
+    public var currentPath: String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Throws unless the process may create and remove entries here.
@@ -272,11 +287,21 @@ public final class Directory: @unchecked Sendable {
         return FileName(bytes: kept.bytes + tag + ext)
     }
 
-    /// Creates the subdirectory `name` (mode 0700) and opens it.
-    public func makeSubdirectory(_ name: FileName) throws -> Directory {
-        let result = name.withCString { mkdirat(fd, $0, 0o700) }
+    /// Creates the subdirectory `name` (mode 0700 unless told otherwise) if it is missing, and
+    /// opens it.
+    public func makeSubdirectory(_ name: FileName, mode: UInt32 = 0o700) throws -> Directory {
+        let result = name.withCString { mkdirat(fd, $0, mode_t(mode)) }
         guard result == 0 || errno == EEXIST else { throw HearingAIError.system("mkdir", path: "\(path)/\(name)", errno: errno) }
-        return try Directory(path: "\(path)/\(name)")
+        return try subdirectory(name)
+    }
+
+    /// Opens the subdirectory `name` through this directory's descriptor, whatever has become
+    /// of the path this one was opened by (it may have been moved). Symbolic links are not
+    /// followed.
+    public func subdirectory(_ name: FileName) throws -> Directory {
+        let fd = name.withCString { cname in retryingEINTR { openat(self.fd, cname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) } }
+        guard fd >= 0 else { throw HearingAIError.system("open", path: "\(path)/\(name)", errno: errno) }
+        return Directory(path: "\(path)/\(name)", fd: fd)
     }
 
     /// Removes the empty subdirectory or file `name`; ignores a missing one.

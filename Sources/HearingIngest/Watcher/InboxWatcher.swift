@@ -1,8 +1,9 @@
 import Logging
 import ServiceLifecycle
 
-/// Hands the inbox's inotify events to the intake, as hints: a name to look at, or (after the
-/// kernel's queue overflowed) a full rescan.
+/// Hands the inbox's inotify events to the intake, as hints: a name to look at, (after the
+/// kernel's queue overflowed) a full rescan, or (the directory itself deleted, moved or
+/// unmounted) a check of what is at the inbox's path now.
 ///
 /// The ``InotifyWatcher`` is started before the service's first scan, so nothing dropped
 /// between that scan and this service's start is missed. Last in the group, so it is the
@@ -20,6 +21,8 @@ struct InboxWatcher: Service {
                 case .overflow:
                     logger.warning("inotify queue overflowed; rescanning the inbox")
                     await intake.rescan()
+                case .directoryGone:
+                    await intake.checkInbox(cause: "the directory was deleted, moved or unmounted")
                 }
             }
         }
