@@ -3,12 +3,14 @@ import Foundation
 /// Per-frame features for diarization: log energy and mel-frequency cepstral coefficients.
 ///
 /// 25 ms Hamming windows every 10 ms at 16 kHz, pre-emphasis 0.97, a 512-point FFT, 26
-/// triangular mel filters from 64 Hz to 7.6 kHz, and the DCT of their logs. Coefficients 1–12
-/// describe the vocal tract (who is speaking); c0 is left out because it is loudness.
+/// triangular mel filters from 64 Hz to 7.6 kHz, and the DCT of their logs. Coefficients 1–19
+/// describe the vocal tract (who is speaking); c0 is left out because it is loudness. The
+/// higher coefficients (13–19) carry the fine spectral shape that tells two voices of the
+/// same sex apart on a telephone call, where 1–12 alone could not (docs/benchmarks.md).
 struct SpeakerFeatures: Sendable {
     static let frameLength = 400
     static let hop = 160
-    static let coefficients = 12
+    static let coefficients = 19
     static let filters = 26
 
     private let fft = FFT(size: 512)
@@ -41,7 +43,7 @@ struct SpeakerFeatures: Sendable {
     struct Frame: Sendable {
         /// Log energy of the frame (dB, relative to full scale).
         var energy: Float
-        /// MFCC 1–12.
+        /// MFCC 1–19.
         var mfcc: [Float]
     }
 
