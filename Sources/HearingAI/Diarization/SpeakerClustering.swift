@@ -119,7 +119,9 @@ struct SpeakerClustering {
     /// said, how — so that directions in which voices differ but one voice barely moves weigh
     /// most (the idea of WCCN and LDA, estimated from the file itself).
     struct Whitening {
-        static let loading = 0.1
+        /// 1.0: estimated from a 30-second file's few window pairs, the covariance is rough, and
+        /// a smaller loading let its chance directions decide (docs/benchmarks.md, issue 13).
+        static let loading = 1.0
 
         let mean: [Double]
         /// Lower-triangular Cholesky factor of the regularised within-speaker covariance, row-major.
