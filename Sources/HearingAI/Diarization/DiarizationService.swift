@@ -2,31 +2,35 @@ import Foundation
 import Synchronization
 
 /// Finds who spoke when, offline, with classical signal processing: an energy voice-activity
-/// detector, MFCC statistics over 1.5-second windows, and clustering with the number of
-/// speakers found automatically.
+/// detector whose threshold adapts to the chunk's noise, MFCC statistics over 1.5-second
+/// windows, and clustering with the number of speakers found automatically or held to the
+/// bounds given.
 ///
-/// It works chunk by chunk beside transcription and never holds the file's audio: each chunk's
-/// windows are clustered locally (conservatively, so one speaker may split but two rarely
-/// merge), and only the local clusters' centroids are kept, with the scatter of the windows
-/// about them (how one voice varies, summed over the file). At the end of the file the
-/// centroids of all chunks, whitened by that within-speaker scatter, are clustered together,
-/// which links "Speaker 1" of the first chunk to the same voice in the last. For a three-hour
-/// file that is one to three thousand centroids, clustered in blocks of 256.
+/// It works chunk by chunk beside transcription and never holds the file's audio: for the part
+/// of each chunk it owns it keeps each window's times, speech region and embedding (38 floats),
+/// nothing else. No decision is taken inside a chunk, so none has to be undone: at the end of
+/// the file the windows are normalised per recording (mean and variance), whitened by how one
+/// voice varies (estimated from neighbouring windows of the same speech region), clustered
+/// (in blocks of 256 in time order, then the blocks' clusters together), brought within the
+/// speaker-count bounds, re-assigned to the final centroids and resegmented
+/// (``SpeakerClustering/settle(_:labels:minClusters:maxClusters:)``). With `--speakers N` and
+/// at least N windows of speech the turns carry exactly N speakers.
 ///
 /// Feature extraction runs on a thread of the service's own. Register the service with the
 /// ``ResourceManager``; ``close()`` ends its thread and drops its state.
 public final class DiarizationService: ManagedResource {
     /// Bytes reserved against the memory budget while a run is diarized: a chunk's frames
-    /// (about 0.3 MB for 30 s), then per window 24 bytes, per local cluster about 250, and at
-    /// the end the whitened centroids, a sorted copy of the windows and a score matrix of at
-    /// most 256 × 256 (512 KB). Three hours of uninterrupted speech in 10-second chunks come to
-    /// about 3.7 MB at the end, in 30-second chunks about 3 MB (docs/memory-management.md).
+    /// (about 0.4 MB for 30 s), then per 1.5 s window (one per 0.75 s of speech) 176 bytes
+    /// (its times, region and 38-float embedding), whitened in place at the end, plus a sort
+    /// order, labels and Viterbi back pointers (about 17 bytes a window) and a score matrix of
+    /// at most 256 × 256 (512 KB). Three hours of uninterrupted speech come to about 3.3 MB at
+    /// the end (docs/memory-management.md).
     public static let reservedBytes = 4 * 1_048_576
 
     /// What a run over `seconds` of audio reserves: ``reservedBytes`` up to three hours, and
-    /// 1.25 MB for every further hour (the windows and local clusters of an hour of
-    /// uninterrupted speech in 10-second chunks, about 1.2 MB, rounded up), so the limit holds
-    /// for files of any length.
+    /// 1.25 MB for every further hour (the windows of an hour of uninterrupted speech and what
+    /// the end adds for them, about 0.93 MB, rounded up), so the limit holds for files of any
+    /// length.
     public static func reservedBytes(forSeconds seconds: Double) -> Int {
         let beyond = max(0, seconds - 3 * 3600)
         return reservedBytes + Int((beyond / 3600 * 1.25 * 1_048_576).rounded(.up))
@@ -38,46 +42,39 @@ public final class DiarizationService: ManagedResource {
     /// Gaps in speech shorter than this (frames) are bridged; bursts shorter than this dropped.
     static let bridgeFrames = 30
     static let minimumSpeechFrames = 10
-    /// Neighbouring windows further apart than this start a new segment (a change of speaker
-    /// without a pause).
-    static let changeThreshold = 1.8
-    /// Scores under which segments (in a chunk, standardised per chunk) and local clusters
-    /// (across the file, whitened by the within-speaker covariance) merge. The global one was
-    /// chosen on 18 files from 1 to 62 minutes (1–3 voices, 10 and 30 s chunks) and 28 clips of
-    /// 8–25 s: every threshold from 16 to 21 found the right speakers on all of them (the long
-    /// files alone allow 15–40); see docs/benchmarks.md.
-    static let localThreshold = 1.0
-    static let globalThreshold = 18.0
+    /// The score under which clusters of windows merge when the number of speakers is not
+    /// given. Chosen over the whole evaluation set of docs/benchmarks.md (real calls and
+    /// meetings, flite and espeak-ng voices, noise, music, reverb, telephone), with
+    /// leave-one-out figures there, not on one file or one synthesiser.
+    static let threshold = 5.0
 
     /// The options in force.
     public let options: DiarizationOptions
     private let thread = BlockingThread(name: "diarizer")
     private let features = SpeakerFeatures()
 
-    /// A window as kept for the run: where it is and which local cluster it joined (its
-    /// embedding is not kept: 24 bytes a window).
+    /// A window as kept for the run: where it is and which speech region it lies in (its
+    /// embedding is in ``Embeddings``, at the same index).
     private struct Window {
         var start: Double
         var end: Double
-        var centroid: Int
+        var region: Int
     }
 
-    /// A local cluster: its mean embedding and window count, and where its first window starts
-    /// (chunks arrive in any order; this puts the clusters in time order at the end).
-    private struct Centroid {
-        var point: SpeakerClustering.Point
-        var start: Double
+    /// The windows' embeddings, row-major. A class so that ``finish()`` can whiten a long
+    /// file's vectors in place instead of holding a second copy.
+    private final class Embeddings: @unchecked Sendable {
+        // Safe: touched only under `state`'s lock while chunks are analysed, and by the
+        // diarizer's thread in finish(), after finish() has taken it out of the state.
+        var values: [Float] = []
     }
 
-    private static let dimensions = 2 * SpeakerFeatures.coefficients
+    static let dimensions = 2 * SpeakerFeatures.coefficients
 
-    private struct State {
+    private struct State: Sendable {
         var windows: [Window] = []
+        var embeddings = Embeddings()
         var regions: [(start: Double, end: Double)] = []
-        var centroids: [Centroid] = []
-        /// Σ (x − c)(x − c)ᵀ of every window's embedding x about its local cluster's mean c:
-        /// how one voice varies, for ``SpeakerClustering/Whitening`` (24 × 24, 4.6 KB).
-        var scatter = [Double](repeating: 0, count: dimensions * dimensions)
         var seconds = 0.0
     }
     private let state = Mutex(State())
@@ -94,7 +91,7 @@ public final class DiarizationService: ManagedResource {
     public func analyze(_ chunk: Chunk, fileOffset: Double) async throws {
         let features = self.features
         let result = try await thread.run {
-            () -> (windows: [Window], regions: [(Double, Double)], centroids: [Centroid], scatter: [Double], seconds: Double) in
+            () -> (windows: [Window], embeddings: [Float], regions: [(Double, Double)], seconds: Double) in
             let clock = ContinuousClock()
             let started = clock.now
             let from = Int(chunk.ownedStart - chunk.audioStart)
@@ -104,7 +101,7 @@ public final class DiarizationService: ManagedResource {
             let origin = fileOffset + Double(chunk.ownedStart) / Double(ChunkPlan.sampleRate)
             let time = { (frame: Int) in origin + Double(frame * SpeakerFeatures.hop) / Double(ChunkPlan.sampleRate) }
             var windows: [Window] = []
-            var embeddings: [[Double]] = []
+            var embeddings: [Float] = []
             var regions: [(Double, Double)] = []
             for region in Self.speechRegions(Array(frames.map(\.energy))) {
                 let length = region.upperBound - region.lowerBound
@@ -114,71 +111,40 @@ public final class DiarizationService: ManagedResource {
                 while true {
                     let end = min(region.upperBound, start + Self.windowFrames)
                     let first = max(region.lowerBound, end - Self.windowFrames)
-                    windows.append(Window(start: time(first), end: time(end), centroid: 0))
-                    embeddings.append(Self.embedding(frames[(frames.startIndex + first)..<(frames.startIndex + end)]))
+                    windows.append(Window(start: time(first), end: time(end), region: regions.count - 1))
+                    embeddings += Self.embedding(frames[(frames.startIndex + first)..<(frames.startIndex + end)]).map(Float.init)
                     if end >= region.upperBound { break }
                     start += Self.windowHop
                 }
             }
-            // Segments: runs of windows in one speech region, cut where neighbours differ a lot.
-            let standardized = Self.standardize(embeddings)
-            var segmentOf = [Int](repeating: 0, count: windows.count)
-            var segments: [SpeakerClustering.Point] = []
-            for i in windows.indices {
-                let joins =
-                    i > 0 && windows[i].start < windows[i - 1].end
-                    && SpeakerClustering.score(.init(vector: standardized[i], weight: 1), .init(vector: standardized[i - 1], weight: 1)) * 2
-                        < Self.changeThreshold * Self.changeThreshold
-                if joins {
-                    let s = segments.count - 1
-                    let w = segments[s].weight
-                    segments[s].vector = zip(segments[s].vector, standardized[i]).map { ($0 * w + $1) / (w + 1) }
-                    segments[s].weight = w + 1
-                } else {
-                    segments.append(.init(vector: standardized[i], weight: 1))
-                }
-                segmentOf[i] = segments.count - 1
-            }
-            // Local clusters: conservative, so that two speakers are not merged here.
-            let segmentLabels = SpeakerClustering.cluster(segments, threshold: Self.localThreshold)
-            let labels = segmentOf.map { segmentLabels[$0] }
-            var centroids: [Centroid] = []
-            let d = Self.dimensions
-            var scatter = [Double](repeating: 0, count: d * d)
-            for label in Set(labels).sorted() {
-                let members = labels.indices.filter { labels[$0] == label }
-                var sum = [Double](repeating: 0, count: d)
-                for m in members { for k in sum.indices { sum[k] += embeddings[m][k] } }
-                let mean = sum.map { $0 / Double(members.count) }
-                centroids.append(Centroid(point: .init(vector: mean, weight: Double(members.count)), start: windows[members[0]].start))
-                for m in members {
-                    windows[m].centroid = centroids.count - 1
-                    let r = zip(embeddings[m], mean).map { $0 - $1 }
-                    for i in 0..<d { for j in 0..<d { scatter[i * d + j] += r[i] * r[j] } }
-                }
-            }
-            return (windows, regions, centroids, scatter, (clock.now - started).seconds)
+            return (windows, embeddings, regions, (clock.now - started).seconds)
         }
         state.withLock { state in
-            let base = state.centroids.count
+            let base = state.regions.count
             for var window in result.windows {
-                window.centroid += base
+                window.region += base
                 state.windows.append(window)
             }
-            for k in state.scatter.indices { state.scatter[k] += result.scatter[k] }
-            state.centroids += result.centroids
+            state.embeddings.values += result.embeddings
             state.regions += result.regions.map { (start: $0.0, end: $0.1) }
             state.seconds += result.seconds
         }
     }
 
-    /// Links the chunks' speakers across the file and returns the turns, in time order.
+    /// Clusters the whole file's windows and returns the turns, in time order. Call once, after
+    /// the last ``analyze(_:fileOffset:)``: it takes the run's windows.
     public func finish() async throws -> [SpeakerTurn] {
         let options = self.options
-        let snapshot = state.withLock { $0 }
+        let taken = state.withLock { state in
+            let taken = state
+            state.windows = []
+            state.regions = []
+            state.embeddings = Embeddings()
+            return taken
+        }
         let clock = ContinuousClock()
         let started = clock.now
-        let turns = try await thread.run { Self.turns(from: snapshot, options: options) }
+        let turns = try await thread.run { Self.turns(from: taken, options: options) }
         state.withLock { $0.seconds += (clock.now - started).seconds }
         return turns
     }
@@ -188,58 +154,52 @@ public final class DiarizationService: ManagedResource {
             // Speech too short for any window: one speaker, if any speech at all.
             return state.regions.map { SpeakerTurn(start: $0.start, end: $0.end, speaker: "Speaker 1") }
         }
-        // The local clusters in time order, whatever order the chunks came in.
-        let order = state.centroids.indices.sorted { state.centroids[$0].start < state.centroids[$1].start }
-        let centroids = order.map { state.centroids[$0].point }
+        // The windows in time order, whatever order the chunks came in; their vectors moved to
+        // match, in place.
+        let order = state.windows.indices.sorted { state.windows[$0].start < state.windows[$1].start }
+        let windows = order.map { state.windows[$0] }
         let d = dimensions
-        let total = centroids.reduce(0) { $0 + $1.weight }
-        var mean = [Double](repeating: 0, count: d)
-        for c in centroids { for k in 0..<d { mean[k] += c.vector[k] * c.weight / total } }
-        // Only if no local cluster has two windows: the spread of the clusters' means.
-        var spread = [Double](repeating: 0, count: d)
-        for c in centroids { for k in 0..<d { spread[k] += (c.vector[k] - mean[k]) * (c.vector[k] - mean[k]) * c.weight / total } }
-        let whiten = SpeakerClustering.Whitening(
-            mean: mean, scatter: state.scatter,
-            degrees: state.windows.count - state.centroids.count, fallback: spread)
-        let points = centroids.map { SpeakerClustering.Point(vector: whiten($0.vector), weight: $0.weight) }
+        permute(&state.embeddings.values, rows: order, dimensions: d)
+        normalize(&state.embeddings.values, region: windows.map(\.region), dimensions: d)
+        let vectors = SpeakerClustering.Vectors(values: state.embeddings.values, dimensions: d)
+        state.embeddings.values = []  // `vectors` is now the only reference: nothing is copied
+
         let minimum = options.speakers ?? options.minSpeakers
         let maximum = options.speakers ?? options.maxSpeakers
-        let sortedLabels = SpeakerClustering.clusterInBlocks(points, threshold: globalThreshold, minClusters: minimum, maxClusters: maximum)
-        var labels = [Int](repeating: 0, count: order.count)
-        for (position, index) in order.enumerated() { labels[index] = sortedLabels[position] }
-        var windows = state.windows.sorted { $0.start < $1.start }
-        var windowLabels = windows.map { labels[$0.centroid] }
-        // A lone window between two agreeing neighbours takes their label.
-        for i in windowLabels.indices.dropFirst().dropLast()
-        where windowLabels[i - 1] == windowLabels[i + 1] && windowLabels[i] != windowLabels[i - 1]
-            && windows[i + 1].start - windows[i - 1].end < 1.0
-        {
-            windowLabels[i] = windowLabels[i - 1]
-        }
-        windows = windows.enumerated().map {
-            var w = $1
-            w.centroid = windowLabels[$0]
-            return w
-        }
+        var labels = cluster(vectors)
+        labels = SpeakerClustering.settle(vectors, labels: labels, minClusters: minimum, maxClusters: maximum)
+        labels = SpeakerClustering.reassign(vectors, labels: labels, clusters: (labels.max() ?? 0) + 1)
+        labels = SpeakerClustering.resegment(vectors, labels: labels, region: windows.map(\.region))
 
         // Each speech region is split between the windows inside it at the midpoints between
         // their centres; a region with no window takes the label of the nearest one.
         var raw: [(start: Double, end: Double, label: Int)] = []
+        var cursor = 0
         for region in state.regions.sorted(by: { $0.start < $1.start }) {
-            let inside = windows.filter { $0.start >= region.start - 0.01 && $0.end <= region.end + 0.01 }
+            while cursor < windows.count && windows[cursor].end <= region.start - 0.01 { cursor += 1 }
+            var inside: [Int] = []
+            var k = cursor
+            while k < windows.count && windows[k].start < region.end {
+                if windows[k].start >= region.start - 0.01 && windows[k].end <= region.end + 0.01 { inside.append(k) }
+                k += 1
+            }
             if inside.isEmpty {
                 let centre = (region.start + region.end) / 2
-                let nearest = windows.min { abs(($0.start + $0.end) / 2 - centre) < abs(($1.start + $1.end) / 2 - centre) }!
-                raw.append((region.start, region.end, nearest.centroid))
+                let near = [max(0, cursor - 1), min(windows.count - 1, cursor)]
+                let nearest = near.min {
+                    abs((windows[$0].start + windows[$0].end) / 2 - centre) < abs((windows[$1].start + windows[$1].end) / 2 - centre)
+                }!
+                raw.append((region.start, region.end, labels[nearest]))
                 continue
             }
-            var cursor = region.start
-            for (i, window) in inside.enumerated() {
+            var from = region.start
+            for (i, w) in inside.enumerated() {
                 let end =
                     i + 1 < inside.count
-                    ? ((window.start + window.end) / 2 + (inside[i + 1].start + inside[i + 1].end) / 2) / 2 : region.end
-                raw.append((cursor, end, window.centroid))
-                cursor = end
+                    ? ((windows[w].start + windows[w].end) / 2 + (windows[inside[i + 1]].start + windows[inside[i + 1]].end) / 2) / 2
+                    : region.end
+                raw.append((from, end, labels[w]))
+                from = end
             }
         }
         // Merge neighbours with the same label; name speakers by first appearance.
@@ -264,18 +224,119 @@ public final class DiarizationService: ManagedResource {
         }
     }
 
-    /// Speech as runs of frames: over an energy threshold set from the chunk's own noise floor,
-    /// short gaps bridged and short bursts dropped.
+    /// Rows of `values` reordered in place so that row `i` becomes the old row `order[i]`.
+    static func permute(_ values: inout [Float], rows order: [Int], dimensions d: Int) {
+        var done = [Bool](repeating: false, count: order.count)
+        for i in order.indices where !done[i] {
+            let saved = Array(values[(i * d)..<(i * d + d)])
+            var j = i
+            while true {
+                done[j] = true
+                let source = order[j]
+                if source == i {
+                    values.replaceSubrange((j * d)..<(j * d + d), with: saved)
+                    break
+                }
+                for k in 0..<d { values[j * d + k] = values[source * d + k] }
+                j = source
+            }
+        }
+    }
+
+    /// Per-recording normalisation, in place: each dimension to zero mean and unit variance
+    /// over the file's windows (cepstral mean and variance normalisation, which on window
+    /// statistics is this affine map), then whitening by the within-speaker covariance. That
+    /// covariance is estimated from pairs of back-to-back windows of one speech region
+    /// (windows `i` and `i + 2`, which do not overlap), mostly one voice saying two different
+    /// things; the 20% most different pairs, where the speaker most likely changed, are left
+    /// out. Distances after it count in units of how much one voice varies.
+    static func normalize(_ values: inout [Float], region: [Int], dimensions d: Int) {
+        let n = region.count
+        var mean = [Double](repeating: 0, count: d)
+        var square = [Double](repeating: 0, count: d)
+        for i in 0..<n {
+            for k in 0..<d {
+                let v = Double(values[i * d + k])
+                mean[k] += v
+                square[k] += v * v
+            }
+        }
+        mean = mean.map { $0 / Double(n) }
+        let deviation = (0..<d).map { max(square[$0] / Double(n) - mean[$0] * mean[$0], 0).squareRoot() + 1e-9 }
+        for i in 0..<n { for k in 0..<d { values[i * d + k] = Float((Double(values[i * d + k]) - mean[k]) / deviation[k]) } }
+
+        let pairs = (0..<max(0, n - 2)).filter { region[$0] == region[$0 + 2] }
+        let distance = pairs.map { i in (0..<d).reduce(0.0) { $0 + pow(Double(values[i * d + $1] - values[(i + 2) * d + $1]), 2) } }
+        let sorted = distance.sorted()
+        let cut = sorted.isEmpty ? .infinity : sorted[min(sorted.count - 1, Int(Double(sorted.count) * withinShare))]
+        var scatter = [Double](repeating: 0, count: d * d)
+        var kept = 0
+        for (p, i) in pairs.enumerated() where distance[p] <= cut {
+            kept += 1
+            let r = (0..<d).map { Double(values[i * d + $0] - values[(i + 2) * d + $0]) }
+            for a in 0..<d { for b in 0..<d { scatter[a * d + b] += r[a] * r[b] / 2 } }
+        }
+        // Even a few pairs say something (the loading keeps the rest of the space as it is);
+        // with none, the standardised space is used as it is.
+        let whiten = SpeakerClustering.Whitening(
+            mean: [Double](repeating: 0, count: d), scatter: scatter, degrees: kept > 2 ? kept : 0,
+            fallback: [Double](repeating: 1, count: d))
+        for i in 0..<n {
+            let y = whiten((0..<d).map { Double(values[i * d + $0]) })
+            for k in 0..<d { values[i * d + k] = Float(y[k]) }
+        }
+    }
+
+    /// The share of back-to-back window pairs, the most alike, that estimate how one voice varies.
+    static let withinShare = 0.8
+
+    /// Labels for the whitened windows (in time order) under ``threshold``: each run of
+    /// ``SpeakerClustering/blockSize`` windows is clustered, then the blocks' clusters together
+    /// (``SpeakerClustering/clusterInBlocks(_:threshold:minClusters:maxClusters:blockSize:)``),
+    /// so the score matrix never exceeds 256 × 256.
+    static func cluster(_ vectors: SpeakerClustering.Vectors) -> [Int] {
+        let n = vectors.count
+        let d = vectors.dimensions
+        var owner = [Int](repeating: 0, count: n)
+        var points: [SpeakerClustering.Point] = []
+        for start in stride(from: 0, to: n, by: SpeakerClustering.blockSize) {
+            let end = min(n, start + SpeakerClustering.blockSize)
+            let block = (start..<end).map { i in
+                SpeakerClustering.Point(vector: vectors.values[(i * d)..<(i * d + d)].map(Double.init), weight: 1)
+            }
+            let labels = SpeakerClustering.cluster(block, threshold: threshold)
+            let (centres, sizes) = SpeakerClustering.Vectors(
+                values: Array(vectors.values[(start * d)..<(end * d)]), dimensions: d
+            ).centroids(labels, clusters: (labels.max() ?? 0) + 1)
+            for (i, label) in labels.enumerated() { owner[start + i] = points.count + label }
+            points += zip(centres, sizes).map { SpeakerClustering.Point(vector: $0, weight: Double($1)) }
+        }
+        let top = SpeakerClustering.clusterInBlocks(points, threshold: threshold)
+        return owner.map { top[$0] }
+    }
+
+    /// Speech as runs of frames. The energy, smoothed over 50 ms, is compared with a threshold
+    /// set between the chunk's noise floor (its 10th percentile) and its speech level (95th):
+    /// 30% of the way up, and at least 4 dB over the floor, at most 6 dB under the speech
+    /// level, never below -60 dBFS (digital silence, or a hiss far under any voice, is not
+    /// speech). A fixed margin over the floor (15 dB, before) lost most speech at 10 dB SNR;
+    /// this one follows the gap between noise and speech. Short gaps are bridged and short
+    /// bursts dropped.
     static func speechRegions(_ energy: [Float]) -> [Range<Int>] {
         guard !energy.isEmpty else { return [] }
-        let sorted = energy.sorted()
+        var smoothed = [Float](repeating: 0, count: energy.count)
+        for i in energy.indices {
+            let lower = max(0, i - 2)
+            let upper = min(energy.count, i + 3)
+            smoothed[i] = energy[lower..<upper].reduce(0, +) / Float(upper - lower)
+        }
+        let sorted = smoothed.sorted()
         let floor = sorted[sorted.count / 10]
-        let peak = sorted[sorted.count - 1 - sorted.count / 100]
-        // Never below -60 dBFS: digital silence, or a hiss far under any voice, is not speech.
-        let threshold = max(min(max(floor + 15, -55), peak - 6), -60)
+        let peak = sorted[sorted.count - 1 - sorted.count / 20]
+        let threshold = max(min(floor + max(4, 0.3 * (peak - floor)), peak - 6), -60)
         var runs: [Range<Int>] = []
         var start: Int?
-        for (i, e) in energy.enumerated() {
+        for (i, e) in smoothed.enumerated() {
             if e > threshold {
                 if start == nil { start = i }
             } else if let s = start {
@@ -283,7 +344,7 @@ public final class DiarizationService: ManagedResource {
                 start = nil
             }
         }
-        if let s = start { runs.append(s..<energy.count) }
+        if let s = start { runs.append(s..<smoothed.count) }
         var bridged: [Range<Int>] = []
         for run in runs {
             if let last = bridged.last, run.lowerBound - last.upperBound < bridgeFrames {
@@ -295,7 +356,7 @@ public final class DiarizationService: ManagedResource {
         return bridged.filter { $0.count >= minimumSpeechFrames }
     }
 
-    /// Mean and standard deviation of MFCC 1–12 over `frames`.
+    /// Mean and standard deviation of MFCC 1–19 over `frames`.
     static func embedding(_ frames: ArraySlice<SpeakerFeatures.Frame>) -> [Double] {
         let dims = SpeakerFeatures.coefficients
         var mean = [Double](repeating: 0, count: dims)
@@ -313,27 +374,13 @@ public final class DiarizationService: ManagedResource {
         return m + s
     }
 
-    /// Each dimension scaled to zero mean and unit variance over `vectors`.
-    static func standardize(_ vectors: [[Double]]) -> [[Double]] {
-        guard let first = vectors.first else { return [] }
-        let n = Double(vectors.count)
-        var mean = [Double](repeating: 0, count: first.count)
-        for v in vectors { for d in v.indices { mean[d] += v[d] / n } }
-        var variance = [Double](repeating: 0, count: first.count)
-        for v in vectors { for d in v.indices { variance[d] += (v[d] - mean[d]) * (v[d] - mean[d]) / n } }
-        // A floor on the spread, so that a chunk with one speaker is not blown up into noise.
-        let std = variance.map { max($0.squareRoot(), 1.0) }
-        return vectors.map { v in v.indices.map { (v[$0] - mean[$0]) / std[$0] } }
-    }
-
     // MARK: - ManagedResource
 
     public var resourceName: String { "diarization" }
 
     public func footprintBytes() async -> Int {
         state.withLock {
-            $0.windows.count * MemoryLayout<Window>.stride + $0.regions.count * 16
-                + $0.centroids.count * (MemoryLayout<Centroid>.stride + 32 + Self.dimensions * 8) + $0.scatter.count * 8
+            $0.windows.count * MemoryLayout<Window>.stride + $0.regions.count * 16 + $0.embeddings.values.count * 4
         }
     }
 
