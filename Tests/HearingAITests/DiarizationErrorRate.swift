@@ -147,3 +147,16 @@ extension Fixtures {
         }
     }
 }
+
+extension Fixtures {
+    /// A fixture's speaker reference in NIST RTTM (`NAME.rttm`: `SPEAKER file channel onset
+    /// duration <NA> <NA> speaker …`), as scripts/der.py reads it.
+    static func rttmTurns(_ relative: String) throws -> [SpeakerTurn] {
+        try text(relative).split(separator: "\n").compactMap { line in
+            let columns = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard columns.count >= 8, columns[0] == "SPEAKER", let onset = Double(columns[3]), let duration = Double(columns[4])
+            else { return nil }
+            return SpeakerTurn(start: onset, end: onset + duration, speaker: String(columns[7]))
+        }
+    }
+}
