@@ -18,12 +18,16 @@
 #   scripts/bench-quality.sh [NAME...]      default: every file; NAME like real/phone-call
 #   JOBS=2 scripts/bench-quality.sh         files scored at once (default 2: one per core;
 #                                           each file's three decodes run one after another)
+#   RAW=0 scripts/bench-quality.sh          skip the raw engine (its column shows –): its WER
+#                                           does not depend on HearingAI's code, and it is a
+#                                           third of the run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/hearingai}
 FX=${FIXTURES:-fixtures}
 MODEL=/usr/share/pocketsphinx/model/en-us
 JOBS=${JOBS:-2}
+RAW=${RAW:-1}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -55,13 +59,15 @@ score() {
         >/dev/null 2>"$WORK/$tag-auto.err" || { echo "hearingai failed on $audio:" >&2; cat "$WORK/$tag-auto.err" >&2; return 1; }
     "$BIN" transcribe "$audio" -f json -o "$WORK/$tag-hint.json" --speakers "$n" --cache-dir "$WORK/cache-$tag-hint" \
         >/dev/null 2>"$WORK/$tag-hint.err" || { echo "hearingai --speakers $n failed on $audio:" >&2; cat "$WORK/$tag-hint.err" >&2; return 1; }
-    sox -D "$audio" -e signed-integer -b 16 -c 1 "$WORK/$tag-16k.wav" rate -v 16000
-    pocketsphinx_continuous -infile "$WORK/$tag-16k.wav" -hmm "$MODEL/en-us" -lm "$MODEL/en-us.lm.bin" \
-        -dict "$MODEL/cmudict-en-us.dict" -logfn /dev/null >"$WORK/$tag-raw.txt"
+    if ((RAW)); then
+        sox -D "$audio" -e signed-integer -b 16 -c 1 "$WORK/$tag-16k.wav" rate -v 16000
+        pocketsphinx_continuous -infile "$WORK/$tag-16k.wav" -hmm "$MODEL/en-us" -lm "$MODEL/en-us.lm.bin" \
+            -dict "$MODEL/cmudict-en-us.dict" -logfn /dev/null >"$WORK/$tag-raw.txt"
+    fi
 
     if [[ -s $txt ]]; then
         wer_h=$(python3 scripts/wer.py "$txt" "$WORK/$tag-auto.txt")
-        wer_raw=$(python3 scripts/wer.py "$txt" "$WORK/$tag-raw.txt")
+        if ((RAW)); then wer_raw=$(python3 scripts/wer.py "$txt" "$WORK/$tag-raw.txt"); else wer_raw=-; fi
     else
         wer_h=- wer_raw=-
     fi
@@ -80,7 +86,7 @@ score() {
 }
 speakers() { python3 -c 'import json,sys; print(len({t["speaker"] for t in json.load(open(sys.argv[1])).get("speakerTurns", [])}))' "$1"; }
 export -f score speakers
-export BIN FX MODEL WORK
+export BIN FX MODEL WORK RAW
 mkdir -p "$WORK/rows"
 
 START=$(date +%s)
