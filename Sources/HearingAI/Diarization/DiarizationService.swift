@@ -54,26 +54,26 @@ public final class DiarizationService: ManagedResource {
     private let features = SpeakerFeatures()
 
     /// A window as kept for the run: where it is and which speech region it lies in (its
-    /// embedding is in ``Embeddings``, at the same index).
+    /// embedding is in ``WindowStore/values``, at the same row).
     private struct Window {
         var start: Double
         var end: Double
         var region: Int
     }
 
-    /// The windows' embeddings, row-major. A class so that ``finish()`` can whiten a long
-    /// file's vectors in place instead of holding a second copy.
-    private final class Embeddings: @unchecked Sendable {
+    /// The run's windows and their embeddings (row-major). A class so that ``finish()`` can
+    /// sort and whiten a long file's windows in place instead of holding second copies.
+    private final class WindowStore: @unchecked Sendable {
         // Safe: touched only under `state`'s lock while chunks are analysed, and by the
         // diarizer's thread in finish(), after finish() has taken it out of the state.
+        var windows: [Window] = []
         var values: [Float] = []
     }
 
     static let dimensions = 2 * SpeakerFeatures.coefficients
 
     private struct State: Sendable {
-        var windows: [Window] = []
-        var embeddings = Embeddings()
+        var store = WindowStore()
         var regions: [(start: Double, end: Double)] = []
         var seconds = 0.0
     }
@@ -123,9 +123,9 @@ public final class DiarizationService: ManagedResource {
             let base = state.regions.count
             for var window in result.windows {
                 window.region += base
-                state.windows.append(window)
+                state.store.windows.append(window)
             }
-            state.embeddings.values += result.embeddings
+            state.store.values += result.embeddings
             state.regions += result.regions.map { (start: $0.0, end: $0.1) }
             state.seconds += result.seconds
         }
@@ -137,9 +137,8 @@ public final class DiarizationService: ManagedResource {
         let options = self.options
         let taken = state.withLock { state in
             let taken = state
-            state.windows = []
             state.regions = []
-            state.embeddings = Embeddings()
+            state.store = WindowStore()
             return taken
         }
         let clock = ContinuousClock()
@@ -150,26 +149,32 @@ public final class DiarizationService: ManagedResource {
     }
 
     private static func turns(from state: State, options: DiarizationOptions) -> [SpeakerTurn] {
-        guard !state.windows.isEmpty else {
+        let store = state.store
+        guard !store.windows.isEmpty else {
             // Speech too short for any window: one speaker, if any speech at all.
             return state.regions.map { SpeakerTurn(start: $0.start, end: $0.end, speaker: "Speaker 1") }
         }
-        // The windows in time order, whatever order the chunks came in; their vectors moved to
-        // match, in place.
-        let order = state.windows.indices.sorted { state.windows[$0].start < state.windows[$1].start }
-        let windows = order.map { state.windows[$0] }
+        // The windows in time order, whatever order the chunks came in, and their vectors
+        // moved to match, in place.
         let d = dimensions
-        permute(&state.embeddings.values, rows: order, dimensions: d)
-        normalize(&state.embeddings.values, region: windows.map(\.region), dimensions: d)
-        let vectors = SpeakerClustering.Vectors(values: state.embeddings.values, dimensions: d)
-        state.embeddings.values = []  // `vectors` is now the only reference: nothing is copied
+        do {
+            let order = store.windows.indices.sorted { store.windows[$0].start < store.windows[$1].start }
+            permute(&store.windows, rows: order, dimensions: 1)
+            permute(&store.values, rows: order, dimensions: d)
+        }
+        let windows = store.windows
+        let region = windows.map(\.region)
+        normalize(&store.values, region: region, dimensions: d)
+        let vectors = SpeakerClustering.Vectors(values: store.values, dimensions: d)
+        store.windows = []
+        store.values = []  // `vectors` and `windows` are now the only references: nothing is copied
 
         let minimum = options.speakers ?? options.minSpeakers
         let maximum = options.speakers ?? options.maxSpeakers
         var labels = cluster(vectors)
         labels = SpeakerClustering.settle(vectors, labels: labels, minClusters: minimum, maxClusters: maximum)
         labels = SpeakerClustering.reassign(vectors, labels: labels, clusters: (labels.max() ?? 0) + 1)
-        labels = SpeakerClustering.resegment(vectors, labels: labels, region: windows.map(\.region))
+        labels = SpeakerClustering.resegment(vectors, labels: labels, region: region)
 
         // Each speech region is split between the windows inside it at the midpoints between
         // their centres; a region with no window takes the label of the nearest one.
@@ -225,7 +230,7 @@ public final class DiarizationService: ManagedResource {
     }
 
     /// Rows of `values` reordered in place so that row `i` becomes the old row `order[i]`.
-    static func permute(_ values: inout [Float], rows order: [Int], dimensions d: Int) {
+    static func permute<Element>(_ values: inout [Element], rows order: [Int], dimensions d: Int) {
         var done = [Bool](repeating: false, count: order.count)
         for i in order.indices where !done[i] {
             let saved = Array(values[(i * d)..<(i * d + d)])
@@ -380,7 +385,7 @@ public final class DiarizationService: ManagedResource {
 
     public func footprintBytes() async -> Int {
         state.withLock {
-            $0.windows.count * MemoryLayout<Window>.stride + $0.regions.count * 16 + $0.embeddings.values.count * 4
+            $0.store.windows.count * MemoryLayout<Window>.stride + $0.regions.count * 16 + $0.store.values.count * 4
         }
     }
 
