@@ -249,4 +249,57 @@ struct JobQueueContractTests {
         #expect(try await queue.result("abc:2") == nil)
         #expect(await queue.checkpoints(resultKey: "abc:1").load(chunk: 0) == nil)
     }
+    @Test("Uploads are claimed before older inbox jobs, and a cancelled job before anything", arguments: Backend.allCases)
+    func priorityAndCancellation(_ backend: Backend) async throws {
+        let (queue, _, cleanup) = try backend.make()
+        defer { cleanup() }
+        try await queue.enqueue(Self.job(1))
+        try await queue.enqueue(Self.job(2))
+        try await queue.enqueue(Job(name: FileName("upload.wav"), workDir: "w3", size: 1, mtimeNs: 1, sha256: "sha3", origin: .api))
+        try await queue.enqueue(Self.job(4))
+        #expect(try await queue.job(3)?.origin == .api)
+        #expect(try await queue.claim(owner: "me")?.workDir == "w3")
+
+        // A queued job due only later is made due at once when cancelled, and claimed first.
+        let later = Job(
+            name: FileName("later.wav"), workDir: "w5", size: 1, mtimeNs: 1, sha256: "sha5", now: Date().addingTimeInterval(3600))
+        let queuedLater = try await queue.enqueue(later)
+        let cancelled = try #require(try await queue.requestCancel(queuedLater.id!))
+        #expect(cancelled.cancelRequested)
+        let claimed = try #require(try await queue.claim(owner: "me"))
+        #expect(claimed.workDir == "w5")
+        #expect(claimed.cancelRequested)
+        try await queue.markFailed(try #require(claimed.lease), reason: "cancelled")
+
+        // A running job is flagged (its processor stops at the next heartbeat); an ended job is
+        // returned unchanged; an unknown one is nil.
+        let running = try #require(try await queue.claim(owner: "me"))
+        #expect(try await queue.requestCancel(running.id!)?.cancelRequested == true)
+        #expect(try await queue.job(running.id!)?.state == .running)
+        #expect(try await queue.requestCancel(claimed.id!)?.cancelRequested == true)
+        #expect(try await queue.requestCancel(claimed.id!)?.state == .failed)
+        #expect(try await queue.requestCancel(999) == nil)
+
+        // A retry starts clean.
+        try await queue.requeueFailed(claimed.id!)
+        #expect(try await queue.job(claimed.id!)?.cancelRequested == false)
+    }
+
+    @Test("Pages of jobs follow ids down; only ended jobs can be forgotten", arguments: Backend.allCases)
+    func pagesAndForgetting(_ backend: Backend) async throws {
+        let (queue, _, cleanup) = try backend.make()
+        defer { cleanup() }
+        for n in 1...5 { try await queue.enqueue(Self.job(n)) }
+        #expect(try await queue.jobs(state: nil, before: nil, limit: 2).map(\.id) == [5, 4])
+        #expect(try await queue.jobs(state: nil, before: 4, limit: 2).map(\.id) == [3, 2])
+        #expect(try await queue.jobs(state: nil, before: 2, limit: 2).map(\.id) == [1])
+        let job = try #require(try await queue.claim(owner: "me"))
+        #expect(try await queue.forget(job.id!) == false, "a running job is not forgotten")
+        #expect(try await queue.forget(2) == false, "a queued job is not forgotten")
+        try await queue.markDone(try #require(job.lease))
+        #expect(try await queue.jobs(state: .done, before: nil, limit: 10).map(\.id) == [job.id])
+        #expect(try await queue.forget(job.id!))
+        #expect(try await queue.job(job.id!) == nil)
+        #expect(try await queue.forget(job.id!) == false)
+    }
 }

@@ -21,6 +21,8 @@ public import HearingAI
 ///   still quarantined after `max_attempts`.
 /// - Writes about a running job name its lease; one made under a lease that is no longer the
 ///   job's fails with ``HearingAIError/Code/queueFailed`` ("lease lost") and changes nothing.
+/// - A queued job of higher ``Job/priority`` (an upload whose client waits) is claimed
+///   before older ones of lower priority; a job whose cancellation was requested before all.
 /// - Every method is one short transaction; nothing is held open while a file is transcribed.
 public protocol JobQueue: Sendable {
     /// Adds a queued job and returns it with its id.
@@ -56,8 +58,17 @@ public protocol JobQueue: Sendable {
     func job(_ id: Int64) async throws -> Job?
     /// The job whose work directory is `workDir`.
     func job(workDir: String) async throws -> Job?
-    /// Jobs, newest first, optionally only in `state`.
-    func jobs(state: Job.State?, limit: Int) async throws -> [Job]
+    /// Jobs, newest first, optionally only in `state`, and only those with an id below
+    /// `before` (the next page after a page that ended there).
+    func jobs(state: Job.State?, before: Int64?, limit: Int) async throws -> [Job]
+    /// Asks for the job to be cancelled and returns it (nil if there is no such job). A queued
+    /// job becomes due at once and is claimed before any other, to be failed with the reason
+    /// "cancelled"; a running one is stopped at its processor's next heartbeat. A job that
+    /// has ended is returned unchanged.
+    func requestCancel(_ id: Int64, now: Date) async throws -> Job?
+    /// Deletes the record of a job that has ended (done or failed); its outputs and source
+    /// stay where they are. Returns whether one was deleted.
+    func forget(_ id: Int64) async throws -> Bool
     /// How many jobs are in each state.
     func counts() async throws -> [Job.State: Int]
     /// The earliest time a queued job becomes due, if any; a job that ``claim(owner:now:)``
@@ -104,7 +115,11 @@ extension JobQueue {
     /// Requeues a failed job now.
     public func requeueFailed(_ id: Int64) async throws { try await requeueFailed(id, now: Date()) }
     /// Jobs, newest first.
-    public func jobs(state: Job.State? = nil, limit: Int = 100) async throws -> [Job] { try await jobs(state: state, limit: limit) }
+    public func jobs(state: Job.State? = nil, limit: Int = 100) async throws -> [Job] {
+        try await jobs(state: state, before: nil, limit: limit)
+    }
+    /// Asks for a cancellation now.
+    public func requestCancel(_ id: Int64) async throws -> Job? { try await requestCancel(id, now: Date()) }
     /// Stores a result now.
     public func storeResult(_ transcript: Transcript, resultKey: String) async throws {
         try await storeResult(transcript, resultKey: resultKey, now: Date())

@@ -92,6 +92,13 @@ public final class SQLiteJobQueue: JobQueue {
                 t.add(column: "chunksAtClaim", .integer).notNull().defaults(to: 0)
             }
         }
+        migrator.registerMigration("v5: uploads and cancellation") { db in
+            try db.alter(table: "job") { t in
+                t.add(column: "origin", .text).notNull().defaults(to: Job.Origin.inbox.rawValue)
+                t.add(column: "priority", .integer).notNull().defaults(to: 0)
+                t.add(column: "cancelRequested", .boolean).notNull().defaults(to: false)
+            }
+        }
         return migrator
     }
 
@@ -114,11 +121,32 @@ public final class SQLiteJobQueue: JobQueue {
         try await read { try Job.filter(Job.Columns.workDir == workDir).fetchOne($0) }
     }
 
-    public func jobs(state: Job.State?, limit: Int) async throws -> [Job] {
+    public func jobs(state: Job.State?, before: Int64?, limit: Int) async throws -> [Job] {
         try await read { db in
             var request = Job.order(Job.Columns.id.desc).limit(limit)
             if let state { request = request.filter(Job.Columns.state == state.rawValue) }
+            if let before { request = request.filter(Job.Columns.id < before) }
             return try request.fetchAll(db)
+        }
+    }
+
+    public func requestCancel(_ id: Int64, now: Date) async throws -> Job? {
+        try await write { db in
+            guard var job = try Job.fetchOne(db, key: id) else { return nil }
+            guard job.state == .queued || job.state == .running, !job.cancelRequested else { return job }
+            job.cancelRequested = true
+            if job.state == .queued { job.notBefore = min(job.notBefore, now) }
+            job.updatedAt = now
+            try job.update(db)
+            return job
+        }
+    }
+
+    public func forget(_ id: Int64) async throws -> Bool {
+        try await write { db in
+            try Job.filter(key: id)
+                .filter([Job.State.done.rawValue, Job.State.failed.rawValue].contains(Job.Columns.state))
+                .deleteAll(db) > 0
         }
     }
 
@@ -139,7 +167,7 @@ public final class SQLiteJobQueue: JobQueue {
                     try Job
                     .filter(Job.Columns.state == Job.State.queued.rawValue && Job.Columns.notBefore <= now)
                     .filter(Self.contentNotRunning)
-                    .order(Job.Columns.notBefore, Job.Columns.id)
+                    .order(Job.Columns.cancelRequested.desc, Job.Columns.priority.desc, Job.Columns.notBefore, Job.Columns.id)
                     .fetchOne(db)
             else { return nil }
             job.state = .running
@@ -260,7 +288,8 @@ public final class SQLiteJobQueue: JobQueue {
                 db,
                 [
                     Job.Columns.state.set(to: Job.State.queued.rawValue), Job.Columns.attempts.set(to: 0),
-                    Job.Columns.lastError.set(to: nil), Job.Columns.finalName.set(to: nil), Job.Columns.finishedAt.set(to: nil),
+                    Job.Columns.lastError.set(to: nil), Job.Columns.cancelRequested.set(to: false), Job.Columns.finalName.set(to: nil),
+                    Job.Columns.finishedAt.set(to: nil),
                     Job.Columns.notBefore.set(to: now), Job.Columns.updatedAt.set(to: now),
                 ])
         }
