@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System libraries from Debian's -dev packages.
@@ -67,12 +68,25 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
+        // The service's HTTP face: the jobs API, the OpenAI-compatible endpoint, health.
+        .target(
+            name: "HearingAPI",
+            dependencies: [
+                "HearingAI",
+                "HearingIngest",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ]
+        ),
         .executableTarget(
             name: "hearingai",
             dependencies: [
                 "HearingAI",
                 "HearingAIOpenAI",
                 "HearingIngest",
+                "HearingAPI",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -98,7 +112,10 @@ let package = Package(
             dependencies: ["HearingIngest", "TestSupport", .product(name: "Configuration", package: "swift-configuration")]
         ),
         // The real binary; the libraries only for the keys the docs and flags are checked against.
-        .testTarget(name: "EndToEndTests", dependencies: ["hearingai", "TestSupport", "HearingAI", "HearingIngest", "HearingAIOpenAI"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["hearingai", "TestSupport", "HearingAI", "HearingIngest", "HearingAIOpenAI", "HearingAPI"]
+        ),
     ]
 )
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Configuration
 import Foundation
 import HearingAI
+import HearingAPI
 import HearingIngest
 import Logging
 
@@ -31,6 +32,18 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(name: .key(Keys.pollOnly), help: .key(Keys.pollOnly))
     var pollOnly = false
 
+    @Option(name: .key(APIConfiguration.Keys.listen), help: .key(APIConfiguration.Keys.listen))
+    var listen: [String] = []
+
+    @Option(name: .key(APIConfiguration.Keys.tokenFile), help: .key(APIConfiguration.Keys.tokenFile))
+    var apiTokenFile: String?
+
+    @Flag(name: .key(APIConfiguration.Keys.insecureNoAuth), help: .key(APIConfiguration.Keys.insecureNoAuth))
+    var apiInsecureNoAuth = false
+
+    @Option(name: .key(APIConfiguration.Keys.maxUploadMB), help: .key(APIConfiguration.Keys.maxUploadMB))
+    var maxUploadMB: Int?
+
     @OptionGroup(title: "Transcription")
     var pipeline: PipelineFlags
 
@@ -47,7 +60,12 @@ struct WatchCommand: AsyncParsableCommand {
             flags[Keys.rescanSeconds] = rescanSeconds.map { .double($0) }
             flags[Keys.inboxMissingSeconds] = inboxMissingSeconds.map { .double($0) }
             if pollOnly { flags[Keys.pollOnly] = .bool(true) }
-            let (configuration, _) = try await service.load(extraFlags: flags)
+            if !listen.isEmpty { flags[APIConfiguration.Keys.listen] = .string(listen.joined(separator: ",")) }
+            flags[APIConfiguration.Keys.tokenFile] = apiTokenFile.map { .string($0) }
+            if apiInsecureNoAuth { flags[APIConfiguration.Keys.insecureNoAuth] = .bool(true) }
+            flags[APIConfiguration.Keys.maxUploadMB] = maxUploadMB.map { .int($0) }
+            let (configuration, sources) = try await service.load(extraFlags: flags)
+            let api = try APIConfiguration(config: sources.reader)
 
             let limit = try configuration.pipeline.resolvedMemoryLimit()
             ResourceManager.shared.setLimit(limit)
@@ -57,7 +75,9 @@ struct WatchCommand: AsyncParsableCommand {
             print("Drop audio files into \(configuration.inbox)")
             print("Transcripts appear in \(configuration.outbox)")
             fflush(nil)
-            try await ingest.run()
+            try await ingest.run { access in
+                api.listen.isEmpty ? [] : [APIServer(configuration: api, access: access, logger: logger)]
+            }
         }
     }
 }

@@ -101,6 +101,12 @@ public struct IngestConfiguration: Sendable {
             config: config, engines: engines, environment: environment, defaultFormats: Self.defaultFormats)
     }
 
+    /// Where a job's transcript is kept in the queue's result store: its content and the
+    /// pipeline's fingerprint, so the same audio under the same settings is transcribed once.
+    public func resultKey(for job: Job) -> String {
+        job.sha256 + ":" + pipeline.fingerprint
+    }
+
     /// The service's own keys.
     public static let keys: [ConfigurationKey] = [
         Keys.inbox, Keys.outbox, Keys.processed, Keys.failed, Keys.database, Keys.settleSeconds, Keys.emptyFileSeconds, Keys.rescanSeconds,

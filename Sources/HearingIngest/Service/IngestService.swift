@@ -19,7 +19,8 @@ import Glibc
 /// 2. the processor (claims jobs and transcribes them, several short files at once as the
 ///    memory limit allows),
 /// 3. the intake (settles dropped files into the queue; rescans),
-/// 4. the inbox watcher (inotify events as hints), unless `poll_only`.
+/// 4. the inbox watcher (inotify events as hints), unless `poll_only`,
+/// 5. what the caller adds (the HTTP API), given an ``IngestAccess``.
 ///
 /// They start in that order and stop in reverse on SIGTERM or SIGINT: the watcher first, then
 /// the intake (no new files taken), then the processor (the chunks in flight finish and are
@@ -67,8 +68,10 @@ public struct IngestService: Sendable {
         return "\(host):\(pid):\(processStartTime(pid) ?? 0)"
     }()
 
-    /// Runs the service until SIGTERM or SIGINT asks it to stop gracefully.
-    public func run() async throws {
+    /// Runs the service until SIGTERM or SIGINT asks it to stop gracefully. `extraServices`
+    /// makes services that run beside the ingest ones (the HTTP API) from what they may use;
+    /// they start last and stop first.
+    public func run(extraServices: @Sendable (IngestAccess) throws -> [any Service] = { _ in [] }) async throws {
         let doorbell = Doorbell()
         let orchestrator = WorkflowOrchestrator(
             engine: engine, maxWorkers: configuration.pipeline.maxWorkers, resources: resources, logger: logger)
@@ -91,8 +94,16 @@ public struct IngestService: Sendable {
                 "filesystems": "\(filesystems.joined(separator: ", "))",
                 "moves": "\(filesystems.count == 1 ? "rename" : "copy between filesystems")",
             ])
+        let uploads = Uploads(directories: directories, queue: queue, doorbell: doorbell, logger: logger)
+        defer { uploads.shutdown() }
+        let extra: [any Service]
         do {
+            uploads.clear()
             try await recover(processor: processor, intake: intake)
+            extra = try extraServices(
+                IngestAccess(
+                    configuration: configuration, queue: queue, uploads: uploads, health: health, logger: logger,
+                    directories: directories, doorbell: doorbell))
         } catch {
             watcher?.stop()
             await orchestrator.close()
@@ -122,6 +133,7 @@ public struct IngestService: Sendable {
                     service: InboxWatcher(watcher: watcher, intake: intake, logger: logger),
                     successTerminationBehavior: .gracefullyShutdownGroup))
         }
+        services += extra.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) }
         var groupConfiguration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout

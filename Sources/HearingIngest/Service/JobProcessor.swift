@@ -165,7 +165,7 @@ final class JobProcessor: Service, Sendable {
 
     /// The key of a transcript: the content's hash and the configuration's fingerprint.
     func resultKey(for job: Job) -> String {
-        job.sha256 + ":" + configuration.pipeline.fingerprint
+        configuration.resultKey(for: job)
     }
 
     /// Processes `job`, which this processor has claimed. On cancellation (graceful shutdown)
@@ -191,6 +191,10 @@ final class JobProcessor: Service, Sendable {
             }
             directories.work.remove(FileName(job.workDir + "/" + IngestDirectories.nameFile.description), directory: false)
             directories.work.remove(FileName(job.workDir), directory: true)
+            return
+        }
+        if job.cancelRequested {
+            await fail(job, lease: lease, reason: Self.cancelledReason, logger: logger)
             return
         }
         if job.attempts > configuration.maxAttempts {
@@ -256,7 +260,12 @@ final class JobProcessor: Service, Sendable {
             group.addTask {
                 while !Task.isCancelled {
                     try? await queue.heartbeat(lease)
-                    try? await Task.sleep(for: .seconds(5))
+                    // A client's cancellation ends the file here; the chunks done stay
+                    // checkpointed for the same audio sent again.
+                    if (try? await queue.job(lease.jobID))?.cancelRequested == true {
+                        throw HearingAIError(.jobCancelled, reason: Self.cancelledReason)
+                    }
+                    try? await Task.sleep(for: Self.heartbeatInterval)
                 }
                 return nil
             }
@@ -446,6 +455,11 @@ final class JobProcessor: Service, Sendable {
     static let spaceBackoff = Backoff(base: 5, factor: 2, cap: 300, jitter: 0.8...1.2)
 
     /// 10 s, 20 s, 40 s, ... up to 10 minutes, with ±20% jitter.
+    /// The reason a cancelled job fails with.
+    static let cancelledReason = "cancelled at a client's request"
+    /// How often a running job's lease is renewed and its cancellation checked.
+    static let heartbeatInterval: Duration = .seconds(2)
+
     static func backoff(attempt: Int) -> TimeInterval {
         retryBackoff.delay(attempt: attempt)
     }
