@@ -308,7 +308,7 @@ struct APITests {
         curl.standardOutput = FileHandle.nullDevice
         curl.standardError = FileHandle.nullDevice
         try curl.run()
-        defer { if curl.isRunning { curl.terminate() } }
+        defer { if curl.isRunning { kill(curl.processIdentifier, SIGKILL) } }
         let uploads = service.inbox.appendingPathComponent(".hearingai-uploads")
         try service.waitUntil("an upload under way") {
             ServiceProcess.names(uploads).contains { name in
@@ -338,7 +338,9 @@ struct APITests {
         curl.standardError = FileHandle.nullDevice
         try curl.run()
         try service.waitForLog("Transcription started")
-        curl.terminate()
+        // SIGKILL: the test process may ignore SIGTERM (its signal handling), and a child
+        // inherits that.
+        kill(curl.processIdentifier, SIGKILL)
         curl.waitUntilExit()
         // The job stops once the chunks in flight are decoded and checkpointed.
         try service.waitUntil("the cancelled job failed", timeout: 240) {
