@@ -129,7 +129,8 @@ let package = Package(
         .testTarget(
             name: "HearingMetricsTests",
             dependencies: [
-                "HearingMetrics", "HearingIngest", "TestSupport", .product(name: "Configuration", package: "swift-configuration"),
+                "HearingMetrics", "HearingIngest", "HearingAIOpenAI", "TestSupport",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

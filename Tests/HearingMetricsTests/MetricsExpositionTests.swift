@@ -7,6 +7,8 @@ import Logging
 import TestSupport
 import Testing
 
+@testable import HearingAIOpenAI
+
 /// The metrics as `/metrics` will serve them, without the HTTP API: the real ingest service
 /// runs in this process on real files (real inotify, SQLite and PocketSphinx), then the
 /// exposition is rendered, parsed strictly as Prometheus text, and its counters compared with
@@ -94,6 +96,31 @@ struct MetricsExpositionTests {
         let lastSuccess = try #require(after.value(MetricName.lastSuccess))
         #expect(abs(Date().timeIntervalSince1970 - lastSuccess) < 120)
         #expect(after.value(MetricName.buildInfo, ["version": "9.9.9-test"]) == 1)
+    }
+
+    @Test("The OpenAI-compatible engine counts each HTTP answer by status code")
+    func engineRequests() async throws {
+        MetricsExposition.bootstrap(version: "9.9.9-test")
+        let metrics = MetricsExposition()
+        let server = try OpenAITestServer(["--fault", "503", "--no-decode"])
+        defer { server.stop() }
+        let before = try PrometheusText(await metrics.render())
+        let engine = OpenAIEngine(
+            configuration: OpenAIEngine.Configuration(
+                baseURL: server.baseURL, requestTimeout: .seconds(30), maxRetries: 3, initialRetryDelay: .milliseconds(50),
+                maxRetryDelay: .seconds(1)))
+        let decoder = try await engine.makeDecoder()
+        defer { decoder.close() }
+        let silence = [Int16](repeating: 0, count: 16_000)
+        _ = try await decoder.decode(Chunk(index: 0, samples: silence, audioStart: 0, ownedStart: 0, ownedEnd: Int64(silence.count)))
+        let after = try PrometheusText(await metrics.render())
+        func delta(_ code: String) -> Double {
+            (after.value(MetricName.engineRequests, ["code": code]) ?? 0) - (before.value(MetricName.engineRequests, ["code": code]) ?? 0)
+        }
+        #expect(after.types[MetricName.engineRequests] == "counter")
+        #expect(delta("503") == 1)
+        #expect(delta("200") == 1)
+        #expect(try server.requests().map(\.status) == [503, 200])
     }
 
     static func waitUntil(_ what: String, timeout: Double = 120, _ condition: () -> Bool) async throws {
