@@ -6,7 +6,7 @@
 
 It checks each signature with Python's own `hmac` (so the test does not check HearingAI's
 HMAC against itself), answers `--status` (default 200; `--redirect URL` answers 302 to it),
-and logs every request as one JSON line to `--log`: the headers above, the body as text,
+after `--delay` seconds if given, and logs every request (on arrival) as one JSON line to `--log`: the headers above, the body as text,
 whether the signature verified, and the status answered. A receiver that verifies and
 de-duplicates on the event id does what this one's log lets the tests check.
 
@@ -32,6 +32,7 @@ def main():
     parser.add_argument("--secret-file", required=True)
     parser.add_argument("--status", type=int, default=200)
     parser.add_argument("--redirect")
+    parser.add_argument("--delay", type=float, default=0, help="seconds to wait before answering (a slow receiver)")
     args = parser.parse_args()
     with open(args.secret_file, "rb") as f:
         secret = f.read().split(b"\n")[0]
@@ -59,6 +60,7 @@ def main():
             }
             with lock, open(args.log, "a") as log:
                 log.write(json.dumps(entry) + "\n")
+            time.sleep(args.delay)
             self.send_response(status)
             if args.redirect:
                 self.send_header("Location", args.redirect)

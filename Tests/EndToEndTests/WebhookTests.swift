@@ -101,6 +101,31 @@ struct WebhookTests {
         try service.terminate()
     }
 
+    @Test("A receiver that never answers costs one timeout per attempt and does not hold up transcription")
+    func slowReceiver() throws {
+        let receiver = try WebhookReceiver()
+        try receiver.start(status: 200, delay: 60)
+        let service = try Self.service(receiver)
+        defer { service.cleanup() }
+        try service.start()
+        try service.cp(Self.short, as: "a.wav")
+        try service.waitUntil("the first event reaches the receiver", timeout: 60) { try !receiver.requests().isEmpty }
+        let sent = Date()
+        // While that request hangs, the next file is transcribed and moved as usual.
+        try service.dropByRename(WatchServiceTests.shortVariant("slow"), name: "b.wav")
+        try service.waitUntil("b.wav done while the receiver hangs", timeout: 60) {
+            Set(ServiceProcess.names(service.processed)) == ["a.wav", "b.wav"]
+        }
+        try service.waitUntil("the hanging attempt recorded as failed", timeout: 30) {
+            try Self.deliveries(service).contains { $0[4] == "1" && $0[1] == "pending" && Int($0[2]) ?? 0 >= 1 }
+        }
+        let elapsed = Date().timeIntervalSince(sent)
+        #expect(elapsed > 8 && elapsed < 25, "the attempt's deadline is 10 s; recorded after \(elapsed) s")
+        let row = try #require(try Self.deliveries(service).first { $0[4] == "1" })
+        #expect(!row[8].isEmpty, "the timeout is recorded as the reason")
+        try service.terminate()
+    }
+
     @Test("A redirect is not followed; after webhook_max_attempts the delivery is given up, and `webhooks retry` sends it again")
     func givenUpThenRetried() throws {
         let receiver = try WebhookReceiver()

@@ -30,8 +30,8 @@ public final class WebhookReceiver: @unchecked Sendable {
     }
 
     /// Starts it (again, on the same port once it has one), answering `status`, or 302 to
-    /// `redirect`.
-    public func start(status: Int = 200, redirect: String? = nil) throws {
+    /// `redirect`, after `delay` seconds.
+    public func start(status: Int = 200, redirect: String? = nil, delay: Double = 0) throws {
         stop(removingFiles: false)
         let portFile = directory.appendingPathComponent("port").path
         try? FileManager.default.removeItem(atPath: portFile)
@@ -41,7 +41,7 @@ public final class WebhookReceiver: @unchecked Sendable {
             [
                 "python3", TestPaths.packageRoot.appendingPathComponent("scripts/webhook-receiver.py").path,
                 "--port", "\(port)", "--port-file", portFile, "--log", logPath, "--secret-file", secretFile, "--status", "\(status)",
-            ] + (redirect.map { ["--redirect", $0] } ?? [])
+            ] + (redirect.map { ["--redirect", $0] } ?? []) + ["--delay", "\(delay)"]
         child.standardOutput = FileHandle.nullDevice
         try child.run()
         process = child
@@ -83,7 +83,7 @@ public final class WebhookReceiver: @unchecked Sendable {
         }
     }
 
-    /// Stops the receiver (the port refuses connections until ``start(status:redirect:)``).
+    /// Stops the receiver (the port refuses connections until ``start(status:redirect:delay:)``).
     public func stop() { stop(removingFiles: false) }
 
     private func stop(removingFiles: Bool) {
