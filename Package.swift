@@ -77,9 +77,11 @@ let package = Package(
         .target(
             name: "HearingWebhooks",
             dependencies: [
+                "HearingAI",
                 "HearingIngest",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // The Prometheus backend of the metrics the libraries record through swift-metrics:

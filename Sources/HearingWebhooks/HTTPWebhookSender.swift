@@ -1,6 +1,12 @@
 import AsyncHTTPClient
+import HearingAI
 public import HearingIngest
 import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Sends webhooks over HTTP with AsyncHTTPClient: the ``HearingIngest/WebhookSender`` the
 /// executable gives the ingest service.
@@ -38,8 +44,34 @@ public struct HTTPWebhookSender: WebhookSender {
         for header in request.headers { http.headers.add(name: header.name, value: header.value) }
         http.body = .bytes(ByteBuffer(bytes: request.body))
         let seconds = request.timeout.components.seconds
-        let response = try await Self.client.execute(http, timeout: .seconds(max(1, seconds)))
+        let response: HTTPClientResponse
+        do {
+            response = try await Self.client.execute(http, timeout: .seconds(max(1, seconds)))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw HearingAIError(.serviceUnavailable, reason: Self.describe(error, timeout: seconds))
+        }
         _ = try? await response.body.collect(upTo: 65_536)
         return Int(response.status.code)
+    }
+
+    /// A short reason for `webhooks list` and the log: what went wrong, not the request.
+    static func describe(_ error: any Error, timeout: Int64) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout: return "no answer within \(timeout) s"
+            case .connectTimeout: return "connection timed out"
+            case .remoteConnectionClosed: return "the receiver closed the connection"
+            default: return "HTTP client error: \(error)"
+            }
+        }
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
+            if let io = first.error as? IOError {
+                return "connection failed: " + String(cString: strerror(io.errnoCode)).lowercased()
+            }
+            return "connection failed: \(first.error)"
+        }
+        return "connection failed: \(error)"
     }
 }

@@ -87,6 +87,7 @@ struct WebhookTests {
             try Self.deliveries(service).first.map { $0[1] == "pending" && Int($0[2]) ?? 0 >= 1 && !$0[8].isEmpty } ?? false
         }
         #expect(service.lines(containing: "Webhook not delivered; will retry").count >= 1)
+        #expect(try Self.deliveries(service).first?[8] == "connection failed: connection refused")
         // The processor is not held up by the receiver: the job is done, the source moved.
         #expect(ServiceProcess.names(service.processed) == ["short.wav"])
 

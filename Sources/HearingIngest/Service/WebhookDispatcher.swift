@@ -67,13 +67,25 @@ struct WebhookDispatcher: Service {
         await doorbell.wait(for: timeout)
     }
 
+    /// `url` for the log: scheme, host, port and path only. Receivers often carry a token in
+    /// the query or the user part, and the journal is read more widely than the configuration.
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "<unparsable URL>" }
+        let hidden = components.query != nil || components.user != nil || components.password != nil
+        components.query = nil
+        components.user = nil
+        components.password = nil
+        components.fragment = nil
+        return (components.string ?? "<unparsable URL>") + (hidden ? " (query and credentials not shown)" : "")
+    }
+
     /// One attempt at `delivery`, recorded unless the service is stopping.
     func attempt(_ delivery: WebhookDelivery) async {
         guard let id = delivery.id else { return }
         var logger = self.logger
         logger[metadataKey: "webhook.id"] = "\(id)"
         logger[metadataKey: "webhook.event_id"] = "\(delivery.eventID)"
-        logger[metadataKey: "webhook.url"] = "\(delivery.url)"
+        logger[metadataKey: "webhook.url"] = "\(Self.redacted(delivery.url))"
         logger[metadataKey: "job.id"] = "\(delivery.jobID)"
         let request = WebhookRequest(
             url: delivery.url,
