@@ -66,12 +66,11 @@ public struct HTTPWebhookSender: WebhookSender {
             default: return "HTTP client error: \(error)"
             }
         }
-        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
-            if let io = first.error as? IOError {
-                return "connection failed: " + String(cString: strerror(io.errnoCode)).lowercased()
-            }
-            return "connection failed: \(first.error)"
+        var underlying = error
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first { underlying = first.error }
+        if let io = underlying as? IOError {
+            return "connection failed: " + String(cString: strerror(io.errnoCode)).lowercased()
         }
-        return "connection failed: \(error)"
+        return "connection failed: \(underlying)"
     }
 }
