@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries from Debian's -dev packages.
@@ -45,6 +47,7 @@ let package = Package(
                 "CSndFile", "CSoxr", "CPocketSphinx", "CHearingShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The OpenAI-compatible HTTP engine, for users who run a Whisper-class server.
@@ -55,6 +58,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The service: no engine of its own (the executable injects one), so no HTTP stack.
@@ -66,6 +70,29 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        // Webhook delivery over HTTP: the sender HearingIngest's delivery service is given, so
+        // that the service library itself links no HTTP stack.
+        .target(
+            name: "HearingWebhooks",
+            dependencies: [
+                "HearingAI",
+                "HearingIngest",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // The Prometheus backend of the metrics the libraries record through swift-metrics:
+        // bootstrapped once by the executable (watch), rendered for /metrics.
+        .target(
+            name: "HearingMetrics",
+            dependencies: [
+                "HearingAI",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // The service's HTTP face: the jobs API, the OpenAI-compatible endpoint, health.
@@ -87,6 +114,8 @@ let package = Package(
                 "HearingAIOpenAI",
                 "HearingIngest",
                 "HearingAPI",
+                "HearingWebhooks",
+                "HearingMetrics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -112,6 +141,15 @@ let package = Package(
             dependencies: ["HearingIngest", "TestSupport", .product(name: "Configuration", package: "swift-configuration")]
         ),
         // The real binary; the libraries only for the keys the docs and flags are checked against.
+        // The metrics as Prometheus text after the real service has run on real audio, in process.
+        .testTarget(
+            name: "HearingMetricsTests",
+            dependencies: [
+                "HearingMetrics", "HearingIngest", "HearingAIOpenAI", "TestSupport",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["hearingai", "TestSupport", "HearingAI", "HearingIngest", "HearingAIOpenAI", "HearingAPI"]

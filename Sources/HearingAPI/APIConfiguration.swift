@@ -28,12 +28,7 @@ public struct APIConfiguration: Sendable {
     /// listener is not left open to anyone by mistake. Throws a one-line ``HearingAIError``.
     public init(config: ConfigReader) throws {
         let keys = Keys.self
-        var addresses: [String] = []
-        if let listen = try config.value(for: keys.listen)?.description {
-            addresses = listen.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        } else if let list = config.stringArray(forKey: ConfigKey(keys.listen.name)) {
-            addresses = list
-        }
+        let addresses = try config.strings(for: keys.listen) ?? []
         listen = try addresses.map(ListenAddress.init(parsing:))
         insecureNoAuth = try config.value(for: keys.insecureNoAuth) == .bool(true)
         maxUploadBytes = Int64(max(1, try config.value(for: keys.maxUploadMB)?.intValue ?? 2048)) * 1_048_576
@@ -74,7 +69,7 @@ public struct APIConfiguration: Sendable {
     public enum Keys {
         /// `listen`.
         public static let listen = ConfigurationKey(
-            "listen", .string, flag: "--listen", default: "none",
+            "listen", .strings, flag: "--listen", default: "none",
             help: "Serve the HTTP API at HOST:PORT or unix:PATH (repeatable).")
         /// `api_token_file`.
         public static let tokenFile = ConfigurationKey(

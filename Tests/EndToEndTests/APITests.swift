@@ -157,6 +157,13 @@ struct APITests {
         #expect((doneOnly["data"] as? [[String: Any]])?.map { $0["id"] as? Int } == [id])
         #expect(try api.curl(["\(api.base)/v1/jobs?state=bogus"]).status == 400)
 
+        // The metrics count what happened, through the same token.
+        #expect(try api.curl(["\(api.base)/metrics"], token: .some(nil)).status == 401)
+        let metrics = try api.curl(["\(api.base)/metrics"])
+        #expect(metrics.status == 200)
+        let enqueued = metrics.body.split(separator: "\n").first { $0.hasPrefix("hearingai_jobs_enqueued_total{source=\"api\"}") }
+        #expect(enqueued.flatMap { Double($0.split(separator: " ").last ?? "") } == 3, "\(enqueued ?? "no api line")")
+
         // Forgetting a finished job removes its record, not its files.
         let forgotten = try api.curl(["-X", "DELETE", "\(api.base)/v1/jobs/\(id)"])
         #expect(forgotten.status == 200)

@@ -99,6 +99,26 @@ public final class SQLiteJobQueue: JobQueue {
                 t.add(column: "cancelRequested", .boolean).notNull().defaults(to: false)
             }
         }
+        migrator.registerMigration("v6: webhook outbox") { db in
+            try db.create(table: "webhook_delivery") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("eventID", .text).notNull()
+                t.column("event", .text).notNull()
+                t.column("jobID", .integer).notNull().indexed()
+                t.column("url", .text).notNull()
+                t.column("body", .blob).notNull()
+                t.column("state", .text).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("notBefore", .datetime).notNull()
+                t.column("lastError", .text)
+                t.column("lastStatus", .integer)
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.column("deliveredAt", .datetime)
+                t.uniqueKey(["eventID", "url"])
+            }
+            try db.create(index: "webhook_delivery_due", on: "webhook_delivery", columns: ["state", "notBefore"])
+        }
         return migrator
     }
 
@@ -213,12 +233,12 @@ public final class SQLiteJobQueue: JobQueue {
         try await update(lease) { [Job.Columns.outputStem.set(to: Data(stem.bytes))] }
     }
 
-    public func markDone(_ lease: Lease, now: Date) async throws {
-        try await update(lease) { Self.finished(.done, error: nil, now: now) }
+    public func markDone(_ lease: Lease, webhooks: [WebhookDelivery], now: Date) async throws {
+        try await update(lease, adding: webhooks) { Self.finished(.done, error: nil, now: now) }
     }
 
-    public func markFailed(_ lease: Lease, reason: String, now: Date) async throws {
-        try await update(lease) { Self.finished(.failed, error: reason, now: now) }
+    public func markFailed(_ lease: Lease, reason: String, webhooks: [WebhookDelivery], now: Date) async throws {
+        try await update(lease, adding: webhooks) { Self.finished(.failed, error: reason, now: now) }
     }
 
     public func retryLater(_ lease: Lease, reason: String, notBefore: Date, now: Date) async throws {
@@ -303,13 +323,21 @@ public final class SQLiteJobQueue: JobQueue {
         ]
     }
 
-    /// Applies `assignments` to the running job of `lease` only if the lease is still its.
-    private func update(_ lease: Lease, _ assignments: @escaping @Sendable () -> [ColumnAssignment]) async throws {
+    /// Applies `assignments` to the running job of `lease` only if the lease is still its,
+    /// and in the same transaction inserts `webhooks` (only if it was).
+    private func update(
+        _ lease: Lease, adding webhooks: [WebhookDelivery] = [], _ assignments: @escaping @Sendable () -> [ColumnAssignment]
+    ) async throws {
         let changed = try await write { db in
-            try Job.filter(key: lease.jobID)
+            let changed =
+                try Job.filter(key: lease.jobID)
                 .filter(Job.Columns.state == Job.State.running.rawValue)
                 .filter(Job.Columns.leaseOwner == lease.owner && Job.Columns.leaseToken == lease.token)
                 .updateAll(db, assignments())
+            if changed > 0 {
+                for var delivery in webhooks { try delivery.insert(db) }
+            }
+            return changed
         }
         if changed == 0 { throw HearingAIError.leaseLost(lease) }
     }

@@ -161,6 +161,7 @@ public final class Upload: Sendable {
         uploads.logger.info(
             "Upload queued",
             metadata: ["job.id": "\(job.id ?? 0)", "file.name": "\(clientName)", "file.size": "\(size)", "file.sha256": "\(sha)"])
+        ServiceMetrics.enqueued(source: Job.Origin.api.rawValue)
         uploads.doorbell.ring()
         return job
     }
