@@ -162,7 +162,7 @@ struct APITests {
         let metrics = try api.curl(["\(api.base)/metrics"])
         #expect(metrics.status == 200)
         let enqueued = metrics.body.split(separator: "\n").first { $0.hasPrefix("hearingai_jobs_enqueued_total{source=\"api\"}") }
-        #expect(enqueued.flatMap { Double($0.split(separator: " ").last ?? "") } == 3, "\(enqueued ?? "no api line")")
+        #expect(enqueued.flatMap { Double($0.split(separator: " ").last ?? "") } == 2, "\(enqueued ?? "no api line")")
 
         // Forgetting a finished job removes its record, not its files.
         let forgotten = try api.curl(["-X", "DELETE", "\(api.base)/v1/jobs/\(id)"])
