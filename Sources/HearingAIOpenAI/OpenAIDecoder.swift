@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CoreMetrics
 import Foundation
 import HearingAI
 import NIOCore
@@ -61,6 +62,7 @@ final class OpenAIDecoder: ChunkDecoder {
 
     private func send(_ request: HTTPClientRequest, chunk: Chunk, url: String) async throws -> Outcome {
         let response = try await client.execute(request, timeout: TimeAmount(configuration.requestTimeout))
+        Counter(label: MetricName.engineRequests, dimensions: [("code", String(response.status.code))]).increment()
         let body: ByteBuffer
         do {
             body = try await response.body.collect(upTo: configuration.maxResponseBytes)

@@ -7,7 +7,9 @@ struct HearingAICommand: AsyncParsableCommand {
         commandName: "hearingai",
         abstract: "Transcribe audio files offline, in chunks, within a memory limit.",
         version: HearingAIVersion.current,
-        subcommands: [TranscribeCommand.self, WatchCommand.self, StatusCommand.self, JobsCommand.self, CacheCommand.self],
+        subcommands: [
+            TranscribeCommand.self, WatchCommand.self, StatusCommand.self, JobsCommand.self, WebhooksCommand.self, CacheCommand.self,
+        ],
         defaultSubcommand: TranscribeCommand.self
     )
 }

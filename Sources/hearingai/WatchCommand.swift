@@ -2,7 +2,10 @@ import ArgumentParser
 import Configuration
 import Foundation
 import HearingAI
+import HearingAPI
 import HearingIngest
+import HearingMetrics
+import HearingWebhooks
 import Logging
 
 /// `hearingai watch`: runs the ingest service until SIGTERM or SIGINT.
@@ -31,6 +34,24 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(name: .key(Keys.pollOnly), help: .key(Keys.pollOnly))
     var pollOnly = false
 
+    @Option(name: .key(Keys.webhookURL), help: .key(Keys.webhookURL))
+    var webhookURL: [String] = []
+
+    @Option(name: .key(Keys.webhookSecretFile), help: .key(Keys.webhookSecretFile))
+    var webhookSecretFile: String?
+
+    @Option(name: .key(APIConfiguration.Keys.listen), help: .key(APIConfiguration.Keys.listen))
+    var listen: [String] = []
+
+    @Option(name: .key(APIConfiguration.Keys.tokenFile), help: .key(APIConfiguration.Keys.tokenFile))
+    var apiTokenFile: String?
+
+    @Flag(name: .key(APIConfiguration.Keys.insecureNoAuth), help: .key(APIConfiguration.Keys.insecureNoAuth))
+    var apiInsecureNoAuth = false
+
+    @Option(name: .key(APIConfiguration.Keys.maxUploadMB), help: .key(APIConfiguration.Keys.maxUploadMB))
+    var maxUploadMB: Int?
+
     @OptionGroup(title: "Transcription")
     var pipeline: PipelineFlags
 
@@ -47,17 +68,33 @@ struct WatchCommand: AsyncParsableCommand {
             flags[Keys.rescanSeconds] = rescanSeconds.map { .double($0) }
             flags[Keys.inboxMissingSeconds] = inboxMissingSeconds.map { .double($0) }
             if pollOnly { flags[Keys.pollOnly] = .bool(true) }
-            let (configuration, _) = try await service.load(extraFlags: flags)
+            if !webhookURL.isEmpty { flags[Keys.webhookURL] = .stringArray(webhookURL) }
+            flags[Keys.webhookSecretFile] = webhookSecretFile.map { .string($0) }
+            if !listen.isEmpty { flags[APIConfiguration.Keys.listen] = .stringArray(listen) }
+            flags[APIConfiguration.Keys.tokenFile] = apiTokenFile.map { .string($0) }
+            if apiInsecureNoAuth { flags[APIConfiguration.Keys.insecureNoAuth] = .bool(true) }
+            flags[APIConfiguration.Keys.maxUploadMB] = maxUploadMB.map { .int($0) }
+            let (configuration, sources) = try await service.load(extraFlags: flags)
+            let api = try APIConfiguration(config: sources.reader)
 
             let limit = try configuration.pipeline.resolvedMemoryLimit()
             ResourceManager.shared.setLimit(limit)
 
+            // Before anything records: the counters are kept from the start, served or not.
+            MetricsExposition.bootstrap(version: HearingAIVersion.current)
             let ingest = try IngestService(
-                configuration: configuration, engine: try engines.makeEngine(configuration.pipeline.engine), logger: logger)
+                configuration: configuration, engine: try engines.makeEngine(configuration.pipeline.engine), logger: logger,
+                webhookSender: HTTPWebhookSender(userAgent: "hearingai/\(HearingAIVersion.current)"))
+            // What the HTTP API's `GET /metrics` renders (issue 16): the Prometheus text, with
+            // the sampled gauges refreshed from this service first.
+            let metrics = MetricsExposition(refresh: { await ingest.sampleMetrics() })
             print("Drop audio files into \(configuration.inbox)")
             print("Transcripts appear in \(configuration.outbox)")
             fflush(nil)
-            try await ingest.run()
+            try await ingest.run { access in
+                api.listen.isEmpty
+                    ? [] : [APIServer(configuration: api, access: access, metrics: { await metrics.render() }, logger: logger)]
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HearingAI
 import HearingAIOpenAI
+import HearingAPI
 import HearingIngest
 import TestSupport
 import Testing
@@ -12,7 +13,8 @@ struct ConfigurationCommandTests {
     /// Every key the code declares: the pipeline's, the service's, every engine's, and
     /// `transcribe`'s own `cache_dir`.
     static var allKeys: [ConfigurationKey] {
-        PipelineConfiguration.keys + IngestConfiguration.keys + EngineRegistry.embedded.adding(OpenAIEngine.Factory()).keys
+        PipelineConfiguration.keys + IngestConfiguration.keys + APIConfiguration.keys
+            + EngineRegistry.embedded.adding(OpenAIEngine.Factory()).keys
     }
 
     @Test("docs/configuration.md names every key and every flag the code declares")
@@ -46,7 +48,7 @@ struct ConfigurationCommandTests {
         let watch = try options("watch")
         #expect(!transcribe.isEmpty && !watch.isEmpty)
         let transcribeOnly: Set<String> = ["--start-time", "--end-time", "--sample-duration"]
-        let watchOnly = Set(IngestConfiguration.keys.compactMap(\.flag))
+        let watchOnly = Set((IngestConfiguration.keys + APIConfiguration.keys).compactMap(\.flag))
         for key in Self.allKeys {
             guard let flag = key.flag else { continue }
             if !watchOnly.contains(flag), flag != "--formats" {

@@ -96,4 +96,75 @@ struct ConfigurationTests {
             provider: InMemoryProvider(values: [AbsoluteConfigKey(["chunk_size"]): 10.0, AbsoluteConfigKey(["overlap"]): 5.0]))
         #expect(throws: HearingAIError.self) { _ = try IngestConfiguration(config: overlap) }
     }
+
+    @Test("Webhook keys: a list from a repeated flag, a YAML list or a comma-separated variable; a secret file is required")
+    func webhooks() async throws {
+        let none = try IngestConfiguration(config: ConfigReader(provider: InMemoryProvider(values: [:])))
+        #expect(none.webhookURLs.isEmpty && none.webhookSecretFile == nil && none.webhookMaxAttempts == 12)
+
+        let flags = try IngestConfiguration(
+            config: ConfigReader(
+                provider: InMemoryProvider(values: [
+                    AbsoluteConfigKey(["webhook_url"]): ConfigValue(
+                        .stringArray(["http://a.test/x", "https://b.test/y?p=1,2"]), isSecret: false),
+                    AbsoluteConfigKey(["webhook_secret_file"]): "/etc/secret", AbsoluteConfigKey(["webhook_max_attempts"]): 3,
+                ])))
+        #expect(flags.webhookURLs == ["http://a.test/x", "https://b.test/y?p=1,2"])
+        #expect(flags.webhookSecretFile == "/etc/secret")
+        #expect(flags.webhookMaxAttempts == 3)
+
+        let environment = try IngestConfiguration(
+            config: ConfigReader(
+                provider: EnvironmentVariablesProvider(environmentVariables: [
+                    "HEARINGAI_WEBHOOK_URL": "http://a.test/x, http://b.test/y", "HEARINGAI_WEBHOOK_SECRET_FILE": "/s",
+                ])
+                .prefixKeys(with: "hearingai")))
+        #expect(environment.webhookURLs == ["http://a.test/x", "http://b.test/y"])
+
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("hearingai.yaml")
+        try """
+        webhook_url:
+          - http://a.test/x
+          - http://b.test/y
+        webhook_secret_file: /s
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let yaml = try IngestConfiguration(
+            config: ConfigReader(provider: try await FileProvider<YAMLSnapshot>(filePath: FilePath(file.path))))
+        #expect(yaml.webhookURLs == ["http://a.test/x", "http://b.test/y"])
+        try "webhook_url: http://a.test/x\nwebhook_secret_file: /s\n".write(to: file, atomically: true, encoding: .utf8)
+        let single = try IngestConfiguration(
+            config: ConfigReader(provider: try await FileProvider<YAMLSnapshot>(filePath: FilePath(file.path))))
+        #expect(single.webhookURLs == ["http://a.test/x"])
+
+        // Without a secret, or not http(s): refused, not sent unsigned or nowhere.
+        #expect(throws: HearingAIError.self) {
+            _ = try IngestConfiguration(
+                config: ConfigReader(provider: InMemoryProvider(values: [AbsoluteConfigKey(["webhook_url"]): "http://a.test/x"])))
+        }
+        #expect(throws: HearingAIError.self) {
+            _ = try IngestConfiguration(
+                config: ConfigReader(
+                    provider: InMemoryProvider(values: [
+                        AbsoluteConfigKey(["webhook_url"]): "file:///etc/passwd", AbsoluteConfigKey(["webhook_secret_file"]): "/s",
+                    ])))
+        }
+    }
+
+    @Test("The webhook secret is the file's first line, and never shows in a description")
+    func webhookSecret() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("secret").path
+        try "s3cret\r\nignored\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let secret = try WebhookSecret(file: path)
+        #expect(secret.bytes == Array("s3cret".utf8))
+        #expect(!"\(secret)".contains("s3cret"))
+        let body = Data("{}".utf8)
+        #expect(WebhookSignature.value(body: body, secret: secret) == "sha256=" + HMACSHA256.hex(of: body, key: Array("s3cret".utf8)))
+        try "\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: HearingAIError.self) { _ = try WebhookSecret(file: path) }
+        #expect(throws: HearingAIError.self) { _ = try WebhookSecret(file: dir.appendingPathComponent("missing").path) }
+    }
 }

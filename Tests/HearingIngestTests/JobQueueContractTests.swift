@@ -249,4 +249,155 @@ struct JobQueueContractTests {
         #expect(try await queue.result("abc:2") == nil)
         #expect(await queue.checkpoints(resultKey: "abc:1").load(chunk: 0) == nil)
     }
+
+    @Test("Uploads are claimed before older inbox jobs, and a cancelled job before anything", arguments: Backend.allCases)
+    func priorityAndCancellation(_ backend: Backend) async throws {
+        let (queue, _, cleanup) = try backend.make()
+        defer { cleanup() }
+        try await queue.enqueue(Self.job(1))
+        try await queue.enqueue(Self.job(2))
+        try await queue.enqueue(Job(name: FileName("upload.wav"), workDir: "w3", size: 1, mtimeNs: 1, sha256: "sha3", origin: .api))
+        try await queue.enqueue(Self.job(4))
+        #expect(try await queue.job(3)?.origin == .api)
+        #expect(try await queue.claim(owner: "me")?.workDir == "w3")
+
+        // A queued job due only later is made due at once when cancelled, and claimed first.
+        let later = Job(
+            name: FileName("later.wav"), workDir: "w5", size: 1, mtimeNs: 1, sha256: "sha5", now: Date().addingTimeInterval(3600))
+        let queuedLater = try await queue.enqueue(later)
+        let cancelled = try #require(try await queue.requestCancel(queuedLater.id!))
+        #expect(cancelled.cancelRequested)
+        let claimed = try #require(try await queue.claim(owner: "me"))
+        #expect(claimed.workDir == "w5")
+        #expect(claimed.cancelRequested)
+        try await queue.markFailed(try #require(claimed.lease), reason: "cancelled")
+
+        // A running job is flagged (its processor stops at the next heartbeat); an ended job is
+        // returned unchanged; an unknown one is nil.
+        let running = try #require(try await queue.claim(owner: "me"))
+        #expect(try await queue.requestCancel(running.id!)?.cancelRequested == true)
+        #expect(try await queue.job(running.id!)?.state == .running)
+        #expect(try await queue.requestCancel(claimed.id!)?.cancelRequested == true)
+        #expect(try await queue.requestCancel(claimed.id!)?.state == .failed)
+        #expect(try await queue.requestCancel(999) == nil)
+
+        // A retry starts clean.
+        try await queue.requeueFailed(claimed.id!)
+        #expect(try await queue.job(claimed.id!)?.cancelRequested == false)
+    }
+
+    @Test("Pages of jobs follow ids down; only ended jobs can be forgotten", arguments: Backend.allCases)
+    func pagesAndForgetting(_ backend: Backend) async throws {
+        let (queue, _, cleanup) = try backend.make()
+        defer { cleanup() }
+        for n in 1...5 { try await queue.enqueue(Self.job(n)) }
+        #expect(try await queue.jobs(state: nil, before: nil, limit: 2).map(\.id) == [5, 4])
+        #expect(try await queue.jobs(state: nil, before: 4, limit: 2).map(\.id) == [3, 2])
+        #expect(try await queue.jobs(state: nil, before: 2, limit: 2).map(\.id) == [1])
+        let job = try #require(try await queue.claim(owner: "me"))
+        #expect(try await queue.forget(job.id!) == false, "a running job is not forgotten")
+        #expect(try await queue.forget(2) == false, "a queued job is not forgotten")
+        try await queue.markDone(try #require(job.lease))
+        #expect(try await queue.jobs(state: .done, before: nil, limit: 10).map(\.id) == [job.id])
+        #expect(try await queue.forget(job.id!))
+        #expect(try await queue.job(job.id!) == nil)
+        #expect(try await queue.forget(job.id!) == false)
+    }
+
+    // MARK: - Webhook outbox
+
+    static func event(_ type: WebhookEvent.EventType, job: Job, urls: [String] = ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"])
+        throws -> [WebhookDelivery]
+    {
+        try WebhookEvent(type: type, jobID: job.id!, source: job.fileName.description, error: type == .jobFailed ? "bad" : nil)
+            .deliveries(to: urls)
+    }
+
+    @Test("A job's end and its webhook events are written together, and survive reopening", arguments: Backend.allCases)
+    func webhooksWithTheJobsEnd(_ backend: Backend) async throws {
+        let (queue, reopen, cleanup) = try backend.make()
+        defer { cleanup() }
+        try await queue.enqueue(Self.job(1))
+        try await queue.enqueue(Self.job(2))
+        let a = try #require(try await queue.claim(owner: "me"))
+        let b = try #require(try await queue.claim(owner: "me"))
+        try await queue.markDone(a.lease!, webhooks: Self.event(.jobCompleted, job: a), now: Date())
+        try await queue.markFailed(b.lease!, reason: "bad", webhooks: Self.event(.jobFailed, job: b), now: Date())
+
+        let reopened = try reopen()
+        let all = try await reopened.webhooks(state: nil, limit: 10)
+        #expect(all.count == 4)
+        #expect(all.allSatisfy { $0.state == .pending && $0.attempts == 0 })
+        // One event id per event, the same for every receiver.
+        let byJob = Dictionary(grouping: all, by: \.jobID)
+        #expect(Set(byJob[a.id!]!.map(\.eventID)).count == 1)
+        #expect(Set(byJob[b.id!]!.map(\.eventID)).count == 1)
+        #expect(byJob[a.id!]!.first!.eventID != byJob[b.id!]!.first!.eventID)
+        #expect(Set(byJob[b.id!]!.map(\.event)) == ["job.failed"])
+        let body = try WebhookEvent.decode(byJob[b.id!]!.first!.body)
+        #expect(body.error == "bad" && body.type == .jobFailed && body.jobID == b.id)
+        #expect(try await reopened.dueWebhooks(now: Date(), limit: 10).count == 4)
+        #expect(try await reopened.dueWebhooks(now: Date(), limit: 3).count == 3)
+    }
+
+    @Test("A lost lease writes neither the job's end nor its webhook events", arguments: Backend.allCases)
+    func lostLeaseWritesNoEvent(_ backend: Backend) async throws {
+        let (queue, _, cleanup) = try backend.make()
+        defer { cleanup() }
+        try await queue.enqueue(Self.job(1))
+        let first = try #require(try await queue.claim(owner: "dead"))
+        try await queue.requeueOrphans(owner: "me", isDead: { $0 == "dead" })
+        _ = try #require(try await queue.claim(owner: "me"))
+        await #expect(throws: HearingAIError.self) {
+            try await queue.markDone(first.lease!, webhooks: Self.event(.jobCompleted, job: first), now: Date())
+        }
+        await #expect(throws: HearingAIError.self) {
+            try await queue.markFailed(first.lease!, reason: "x", webhooks: Self.event(.jobFailed, job: first), now: Date())
+        }
+        #expect(try await queue.webhooks(state: nil, limit: 10).isEmpty)
+        #expect(try await queue.nextWebhookDue() == nil)
+    }
+
+    @Test("Failed attempts wait for their time, are counted, and give up; delivered is final; retry resets", arguments: Backend.allCases)
+    func webhookAttempts(_ backend: Backend) async throws {
+        let (queue, reopen, cleanup) = try backend.make()
+        defer { cleanup() }
+        try await queue.enqueue(Self.job(1))
+        let job = try #require(try await queue.claim(owner: "me"))
+        let events = try Self.event(.jobCompleted, job: job)
+        let now = Date()
+        try await queue.markDone(job.lease!, webhooks: events, now: now)
+        let due = try await queue.dueWebhooks(now: now, limit: 10)
+        #expect(due.count == 2)
+        let (a, b) = (due[0], due[1])
+
+        // a: fails once, waits, then is delivered.
+        try await queue.webhookAttemptFailed(a.id!, error: "connection refused", status: nil, retryAt: now + 30, now: now)
+        #expect(try await queue.dueWebhooks(now: now + 1, limit: 10).map(\.id) == [b.id])
+        // b is still due (now); dates are stored to the millisecond.
+        #expect(abs(try #require(try await queue.nextWebhookDue()).timeIntervalSince(now)) < 0.01)
+        // b: answered 500 and given up.
+        try await queue.webhookAttemptFailed(b.id!, error: "HTTP 500", status: 500, retryAt: nil, now: now)
+        #expect(try await queue.dueWebhooks(now: now + 1, limit: 10).isEmpty)
+        let next = try #require(try await queue.nextWebhookDue())
+        #expect(abs(next.timeIntervalSince(now + 30)) < 0.01)
+        let retried = try #require(try await queue.dueWebhooks(now: now + 31, limit: 10).first)
+        #expect(retried.id == a.id && retried.attempts == 1 && retried.lastError == "connection refused")
+        try await queue.webhookDelivered(a.id!, status: 204, now: now + 31)
+
+        let reopened = try reopen()
+        #expect(try await reopened.webhooks(state: .delivered, limit: 10).map(\.id) == [a.id])
+        #expect(try await reopened.webhooks(state: .delivered, limit: 10).first?.attempts == 2)
+        let gaveUp = try #require(try await reopened.webhooks(state: .gaveUp, limit: 10).first)
+        #expect(gaveUp.id == b.id && gaveUp.attempts == 1 && gaveUp.lastStatus == 500)
+        #expect(try await reopened.nextWebhookDue() == nil)
+
+        // Retry: every given-up one, or named ones whatever their state; same event, same body.
+        #expect(try await reopened.retryWebhooks(nil, now: now + 40) == 1)
+        let again = try #require(try await reopened.dueWebhooks(now: now + 40, limit: 10).first)
+        #expect(again.id == b.id && again.attempts == 0 && again.eventID == b.eventID && again.body == b.body)
+        #expect(try await reopened.retryWebhooks([a.id!], now: now + 41) == 1)
+        #expect(Set(try await reopened.dueWebhooks(now: now + 41, limit: 10).map(\.id)) == [a.id, b.id])
+        #expect(try await reopened.retryWebhooks([999], now: now + 41) == 0)
+    }
 }

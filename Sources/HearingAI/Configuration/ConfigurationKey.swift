@@ -15,6 +15,9 @@ public struct ConfigurationKey: Sendable, Hashable, CustomStringConvertible {
         case double
         /// `true` or `false`.
         case bool
+        /// A list of text: a repeatable flag, a list in YAML, comma-separated in the
+        /// environment. Read with ``Configuration/ConfigReader/strings(for:)``.
+        case strings
     }
 
     /// The key, such as `chunk_size`.

@@ -163,6 +163,7 @@ extension ConfigReader {
                 ?? double(forKey: name).flatMap { Int(exactly: $0) }.map(ConfigurationValue.int)
         case .double: found = double(forKey: name).map(ConfigurationValue.double) ?? int(forKey: name).map { .double(Double($0)) }
         case .bool: found = bool(forKey: name).map(ConfigurationValue.bool)
+        case .strings: found = try strings(for: key).map { .string($0.joined(separator: ",")) }
         }
         if let found { return found }
         if key.kind != .string, let text = string(forKey: name, isSecret: key.isSecret) {
@@ -188,9 +189,23 @@ extension ConfigReader {
                     throw HearingAIError(.invalidOptions, reason: "\(variable)=\(text) is not true or false")
                 }
                 return .bool(value)
+            case .strings: return .string(text)
             }
         }
         return nil
+    }
+}
+
+extension ConfigReader {
+    /// The values of a list key (``ConfigurationKey/Kind/strings``): a repeated flag, a YAML
+    /// list or a single YAML string, or an environment variable split at commas; empty entries
+    /// dropped. Nil when set nowhere.
+    public func strings(for key: ConfigurationKey) throws -> [String]? {
+        let name = ConfigKey(key.name)
+        let values =
+            stringArray(forKey: name, isSecret: key.isSecret)
+            ?? string(forKey: name, isSecret: key.isSecret).map { $0.split(separator: ",").map(String.init) }
+        return values?.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 }
 
@@ -201,6 +216,7 @@ extension ConfigurationKey.Kind {
         case .int: "a whole number"
         case .double: "a number"
         case .bool: "true or false"
+        case .strings: "a list of text"
         }
     }
 }

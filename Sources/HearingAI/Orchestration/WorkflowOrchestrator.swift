@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 public import Logging
 
@@ -309,7 +310,9 @@ public final class WorkflowOrchestrator: Sendable {
             let clock = ContinuousClock()
             let started = clock.now
             let raw = try await service.decode(chunk)
-            seconds = (clock.now - started).seconds
+            let elapsed = clock.now - started
+            seconds = elapsed.seconds
+            CoreMetrics.Timer(label: MetricName.chunkDuration).recordNanoseconds(Int64(seconds * 1e9))
             words = ReconciliationService.ownedWords(raw, of: chunk, fileOffset: fileOffset)
             try? await checkpoints?.store(words, chunk: chunk.index)
         }

@@ -17,7 +17,7 @@ public struct HearingAIError: Error, Sendable, CustomStringConvertible, Equatabl
             case fileUnreadable, notAudio, unsupportedAudio, truncatedAudio, noAudio
             case invalidOptions, engineUnavailable, engineFailed, outputFailed
             case decoderFailed, decoderInterrupted
-            case memoryLimitTooSmall, cancelled
+            case memoryLimitTooSmall, cancelled, jobCancelled
             case fileSystem, queueFailed, serviceUnavailable, unexpected
         }
         private let value: Value
@@ -52,6 +52,9 @@ public struct HearingAIError: Error, Sendable, CustomStringConvertible, Equatabl
         public static let memoryLimitTooSmall = Code(.memoryLimitTooSmall)
         /// The run was cancelled.
         public static let cancelled = Code(.cancelled)
+        /// A client asked for the job to be cancelled (`DELETE /v1/jobs/ID`, or the client of a
+        /// transcription request went away): the job ends failed, not retried.
+        public static let jobCancelled = Code(.jobCancelled)
         /// A system call on a file or directory failed; ``HearingAIError/errno`` says why.
         public static let fileSystem = Code(.fileSystem)
         /// The job queue's database failed.
@@ -66,7 +69,8 @@ public struct HearingAIError: Error, Sendable, CustomStringConvertible, Equatabl
         /// Whether retrying the same input can succeed (a transient failure) or not.
         public var isPermanent: Bool {
             switch value {
-            case .notAudio, .unsupportedAudio, .truncatedAudio, .noAudio, .invalidOptions, .memoryLimitTooSmall, .decoderFailed:
+            case .notAudio, .unsupportedAudio, .truncatedAudio, .noAudio, .invalidOptions, .memoryLimitTooSmall, .decoderFailed,
+                .jobCancelled:
                 return true
             default:
                 return false

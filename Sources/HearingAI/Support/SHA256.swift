@@ -58,6 +58,17 @@ public struct SHA256: Sendable {
 
     /// The digest as lowercase hex.
     public mutating func finalizeHex() -> String {
+        let hex = "0123456789abcdef".map { $0 }
+        var out = ""
+        for byte in finalize() {
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 0xf)])
+        }
+        return out
+    }
+
+    /// The 32-byte digest.
+    public mutating func finalize() -> [UInt8] {
         let bitLength = length &* 8
         var padding: [UInt8] = [0x80]
         let total = (buffer.count + 1 + 8)
@@ -67,10 +78,10 @@ public struct SHA256: Sendable {
         padding.withUnsafeBytes { update($0) }
         length = savedLength
         let words = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
-        let hex = "0123456789abcdef".map { $0 }
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
         for word in words {
-            for shift in stride(from: 28, through: 0, by: -4) { out.append(hex[Int((word >> UInt32(shift)) & 0xf)]) }
+            for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
         }
         return out
     }

@@ -15,6 +15,14 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
         case failed
     }
 
+    /// How a job came in.
+    public enum Origin: String, Codable, Sendable, CaseIterable {
+        /// A file dropped into the inbox.
+        case inbox
+        /// A file uploaded through the HTTP API.
+        case api
+    }
+
     public static let databaseTableName = "job"
 
     /// The table's columns, for queries.
@@ -38,6 +46,9 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
         static let waitingFor = Column(CodingKeys.waitingFor)
         static let updatedAt = Column(CodingKeys.updatedAt)
         static let finishedAt = Column(CodingKeys.finishedAt)
+        static let origin = Column(CodingKeys.origin)
+        static let priority = Column(CodingKeys.priority)
+        static let cancelRequested = Column(CodingKeys.cancelRequested)
     }
 
     /// The job's number.
@@ -96,6 +107,14 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
     public var updatedAt: Date
     /// When the job ended (done or failed).
     public var finishedAt: Date?
+    /// How the job came in.
+    public var origin: Origin
+    /// Higher is claimed first: an upload, whose client waits for it, goes ahead of the inbox.
+    public var priority: Int
+    /// Whether a client asked for the job to be cancelled: a queued one is failed when next
+    /// claimed (at once: it is claimed before anything else), a running one at its next
+    /// heartbeat.
+    public var cancelRequested: Bool
 
     /// The inbox name.
     public var fileName: FileName { FileName(bytes: Array(name)) }
@@ -111,7 +130,9 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
     }
 
     /// A new queued job.
-    public init(name: FileName, workDir: String, size: Int64, mtimeNs: Int64, sha256: String, now: Date = Date()) {
+    public init(
+        name: FileName, workDir: String, size: Int64, mtimeNs: Int64, sha256: String, origin: Origin = .inbox, now: Date = Date()
+    ) {
         self.name = Data(name.bytes)
         self.workDir = workDir
         self.size = size
@@ -128,6 +149,9 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
         self.audioTotal = 0
         self.createdAt = now
         self.updatedAt = now
+        self.origin = origin
+        self.priority = origin == .api ? 1 : 0
+        self.cancelRequested = false
     }
 }
 

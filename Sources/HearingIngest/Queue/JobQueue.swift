@@ -21,7 +21,15 @@ public import HearingAI
 ///   still quarantined after `max_attempts`.
 /// - Writes about a running job name its lease; one made under a lease that is no longer the
 ///   job's fails with ``HearingAIError/Code/queueFailed`` ("lease lost") and changes nothing.
+/// - A queued job of higher ``Job/priority`` (an upload whose client waits) is claimed
+///   before older ones of lower priority; a job whose cancellation was requested before all.
 /// - Every method is one short transaction; nothing is held open while a file is transcribed.
+/// - Webhooks have a durable outbox in the same database: ``markDone(_:webhooks:now:)`` and
+///   ``markFailed(_:reason:webhooks:now:)`` write the job's end and its ``WebhookDelivery`` rows
+///   in one transaction (both or neither: a lost lease writes no event). A delivery is pending
+///   until ``webhookDelivered(_:status:now:)``, or until ``webhookAttemptFailed(_:error:status:retryAt:now:)``
+///   without a retry time gives it up; ``dueWebhooks(now:limit:)`` returns pending deliveries
+///   whose time has come, oldest first.
 public protocol JobQueue: Sendable {
     /// Adds a queued job and returns it with its id.
     @discardableResult
@@ -32,10 +40,10 @@ public protocol JobQueue: Sendable {
     func heartbeat(_ lease: Lease, progress: TranscriptionProgress?, now: Date) async throws
     /// Records the outbox stem chosen for the job's outputs, before they are written.
     func setOutputStem(_ lease: Lease, stem: FileName) async throws
-    /// Marks the job done.
-    func markDone(_ lease: Lease, now: Date) async throws
-    /// Marks the job failed with `reason`.
-    func markFailed(_ lease: Lease, reason: String, now: Date) async throws
+    /// Marks the job done and adds `webhooks` to the outbox, in one transaction.
+    func markDone(_ lease: Lease, webhooks: [WebhookDelivery], now: Date) async throws
+    /// Marks the job failed with `reason` and adds `webhooks` to the outbox, in one transaction.
+    func markFailed(_ lease: Lease, reason: String, webhooks: [WebhookDelivery], now: Date) async throws
     /// Puts the job back in the queue, due at `notBefore`, after a transient failure.
     func retryLater(_ lease: Lease, reason: String, notBefore: Date, now: Date) async throws
     /// Puts the job back in the queue, due at `notBefore`, because the machine lacks a resource
@@ -56,8 +64,17 @@ public protocol JobQueue: Sendable {
     func job(_ id: Int64) async throws -> Job?
     /// The job whose work directory is `workDir`.
     func job(workDir: String) async throws -> Job?
-    /// Jobs, newest first, optionally only in `state`.
-    func jobs(state: Job.State?, limit: Int) async throws -> [Job]
+    /// Jobs, newest first, optionally only in `state`, and only those with an id below
+    /// `before` (the next page after a page that ended there).
+    func jobs(state: Job.State?, before: Int64?, limit: Int) async throws -> [Job]
+    /// Asks for the job to be cancelled and returns it (nil if there is no such job). A queued
+    /// job becomes due at once and is claimed before any other, to be failed with the reason
+    /// "cancelled"; a running one is stopped at its processor's next heartbeat. A job that
+    /// has ended is returned unchanged.
+    func requestCancel(_ id: Int64, now: Date) async throws -> Job?
+    /// Deletes the record of a job that has ended (done or failed); its outputs and source
+    /// stay where they are. Returns whether one was deleted.
+    func forget(_ id: Int64) async throws -> Bool
     /// How many jobs are in each state.
     func counts() async throws -> [Job.State: Int]
     /// The earliest time a queued job becomes due, if any; a job that ``claim(owner:now:)``
@@ -73,6 +90,24 @@ public protocol JobQueue: Sendable {
     func result(_ resultKey: String) async throws -> Transcript?
     /// Stores `transcript` for `resultKey` and drops its checkpoints, in one transaction.
     func storeResult(_ transcript: Transcript, resultKey: String, now: Date) async throws
+
+    // MARK: Webhook outbox
+
+    /// Pending deliveries due at `now`, oldest due first, at most `limit`.
+    func dueWebhooks(now: Date, limit: Int) async throws -> [WebhookDelivery]
+    /// The earliest time a pending delivery falls due, if any.
+    func nextWebhookDue() async throws -> Date?
+    /// Records that the receiver accepted delivery `id` with `status`; counts the attempt.
+    func webhookDelivered(_ id: Int64, status: Int, now: Date) async throws
+    /// Records a failed attempt at delivery `id` (counted): pending again, due at `retryAt`, or
+    /// given up when `retryAt` is nil.
+    func webhookAttemptFailed(_ id: Int64, error: String, status: Int?, retryAt: Date?, now: Date) async throws
+    /// Deliveries, newest first, optionally only in `state`.
+    func webhooks(state: WebhookDelivery.State?, limit: Int) async throws -> [WebhookDelivery]
+    /// Makes deliveries pending again, due at `now` with their attempts reset: those in `ids`
+    /// (whatever their state: a delivered event can be sent again), or every given-up one
+    /// when `ids` is nil. Returns how many changed.
+    func retryWebhooks(_ ids: [Int64]?, now: Date) async throws -> Int
 }
 
 extension JobQueue {
@@ -82,10 +117,18 @@ extension JobQueue {
     public func heartbeat(_ lease: Lease, progress: TranscriptionProgress? = nil) async throws {
         try await heartbeat(lease, progress: progress, now: Date())
     }
-    /// Marks done now.
-    public func markDone(_ lease: Lease) async throws { try await markDone(lease, now: Date()) }
-    /// Marks failed now.
-    public func markFailed(_ lease: Lease, reason: String) async throws { try await markFailed(lease, reason: reason, now: Date()) }
+    /// Marks done now, with no webhook.
+    public func markDone(_ lease: Lease) async throws { try await markDone(lease, webhooks: [], now: Date()) }
+    /// Marks done at `now`, with no webhook.
+    public func markDone(_ lease: Lease, now: Date) async throws { try await markDone(lease, webhooks: [], now: now) }
+    /// Marks failed now, with no webhook.
+    public func markFailed(_ lease: Lease, reason: String) async throws {
+        try await markFailed(lease, reason: reason, webhooks: [], now: Date())
+    }
+    /// Marks failed at `now`, with no webhook.
+    public func markFailed(_ lease: Lease, reason: String, now: Date) async throws {
+        try await markFailed(lease, reason: reason, webhooks: [], now: now)
+    }
     /// Retries later, counted from now.
     public func retryLater(_ lease: Lease, reason: String, notBefore: Date) async throws {
         try await retryLater(lease, reason: reason, notBefore: notBefore, now: Date())
@@ -104,7 +147,15 @@ extension JobQueue {
     /// Requeues a failed job now.
     public func requeueFailed(_ id: Int64) async throws { try await requeueFailed(id, now: Date()) }
     /// Jobs, newest first.
-    public func jobs(state: Job.State? = nil, limit: Int = 100) async throws -> [Job] { try await jobs(state: state, limit: limit) }
+    public func jobs(state: Job.State? = nil, limit: Int = 100) async throws -> [Job] {
+        try await jobs(state: state, before: nil, limit: limit)
+    }
+    /// Asks for a cancellation now.
+    public func requestCancel(_ id: Int64) async throws -> Job? { try await requestCancel(id, now: Date()) }
+    /// Deliveries, newest first.
+    public func webhooks(state: WebhookDelivery.State? = nil, limit: Int = 100) async throws -> [WebhookDelivery] {
+        try await webhooks(state: state, limit: limit)
+    }
     /// Stores a result now.
     public func storeResult(_ transcript: Transcript, resultKey: String) async throws {
         try await storeResult(transcript, resultKey: resultKey, now: Date())

@@ -92,6 +92,33 @@ public final class SQLiteJobQueue: JobQueue {
                 t.add(column: "chunksAtClaim", .integer).notNull().defaults(to: 0)
             }
         }
+        migrator.registerMigration("v5: uploads and cancellation") { db in
+            try db.alter(table: "job") { t in
+                t.add(column: "origin", .text).notNull().defaults(to: Job.Origin.inbox.rawValue)
+                t.add(column: "priority", .integer).notNull().defaults(to: 0)
+                t.add(column: "cancelRequested", .boolean).notNull().defaults(to: false)
+            }
+        }
+        migrator.registerMigration("v6: webhook outbox") { db in
+            try db.create(table: "webhook_delivery") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("eventID", .text).notNull()
+                t.column("event", .text).notNull()
+                t.column("jobID", .integer).notNull().indexed()
+                t.column("url", .text).notNull()
+                t.column("body", .blob).notNull()
+                t.column("state", .text).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("notBefore", .datetime).notNull()
+                t.column("lastError", .text)
+                t.column("lastStatus", .integer)
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.column("deliveredAt", .datetime)
+                t.uniqueKey(["eventID", "url"])
+            }
+            try db.create(index: "webhook_delivery_due", on: "webhook_delivery", columns: ["state", "notBefore"])
+        }
         return migrator
     }
 
@@ -114,11 +141,32 @@ public final class SQLiteJobQueue: JobQueue {
         try await read { try Job.filter(Job.Columns.workDir == workDir).fetchOne($0) }
     }
 
-    public func jobs(state: Job.State?, limit: Int) async throws -> [Job] {
+    public func jobs(state: Job.State?, before: Int64?, limit: Int) async throws -> [Job] {
         try await read { db in
             var request = Job.order(Job.Columns.id.desc).limit(limit)
             if let state { request = request.filter(Job.Columns.state == state.rawValue) }
+            if let before { request = request.filter(Job.Columns.id < before) }
             return try request.fetchAll(db)
+        }
+    }
+
+    public func requestCancel(_ id: Int64, now: Date) async throws -> Job? {
+        try await write { db in
+            guard var job = try Job.fetchOne(db, key: id) else { return nil }
+            guard job.state == .queued || job.state == .running, !job.cancelRequested else { return job }
+            job.cancelRequested = true
+            if job.state == .queued { job.notBefore = min(job.notBefore, now) }
+            job.updatedAt = now
+            try job.update(db)
+            return job
+        }
+    }
+
+    public func forget(_ id: Int64) async throws -> Bool {
+        try await write { db in
+            try Job.filter(key: id)
+                .filter([Job.State.done.rawValue, Job.State.failed.rawValue].contains(Job.Columns.state))
+                .deleteAll(db) > 0
         }
     }
 
@@ -139,7 +187,7 @@ public final class SQLiteJobQueue: JobQueue {
                     try Job
                     .filter(Job.Columns.state == Job.State.queued.rawValue && Job.Columns.notBefore <= now)
                     .filter(Self.contentNotRunning)
-                    .order(Job.Columns.notBefore, Job.Columns.id)
+                    .order(Job.Columns.cancelRequested.desc, Job.Columns.priority.desc, Job.Columns.notBefore, Job.Columns.id)
                     .fetchOne(db)
             else { return nil }
             job.state = .running
@@ -185,12 +233,12 @@ public final class SQLiteJobQueue: JobQueue {
         try await update(lease) { [Job.Columns.outputStem.set(to: Data(stem.bytes))] }
     }
 
-    public func markDone(_ lease: Lease, now: Date) async throws {
-        try await update(lease) { Self.finished(.done, error: nil, now: now) }
+    public func markDone(_ lease: Lease, webhooks: [WebhookDelivery], now: Date) async throws {
+        try await update(lease, adding: webhooks) { Self.finished(.done, error: nil, now: now) }
     }
 
-    public func markFailed(_ lease: Lease, reason: String, now: Date) async throws {
-        try await update(lease) { Self.finished(.failed, error: reason, now: now) }
+    public func markFailed(_ lease: Lease, reason: String, webhooks: [WebhookDelivery], now: Date) async throws {
+        try await update(lease, adding: webhooks) { Self.finished(.failed, error: reason, now: now) }
     }
 
     public func retryLater(_ lease: Lease, reason: String, notBefore: Date, now: Date) async throws {
@@ -260,7 +308,8 @@ public final class SQLiteJobQueue: JobQueue {
                 db,
                 [
                     Job.Columns.state.set(to: Job.State.queued.rawValue), Job.Columns.attempts.set(to: 0),
-                    Job.Columns.lastError.set(to: nil), Job.Columns.finalName.set(to: nil), Job.Columns.finishedAt.set(to: nil),
+                    Job.Columns.lastError.set(to: nil), Job.Columns.cancelRequested.set(to: false), Job.Columns.finalName.set(to: nil),
+                    Job.Columns.finishedAt.set(to: nil),
                     Job.Columns.notBefore.set(to: now), Job.Columns.updatedAt.set(to: now),
                 ])
         }
@@ -274,13 +323,21 @@ public final class SQLiteJobQueue: JobQueue {
         ]
     }
 
-    /// Applies `assignments` to the running job of `lease` only if the lease is still its.
-    private func update(_ lease: Lease, _ assignments: @escaping @Sendable () -> [ColumnAssignment]) async throws {
+    /// Applies `assignments` to the running job of `lease` only if the lease is still its,
+    /// and in the same transaction inserts `webhooks` (only if it was).
+    private func update(
+        _ lease: Lease, adding webhooks: [WebhookDelivery] = [], _ assignments: @escaping @Sendable () -> [ColumnAssignment]
+    ) async throws {
         let changed = try await write { db in
-            try Job.filter(key: lease.jobID)
+            let changed =
+                try Job.filter(key: lease.jobID)
                 .filter(Job.Columns.state == Job.State.running.rawValue)
                 .filter(Job.Columns.leaseOwner == lease.owner && Job.Columns.leaseToken == lease.token)
                 .updateAll(db, assignments())
+            if changed > 0 {
+                for var delivery in webhooks { try delivery.insert(db) }
+            }
+            return changed
         }
         if changed == 0 { throw HearingAIError.leaseLost(lease) }
     }

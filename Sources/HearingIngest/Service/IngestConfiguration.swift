@@ -24,6 +24,9 @@ public import HearingAI
 /// | `max_attempts` | 3 | claims before a file is quarantined in failed/ |
 /// | `shutdown_timeout_seconds` | 45 | how long a graceful stop may take before work is cancelled |
 /// | `idle_release_seconds` | 30 | how long the queue must be idle before the decoders are released |
+/// | `webhook_url` | none | receivers of `job.completed` and `job.failed` events (a list) |
+/// | `webhook_secret_file` | none | the file holding the secret that signs webhook bodies; required with `webhook_url` |
+/// | `webhook_max_attempts` | 12 | attempts at a webhook delivery before it is given up |
 ///
 /// Output formats default to `txt,json` for the service (``defaultFormats``).
 public struct IngestConfiguration: Sendable {
@@ -62,6 +65,12 @@ public struct IngestConfiguration: Sendable {
     /// How long the queue must have no work before the decoders are released. Between files
     /// they stay loaded, so a run of small files pays the model load once.
     public var idleRelease: Duration
+    /// Where `job.completed` and `job.failed` events are POSTed; none by default.
+    public var webhookURLs: [String]
+    /// The file holding the webhook secret (read when the service starts, never logged).
+    public var webhookSecretFile: String?
+    /// Attempts at one webhook delivery before it is given up.
+    public var webhookMaxAttempts: Int
 
     /// The formats the service writes unless configured otherwise.
     public static let defaultFormats: [TranscriptFormat] = [.txt, .json]
@@ -97,14 +106,35 @@ public struct IngestConfiguration: Sendable {
         maxAttempts = max(1, try int(keys.maxAttempts, 3))
         shutdownTimeout = .milliseconds(Int64(max(1, try double(keys.shutdownTimeoutSeconds, 45)) * 1000))
         idleRelease = .milliseconds(Int64(max(0, try double(keys.idleReleaseSeconds, 30)) * 1000))
+        webhookURLs = try config.strings(for: keys.webhookURL) ?? []
+        webhookSecretFile = try config.value(for: keys.webhookSecretFile)?.description
+        webhookMaxAttempts = max(1, try int(keys.webhookMaxAttempts, 12))
+        for url in webhookURLs {
+            guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                parsed.host?.isEmpty == false
+            else {
+                throw HearingAIError(.invalidOptions, reason: "webhook_url: '\(url)' is not an http:// or https:// URL")
+            }
+        }
+        if !webhookURLs.isEmpty && webhookSecretFile == nil {
+            throw HearingAIError(
+                .invalidOptions, reason: "webhook_url needs webhook_secret_file: receivers verify each body's signature with the secret")
+        }
         pipeline = try PipelineConfiguration(
             config: config, engines: engines, environment: environment, defaultFormats: Self.defaultFormats)
+    }
+
+    /// Where a job's transcript is kept in the queue's result store: its content and the
+    /// pipeline's fingerprint, so the same audio under the same settings is transcribed once.
+    public func resultKey(for job: Job) -> String {
+        job.sha256 + ":" + pipeline.fingerprint
     }
 
     /// The service's own keys.
     public static let keys: [ConfigurationKey] = [
         Keys.inbox, Keys.outbox, Keys.processed, Keys.failed, Keys.database, Keys.settleSeconds, Keys.emptyFileSeconds, Keys.rescanSeconds,
         Keys.inboxMissingSeconds, Keys.pollOnly, Keys.maxFileMB, Keys.maxAttempts, Keys.shutdownTimeoutSeconds, Keys.idleReleaseSeconds,
+        Keys.webhookURL, Keys.webhookSecretFile, Keys.webhookMaxAttempts,
     ]
 
     /// The service's keys by name.
@@ -155,5 +185,16 @@ public struct IngestConfiguration: Sendable {
         public static let idleReleaseSeconds = ConfigurationKey(
             "idle_release_seconds", .double, default: "30",
             help: "How long the queue must be idle before the decoders are released (they stay loaded between files).")
+        /// `webhook_url`.
+        public static let webhookURL = ConfigurationKey(
+            "webhook_url", .strings, flag: "--webhook-url", default: "none",
+            help: "A URL that receives job.completed and job.failed events (repeatable).")
+        /// `webhook_secret_file`.
+        public static let webhookSecretFile = ConfigurationKey(
+            "webhook_secret_file", .string, flag: "--webhook-secret-file", default: "none",
+            help: "A file holding the secret that signs webhook bodies (X-HearingAI-Signature).")
+        /// `webhook_max_attempts`.
+        public static let webhookMaxAttempts = ConfigurationKey(
+            "webhook_max_attempts", .int, default: "12", help: "Attempts at a webhook delivery before it is given up.")
     }
 }

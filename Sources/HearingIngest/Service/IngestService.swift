@@ -19,7 +19,12 @@ import Glibc
 /// 2. the processor (claims jobs and transcribes them, several short files at once as the
 ///    memory limit allows),
 /// 3. the intake (settles dropped files into the queue; rescans),
-/// 4. the inbox watcher (inotify events as hints), unless `poll_only`.
+/// 4. the inbox watcher (inotify events as hints), unless `poll_only`,
+/// 5. what the caller adds (the HTTP API), given an ``IngestAccess``;
+///
+/// and, beside them, the metrics sampler (jobs by state, resident memory) and, when
+/// `webhook_url` is set, the webhook delivery (``WebhookDispatcher``), which starts before
+/// the processor and so stops after it.
 ///
 /// They start in that order and stop in reverse on SIGTERM or SIGINT: the watcher first, then
 /// the intake (no new files taken), then the processor (the chunks in flight finish and are
@@ -35,19 +40,36 @@ public struct IngestService: Sendable {
     let logger: Logger
     let notifier: SystemdNotifier
     let lock: InstanceLock
+    /// Sends webhooks; nil when none are configured.
+    let webhookSender: (any WebhookSender)?
+    /// The secret that signs them, read from `webhook_secret_file` at start.
+    let webhookSecret: WebhookSecret?
 
     /// Opens the directories (creating missing ones) and the queue, and takes the instance
     /// lock. `engine` is the one the configuration names, made by the caller (the executable
-    /// knows every engine; this library does not). Throws a one-line ``HearingAIError`` for
+    /// knows every engine; this library does not). `webhookSender` delivers the webhooks
+    /// `webhook_url` names (the executable's is over HTTP; this library has no HTTP stack); with
+    /// URLs configured and no sender, starting fails. Throws a one-line ``HearingAIError`` for
     /// anything that stops the service starting.
     public init(
         configuration: IngestConfiguration,
         engine: any TranscriptionEngine,
         resources: ResourceManager = .shared,
         logger: Logger,
-        notifier: SystemdNotifier = SystemdNotifier()
+        notifier: SystemdNotifier = SystemdNotifier(),
+        webhookSender: (any WebhookSender)? = nil
     ) throws {
         self.configuration = configuration
+        if !configuration.webhookURLs.isEmpty {
+            guard let webhookSender else {
+                throw HearingAIError(.invalidOptions, reason: "webhook_url is set but this build has no way to send webhooks")
+            }
+            self.webhookSender = webhookSender
+            webhookSecret = try configuration.webhookSecretFile.map { try WebhookSecret(file: $0) }
+        } else {
+            self.webhookSender = nil
+            webhookSecret = nil
+        }
         directories = try IngestDirectories(configuration: configuration)
         let databaseDirectory = URL(fileURLWithPath: configuration.database).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: databaseDirectory, withIntermediateDirectories: true)
@@ -67,9 +89,19 @@ public struct IngestService: Sendable {
         return "\(host):\(pid):\(processStartTime(pid) ?? 0)"
     }()
 
-    /// Runs the service until SIGTERM or SIGINT asks it to stop gracefully.
-    public func run() async throws {
+    /// Samples the gauges that are read rather than recorded (jobs by state, resident
+    /// memory), for a metrics scrape to call before it renders.
+    public func sampleMetrics() async {
+        await ServiceMetrics.sample(queue: queue)
+    }
+
+    /// Runs the service until SIGTERM or SIGINT asks it to stop gracefully. `extraServices`
+    /// makes services that run beside the ingest ones (the HTTP API) from what they may use;
+    /// they start last and stop first.
+    public func run(extraServices: @Sendable (IngestAccess) throws -> [any Service] = { _ in [] }) async throws {
         let doorbell = Doorbell()
+        let webhookBell = Doorbell()
+        ServiceMetrics.memoryLimit(resources.limit)
         let orchestrator = WorkflowOrchestrator(
             engine: engine, maxWorkers: configuration.pipeline.maxWorkers, resources: resources, logger: logger)
         // Watch before the first scan: a file dropped in between is seen by one or the other.
@@ -82,7 +114,7 @@ public struct IngestService: Sendable {
             health: health, watcher: watcher)
         let processor = JobProcessor(
             directories: directories, queue: queue, configuration: configuration, orchestrator: orchestrator,
-            resources: resources, owner: Self.owner, logger: logger, health: health, doorbell: doorbell)
+            resources: resources, owner: Self.owner, logger: logger, health: health, doorbell: doorbell, webhookBell: webhookBell)
 
         let filesystems = directories.filesystems()
         logger.info(
@@ -91,8 +123,16 @@ public struct IngestService: Sendable {
                 "filesystems": "\(filesystems.joined(separator: ", "))",
                 "moves": "\(filesystems.count == 1 ? "rename" : "copy between filesystems")",
             ])
+        let uploads = Uploads(directories: directories, queue: queue, doorbell: doorbell, logger: logger)
+        defer { uploads.shutdown() }
+        let extra: [any Service]
         do {
+            uploads.clear()
             try await recover(processor: processor, intake: intake)
+            extra = try extraServices(
+                IngestAccess(
+                    configuration: configuration, queue: queue, uploads: uploads, health: health, logger: logger,
+                    directories: directories, doorbell: doorbell))
         } catch {
             watcher?.stop()
             await orchestrator.close()
@@ -113,6 +153,22 @@ public struct IngestService: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
                 service: SystemdNotifications(notifier: notifier, health: health, announce: announce), successTerminationBehavior: .ignore),
+            .init(service: MetricsSampler(queue: queue, interval: .seconds(15)), successTerminationBehavior: .ignore),
+        ]
+        if let webhookSender, let webhookSecret {
+            logger.info(
+                "Webhooks on",
+                metadata: [
+                    "webhook.urls": "\(configuration.webhookURLs.count)", "webhook.max_attempts": "\(configuration.webhookMaxAttempts)",
+                ])
+            services.append(
+                .init(
+                    service: WebhookDispatcher(
+                        queue: queue, sender: webhookSender, secret: webhookSecret, maxAttempts: configuration.webhookMaxAttempts,
+                        timeout: .seconds(10), doorbell: webhookBell, logger: logger),
+                    successTerminationBehavior: .ignore))
+        }
+        services += [
             .init(service: processor, successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: intake, successTerminationBehavior: .gracefullyShutdownGroup),
         ]
@@ -122,6 +178,7 @@ public struct IngestService: Sendable {
                     service: InboxWatcher(watcher: watcher, intake: intake, logger: logger),
                     successTerminationBehavior: .gracefullyShutdownGroup))
         }
+        services += extra.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) }
         var groupConfiguration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
@@ -166,6 +223,7 @@ public struct IngestService: Sendable {
             let name = FileName(bytes: Array(nameData))
             let job = try await queue.enqueue(
                 Job(name: name, workDir: workDir, size: status.size, mtimeNs: status.mtimeNanoseconds, sha256: sha))
+            ServiceMetrics.enqueued(source: "inbox")
             logger.info(
                 "Queued a taken file that was not yet in the queue", metadata: ["job.id": "\(job.id ?? 0)", "file.name": "\(name)"])
         }

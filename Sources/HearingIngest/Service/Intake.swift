@@ -371,6 +371,7 @@ actor Intake: Service {
         let sha = try await hash(fd)
         let job = try await queue.enqueue(
             Job(name: name, workDir: workDir, size: opened.size, mtimeNs: opened.mtimeNanoseconds, sha256: sha))
+        ServiceMetrics.enqueued(source: "inbox")
         logger.info(
             "File queued",
             metadata: [

@@ -32,6 +32,8 @@ final class JobProcessor: Service, Sendable {
     /// Where `STATUS=` activity is reported, and whether the inbox (with the work area) is there.
     let health: ServiceHealth
     let doorbell: Doorbell
+    /// Rung when a job's end has written webhook events, to wake their delivery.
+    let webhookBell: Doorbell
     /// Out-of-space waits in a row, for their backoff; reset by a delivery.
     private let spaceWaits = Mutex(0)
     /// Files being transcribed now.
@@ -43,7 +45,7 @@ final class JobProcessor: Service, Sendable {
     init(
         directories: IngestDirectories, queue: any JobQueue, configuration: IngestConfiguration,
         orchestrator: WorkflowOrchestrator, resources: ResourceManager, owner: String, logger: Logger,
-        health: ServiceHealth, doorbell: Doorbell
+        health: ServiceHealth, doorbell: Doorbell, webhookBell: Doorbell = Doorbell()
     ) {
         self.directories = directories
         self.queue = queue
@@ -54,6 +56,7 @@ final class JobProcessor: Service, Sendable {
         self.logger = logger
         self.health = health
         self.doorbell = doorbell
+        self.webhookBell = webhookBell
     }
 
     /// Files transcribing at once: up to the pipeline's `max_workers`, so that short files,
@@ -105,6 +108,7 @@ final class JobProcessor: Service, Sendable {
                         continue
                     }
                     idleSince = nil
+                    ServiceMetrics.claimed(job)
                     self.inFlight.withLock { $0 += 1 }
                     group.addTask {
                         var timings = FileTimings()
@@ -165,7 +169,7 @@ final class JobProcessor: Service, Sendable {
 
     /// The key of a transcript: the content's hash and the configuration's fingerprint.
     func resultKey(for job: Job) -> String {
-        job.sha256 + ":" + configuration.pipeline.fingerprint
+        configuration.resultKey(for: job)
     }
 
     /// Processes `job`, which this processor has claimed. On cancellation (graceful shutdown)
@@ -184,13 +188,20 @@ final class JobProcessor: Service, Sendable {
             let reason =
                 "the source was removed from the work area before it was transcribed (\(path) is missing); nothing to transcribe or move"
             do {
-                try await queue.markFailed(lease, reason: reason)
+                try await queue.markFailed(
+                    lease, reason: reason, webhooks: webhookEvents(.jobFailed, job: job, error: reason, logger: logger), now: Date())
+                ServiceMetrics.finished(.failed)
+                webhookBell.ring()
                 logger.error("Queued file's source is missing from the work area; job failed", metadata: ["file.path": "\(path)"])
             } catch {
                 logger.error("Could not mark a job failed", metadata: ["error": "\(error)"])
             }
             directories.work.remove(FileName(job.workDir + "/" + IngestDirectories.nameFile.description), directory: false)
             directories.work.remove(FileName(job.workDir), directory: true)
+            return
+        }
+        if job.cancelRequested {
+            await fail(job, lease: lease, reason: Self.cancelledReason, logger: logger)
             return
         }
         if job.attempts > configuration.maxAttempts {
@@ -220,6 +231,7 @@ final class JobProcessor: Service, Sendable {
             } else {
                 let delay = Self.backoff(attempt: job.attempts)
                 try? await queue.retryLater(lease, reason: error.reason, notBefore: Date().addingTimeInterval(delay))
+                ServiceMetrics.retried()
                 logger.warning(
                     "Transcription failed; will retry", metadata: ["error": "\(error.reason)", "retry.in_seconds": "\(Int(delay))"])
             }
@@ -256,7 +268,12 @@ final class JobProcessor: Service, Sendable {
             group.addTask {
                 while !Task.isCancelled {
                     try? await queue.heartbeat(lease)
-                    try? await Task.sleep(for: .seconds(5))
+                    // A client's cancellation ends the file here; the chunks done stay
+                    // checkpointed for the same audio sent again.
+                    if (try? await queue.job(lease.jobID))?.cancelRequested == true {
+                        throw HearingAIError(.jobCancelled, reason: Self.cancelledReason)
+                    }
+                    try? await Task.sleep(for: Self.heartbeatInterval)
                 }
                 return nil
             }
@@ -314,7 +331,12 @@ final class JobProcessor: Service, Sendable {
             try outbox.writeAll(rendered.map { (stem.appending("." + $0.0.fileExtension), Data($0.1.utf8)) }, replace: true)
         }
         spaceWaits.withLock { $0 = 0 }
-        try await timings.measure("done") { try await queue.markDone(lease) }
+        let webhooks = webhookEvents(
+            .jobCompleted, job: job, outputs: rendered.map { stem.appending("." + $0.0.fileExtension).description },
+            audioSeconds: transcript.metadata.duration, logger: logger)
+        try await timings.measure("done") { try await queue.markDone(lease, webhooks: webhooks, now: Date()) }
+        ServiceMetrics.succeeded(audioSeconds: transcript.metadata.duration)
+        if !webhooks.isEmpty { webhookBell.ring() }
         do {
             let moved = try await timings.measure("move") { try await self.finishMove(job, to: self.directories.processed) }
             if moved == nil {
@@ -394,13 +416,34 @@ final class JobProcessor: Service, Sendable {
     /// `NAME.error.json`.
     func fail(_ job: Job, lease: Lease, reason: String, logger: Logger) async {
         do {
-            try await queue.markFailed(lease, reason: reason)
+            try await queue.markFailed(
+                lease, reason: reason, webhooks: webhookEvents(.jobFailed, job: job, error: reason, logger: logger), now: Date())
+            ServiceMetrics.finished(.failed)
+            webhookBell.ring()
             logger.warning("Transcription failed", metadata: ["error": "\(reason)", "job.attempts": "\(job.attempts)"])
         } catch {
             logger.error("Could not mark a job failed", metadata: ["error": "\(error)"])
             return
         }
         await moveToFailed(job, reason: reason, logger: logger)
+    }
+
+    /// The outbox rows of `type` for `job`, one per configured receiver; none when no
+    /// `webhook_url` is set. A body that cannot be encoded is logged, and the job still ends.
+    func webhookEvents(
+        _ type: WebhookEvent.EventType, job: Job, outputs: [String] = [], audioSeconds: Double? = nil, error: String? = nil,
+        logger: Logger
+    ) -> [WebhookDelivery] {
+        guard !configuration.webhookURLs.isEmpty, let id = job.id else { return [] }
+        let audio = audioSeconds ?? (job.audioTotal > 0 ? job.audioTotal : nil)
+        let event = WebhookEvent(
+            type: type, jobID: id, source: job.fileName.description, outputs: outputs, audioDurationSeconds: audio, error: error)
+        do {
+            return try event.deliveries(to: configuration.webhookURLs)
+        } catch {
+            logger.error("Could not encode a webhook event; none sent for this job", metadata: ["error": "\(error)"])
+            return []
+        }
     }
 
     /// Moves a failed job's source to failed/ with `NAME.error.json` (also startup recovery's
@@ -446,6 +489,11 @@ final class JobProcessor: Service, Sendable {
     static let spaceBackoff = Backoff(base: 5, factor: 2, cap: 300, jitter: 0.8...1.2)
 
     /// 10 s, 20 s, 40 s, ... up to 10 minutes, with ±20% jitter.
+    /// The reason a cancelled job fails with.
+    static let cancelledReason = "cancelled at a client's request"
+    /// How often a running job's lease is renewed and its cancellation checked.
+    static let heartbeatInterval: Duration = .seconds(2)
+
     static func backoff(attempt: Int) -> TimeInterval {
         retryBackoff.delay(attempt: attempt)
     }

@@ -304,6 +304,16 @@ public final class Directory: @unchecked Sendable {
         return Directory(path: "\(path)/\(name)", fd: fd)
     }
 
+    /// Creates the regular file `name` (never an existing one, never through a link) with
+    /// `mode`, open for writing; the caller owns the descriptor.
+    public func createFile(_ name: FileName, mode: UInt32 = 0o600) throws -> Int32 {
+        let fd = name.withCString { cname in
+            retryingEINTR { openat(self.fd, cname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(mode)) }
+        }
+        guard fd >= 0 else { throw HearingAIError.system("create", path: "\(path)/\(name)", errno: errno) }
+        return fd
+    }
+
     /// Removes the empty subdirectory or file `name`; ignores a missing one.
     public func remove(_ name: FileName, directory: Bool) {
         _ = name.withCString { unlinkat(fd, $0, directory ? AT_REMOVEDIR : 0) }
