@@ -4,6 +4,7 @@
 SWIFT      ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FIXTURES   ?= fixtures
+include packaging/swift-build.mk
 DEMO_DIR   ?= demo
 
 # Build and run: the C libraries, the embedded model, and ffmpeg (run as a child process for
@@ -34,11 +35,15 @@ test-python: test-deps
 	@[ -x .venv-test/bin/python ] || python3 -m venv .venv-test
 	@.venv-test/bin/python -c 'import openai' 2>/dev/null || .venv-test/bin/pip install -q $(PYTHON_TEST_PACKAGES)
 
+# The tests and the executable, built once: `make test` runs the tests against this build and
+# `make deb` packages this binary (see packaging/swift-build.mk).
 build: deps
-	$(SWIFT) build
+	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
+	$(SWIFT) build $(SWIFT_FLAGS) $(SWIFT_STATIC_FLAGS)
 
+# The executable alone, as the package ships it (a no-op after `make build`).
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(SWIFT_FLAGS) $(SWIFT_STATIC_FLAGS)
 
 # The main job on embedded defaults: start the ingest service on folders under ./demo, drop a
 # generated 48 kHz recording into its inbox, and show the transcript that appears.
@@ -59,7 +64,7 @@ lint:
 # Then the Debian package is built, installed, exercised, removed and purged (root only: as
 # CI runs; elsewhere run `sudo make deb-test`).
 test: fixtures test-python lint build
-	$(SWIFT) test --no-parallel
+	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --no-parallel
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) deb-test; else echo "make test: skipping the package test (needs root): sudo make deb-test"; fi
 
 bench: release fixtures
@@ -70,8 +75,8 @@ clean:
 	rm -rf .build $(FIXTURES) $(DEMO_DIR) dist .venv-test
 
 # The Debian package: dist/hearingai_<version>_<arch>.deb, checked with lintian.
-deb:
-	bash scripts/build-deb.sh
+deb: release
+	HEARINGAI_PREBUILT=1 bash scripts/build-deb.sh
 
 # Installs the package built by `make deb` and checks it as an administrator would.
 deb-test: deb
