@@ -60,7 +60,7 @@ mkdir -p "$svc"
     --database "$svc/queue.sqlite" --listen 127.0.0.1:0 --api-insecure-no-auth 2>"$ROOT/service.log" >/dev/null &
 SERVICE_PID=$!
 for _ in $(seq 600); do grep -q "API listening" "$ROOT/service.log" && break; sleep 0.1; done
-PORT=$(sed -n 's/.*API listening.*api.port=\([0-9]*\).*/\1/p' "$ROOT/service.log" | head -1)
+PORT=$(sed -n 's/.*api[.]port=\([0-9]*\).*API listening.*/\1/p' "$ROOT/service.log" | head -1)
 [[ -n $PORT ]] || { echo "the service did not start:" >&2; tail -5 "$ROOT/service.log" >&2; exit 1; }
 BASE=http://127.0.0.1:$PORT
 

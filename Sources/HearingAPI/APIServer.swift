@@ -82,8 +82,3 @@ public struct APIServer: Service {
         unlink(path)
     }
 }
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
