@@ -39,11 +39,11 @@ test-python: test-deps
 # `make deb` packages this binary (see packaging/swift-build.mk).
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	$(SWIFT) build $(SWIFT_FLAGS) $(SWIFT_STATIC_FLAGS)
+	$(SWIFT_STATIC) $(SWIFT) build $(SWIFT_FLAGS) $(SWIFT_STATIC_FLAGS)
 
 # The executable alone, as the package ships it (a no-op after `make build`).
 release: deps
-	$(SWIFT) build $(SWIFT_FLAGS) $(SWIFT_STATIC_FLAGS)
+	$(SWIFT_STATIC) $(SWIFT) build $(SWIFT_FLAGS) $(SWIFT_STATIC_FLAGS)
 
 # The main job on embedded defaults: start the ingest service on folders under ./demo, drop a
 # generated 48 kHz recording into its inbox, and show the transcript that appears.

@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -156,6 +157,24 @@ let package = Package(
         ),
     ]
 )
+
+// HEARINGAI_STATIC_LINK=1 links the executable with the Swift runtime and Foundation static
+// (the Debian package depends only on Debian's libraries), changing only its link: the
+// modules compile as in any other build, so the package reuses the objects the tests were
+// built from. (`--static-swift-stdlib` would compile every module again, against the static
+// runtime's module files, where the test libraries are not.) The group lets the static
+// archives resolve each other in any order.
+if ProcessInfo.processInfo.environment["HEARINGAI_STATIC_LINK"] == "1",
+    let executable = package.targets.first(where: { $0.name == "hearingai" })
+{
+    let foundation = [
+        "Foundation", "FoundationInternationalization", "FoundationEssentials", "CoreFoundation", "_FoundationICU",
+        "_FoundationCShims", "_FoundationCollections", "swiftSynchronization",
+    ]
+    executable.linkerSettings =
+        (executable.linkerSettings ?? [])
+        + [.unsafeFlags(["-static-stdlib", "-Xlinker", "--start-group"] + foundation.map { "-l\($0)" } + ["-Xlinker", "--end-group"])]
+}
 
 // Shared settings, applied to every Swift target in one place.
 for target in package.targets where target.type != .system && target.name != "CHearingShims" {
