@@ -6,7 +6,7 @@ extension PostgresJobQueue {
     public func dueWebhooks(now: Date, limit: Int) async throws -> [WebhookDelivery] {
         try await query(
             """
-            SELECT * FROM webhook_delivery WHERE state = 'pending' AND not_before <= \(now)
+            SELECT * FROM webhook_delivery WHERE state = 'pending' AND not_before <= \(now.millis)
             ORDER BY not_before, id LIMIT \(limit)
             """
         ).map(Self.delivery)
@@ -20,7 +20,7 @@ extension PostgresJobQueue {
         try await query(
             """
             UPDATE webhook_delivery SET state = 'delivered', attempts = attempts + 1, last_status = \(status), last_error = NULL,
-                delivered_at = \(now), updated_at = \(now)
+                delivered_at = \(now.millis), updated_at = \(now.millis)
             WHERE id = \(id)
             """)
     }
@@ -29,9 +29,9 @@ extension PostgresJobQueue {
         // Pending again, due at `retryAt`; or given up (and its due time left as it was).
         try await query(
             """
-            UPDATE webhook_delivery SET attempts = attempts + 1, last_status = \(status), last_error = \(error), updated_at = \(now),
-                state = CASE WHEN \(retryAt)::timestamptz IS NULL THEN 'gave_up' ELSE 'pending' END,
-                not_before = COALESCE(\(retryAt)::timestamptz, not_before)
+            UPDATE webhook_delivery SET attempts = attempts + 1, last_status = \(status), last_error = \(error), updated_at = \(now.millis),
+                state = CASE WHEN \(retryAt?.millis)::timestamptz IS NULL THEN 'gave_up' ELSE 'pending' END,
+                not_before = COALESCE(\(retryAt?.millis)::timestamptz, not_before)
             WHERE id = \(id)
             """)
     }
@@ -48,7 +48,7 @@ extension PostgresJobQueue {
     public func retryWebhooks(_ ids: [Int64]?, now: Date) async throws -> Int {
         try await query(
             """
-            UPDATE webhook_delivery SET state = 'pending', attempts = 0, not_before = \(now), delivered_at = NULL, updated_at = \(now)
+            UPDATE webhook_delivery SET state = 'pending', attempts = 0, not_before = \(now.millis), delivered_at = NULL, updated_at = \(now.millis)
             WHERE CASE WHEN \(ids)::bigint[] IS NULL THEN state = 'gave_up' ELSE id = ANY(\(ids)::bigint[]) END
             RETURNING id
             """

@@ -101,10 +101,10 @@ public final class PostgresJobQueue: JobQueue {
                 not_before, last_error, chunks_done, chunks_at_claim, chunks_total, audio_done, audio_total, output_stem,
                 final_name, waiting_for, created_at, started_at, updated_at, finished_at, origin, priority, cancel_requested)
             VALUES (\(job.name), \(job.workDir), \(job.size), \(job.mtimeNs), \(job.sha256), \(job.state.rawValue),
-                \(job.attempts), \(job.leaseOwner), \(job.leaseToken), \(job.heartbeatAt), \(job.notBefore), \(job.lastError),
+                \(job.attempts), \(job.leaseOwner), \(job.leaseToken), \(job.heartbeatAt?.millis), \(job.notBefore.millis), \(job.lastError),
                 \(job.chunksDone), \(job.chunksAtClaim), \(job.chunksTotal), \(job.audioDone), \(job.audioTotal),
-                \(job.outputStem), \(job.finalName), \(job.waitingFor), \(job.createdAt), \(job.startedAt), \(job.updatedAt),
-                \(job.finishedAt), \(job.origin.rawValue), \(job.priority), \(job.cancelRequested))
+                \(job.outputStem), \(job.finalName), \(job.waitingFor), \(job.createdAt.millis), \(job.startedAt?.millis), \(job.updatedAt.millis),
+                \(job.finishedAt?.millis), \(job.origin.rawValue), \(job.priority), \(job.cancelRequested))
             RETURNING id
             """)
         job.id = try rows.first.map { try $0.makeRandomAccess()["id"].decode(Int64.self) }
@@ -132,8 +132,8 @@ public final class PostgresJobQueue: JobQueue {
     public func requestCancel(_ id: Int64, now: Date) async throws -> Job? {
         let changed = try await query(
             """
-            UPDATE job SET cancel_requested = true, updated_at = \(now),
-                not_before = CASE WHEN state = 'queued' THEN LEAST(not_before, \(now)) ELSE not_before END
+            UPDATE job SET cancel_requested = true, updated_at = \(now.millis),
+                not_before = CASE WHEN state = 'queued' THEN LEAST(not_before, \(now.millis)) ELSE not_before END
             WHERE id = \(id) AND state IN ('queued', 'running') AND NOT cancel_requested
             RETURNING *
             """)
@@ -166,10 +166,10 @@ public final class PostgresJobQueue: JobQueue {
                     """
                     UPDATE job SET state = 'running', attempts = attempts + 1, chunks_at_claim = chunks_done,
                         lease_owner = \(owner), lease_token = lease_token + 1, heartbeat_at = now(),
-                        started_at = \(now), updated_at = \(now)
+                        started_at = \(now.millis), updated_at = \(now.millis)
                     WHERE id = (
                         SELECT id FROM job
-                        WHERE state = 'queued' AND not_before <= \(now)
+                        WHERE state = 'queued' AND not_before <= \(now.millis)
                             AND sha256 NOT IN (SELECT sha256 FROM job WHERE state = 'running')
                         ORDER BY cancel_requested DESC, priority DESC, not_before, id
                         LIMIT 1 FOR UPDATE SKIP LOCKED)
@@ -199,11 +199,11 @@ public final class PostgresJobQueue: JobQueue {
             try await update(
                 lease,
                 """
-                heartbeat_at = now(), updated_at = \(now), chunks_done = \(progress.chunksDone),
+                heartbeat_at = now(), updated_at = \(now.millis), chunks_done = \(progress.chunksDone),
                 chunks_total = \(progress.chunksTotal), audio_done = \(progress.audioDone), audio_total = \(progress.audioTotal)
                 """)
         } else {
-            try await update(lease, "heartbeat_at = now(), updated_at = \(now)")
+            try await update(lease, "heartbeat_at = now(), updated_at = \(now.millis)")
         }
     }
 
@@ -214,7 +214,7 @@ public final class PostgresJobQueue: JobQueue {
     public func markDone(_ lease: Lease, webhooks: [WebhookDelivery], now: Date) async throws {
         try await update(
             lease,
-            "state = 'done', last_error = NULL, waiting_for = NULL, lease_owner = NULL, finished_at = \(now), updated_at = \(now)",
+            "state = 'done', last_error = NULL, waiting_for = NULL, lease_owner = NULL, finished_at = \(now.millis), updated_at = \(now.millis)",
             adding: webhooks)
     }
 
@@ -222,8 +222,8 @@ public final class PostgresJobQueue: JobQueue {
         try await update(
             lease,
             """
-            state = 'failed', last_error = \(reason), waiting_for = NULL, lease_owner = NULL, finished_at = \(now),
-            updated_at = \(now)
+            state = 'failed', last_error = \(reason), waiting_for = NULL, lease_owner = NULL, finished_at = \(now.millis),
+            updated_at = \(now.millis)
             """,
             adding: webhooks)
     }
@@ -232,8 +232,8 @@ public final class PostgresJobQueue: JobQueue {
         try await update(
             lease,
             """
-            state = 'queued', last_error = \(reason), waiting_for = NULL, lease_owner = NULL, not_before = \(notBefore),
-            updated_at = \(now)
+            state = 'queued', last_error = \(reason), waiting_for = NULL, lease_owner = NULL, not_before = \(notBefore.millis),
+            updated_at = \(now.millis)
             """)
     }
 
@@ -242,12 +242,12 @@ public final class PostgresJobQueue: JobQueue {
             lease,
             """
             state = 'queued', last_error = \(reason), waiting_for = \(reason), lease_owner = NULL, attempts = attempts - 1,
-            not_before = \(notBefore), updated_at = \(now)
+            not_before = \(notBefore.millis), updated_at = \(now.millis)
             """)
     }
 
     public func release(_ lease: Lease, now: Date) async throws {
-        try await update(lease, "state = 'queued', lease_owner = NULL, attempts = attempts - 1, updated_at = \(now)")
+        try await update(lease, "state = 'queued', lease_owner = NULL, attempts = attempts - 1, updated_at = \(now.millis)")
     }
 
     public func setFinalName(_ id: Int64, _ name: FileName) async throws {
@@ -286,7 +286,7 @@ public final class PostgresJobQueue: JobQueue {
                 try await connection.query(
                     """
                     UPDATE job SET state = 'queued', lease_owner = NULL, attempts = \(job.attempts), last_error = \(job.lastError),
-                        updated_at = \(now)
+                        updated_at = \(now.millis)
                     WHERE id = \(job.id)
                     """, logger: Self.quiet)
                 requeued.append(job)
@@ -299,7 +299,7 @@ public final class PostgresJobQueue: JobQueue {
         try await query(
             """
             UPDATE job SET state = 'queued', attempts = 0, last_error = NULL, cancel_requested = false, final_name = NULL,
-                finished_at = NULL, not_before = \(now), updated_at = \(now)
+                finished_at = NULL, not_before = \(now.millis), updated_at = \(now.millis)
             WHERE id = \(id)
             """)
     }
@@ -344,7 +344,7 @@ public final class PostgresJobQueue: JobQueue {
 
     public func storeResult(_ transcript: Transcript, resultKey: String, now: Date) async throws {
         let upsert: PostgresQuery = try """
-        INSERT INTO result (result_key, transcript, created_at) VALUES (\(resultKey), \(try JSONEncoder().encode(transcript)), \(now))
+        INSERT INTO result (result_key, transcript, created_at) VALUES (\(resultKey), \(try JSONEncoder().encode(transcript)), \(now.millis))
         ON CONFLICT (result_key) DO UPDATE SET transcript = EXCLUDED.transcript, created_at = EXCLUDED.created_at
         """
         try await transaction { connection in

@@ -218,8 +218,15 @@ extension PostgresJobQueue {
         INSERT INTO webhook_delivery (event_id, event, job_id, url, body, state, attempts, not_before, last_error, last_status,
             created_at, updated_at, delivered_at)
         VALUES (\(delivery.eventID), \(delivery.event), \(delivery.jobID), \(delivery.url), \(delivery.body),
-            \(delivery.state.rawValue), \(delivery.attempts), \(delivery.notBefore), \(delivery.lastError), \(delivery.lastStatus),
-            \(delivery.createdAt), \(delivery.updatedAt), \(delivery.deliveredAt))
+            \(delivery.state.rawValue), \(delivery.attempts), \(delivery.notBefore.millis), \(delivery.lastError), \(delivery.lastStatus),
+            \(delivery.createdAt.millis), \(delivery.updatedAt.millis), \(delivery.deliveredAt?.millis))
         """
     }
+}
+
+extension Date {
+    /// The date as SQLite's queue stores it: to the millisecond, truncated (GRDB's
+    /// `yyyy-MM-dd HH:mm:ss.SSS`). Every date a caller gives is stored and compared so, so that
+    /// both backends order jobs made in the same millisecond alike (by id).
+    var millis: Date { Date(timeIntervalSince1970: (timeIntervalSince1970 * 1000).rounded(.down) / 1000) }
 }
