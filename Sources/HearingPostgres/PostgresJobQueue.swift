@@ -162,7 +162,7 @@ public final class PostgresJobQueue: JobQueue {
     public func claim(owner: String, now: Date) async throws -> Job? {
         for _ in 0..<Self.claimAttempts {
             do {
-                return try await query(
+                return try await rawQuery(
                     """
                     UPDATE job SET state = 'running', attempts = attempts + 1, chunks_at_claim = chunks_done,
                         lease_owner = \(owner), lease_token = lease_token + 1, heartbeat_at = now(),
@@ -176,10 +176,12 @@ public final class PostgresJobQueue: JobQueue {
                     RETURNING *
                     """
                 ).first.map(Self.job)
-            } catch let error as HearingAIError where error.reason.contains("[SQLSTATE \(PostgresSchema.uniqueViolation)]") {
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresSchema.uniqueViolation {
                 // Another node claimed a job of the same content at the same moment: the
                 // partial unique index refused this one. Look again.
                 continue
+            } catch {
+                throw Self.failure(error, settings: settings)
             }
         }
         return nil
@@ -358,13 +360,18 @@ public final class PostgresJobQueue: JobQueue {
     /// One statement, in a transaction of its own, with its rows; failures as ``HearingAIError``s.
     @discardableResult
     func query(_ statement: PostgresQuery) async throws -> [PostgresRow] {
-        let client = self.client
         do {
-            // A task of its own: the statement runs even if the caller is being cancelled.
-            return try await Task { try await client.query(statement, logger: Self.quiet).collect() }.value
+            return try await rawQuery(statement)
         } catch {
             throw Self.failure(error, settings: settings)
         }
+    }
+
+    /// One statement, with postgres-nio's errors as they are.
+    private func rawQuery(_ statement: PostgresQuery) async throws -> [PostgresRow] {
+        let client = self.client
+        // A task of its own: the statement runs even if the caller is being cancelled.
+        return try await Task { try await client.query(statement, logger: Self.quiet).collect() }.value
     }
 
     /// A transaction on one connection: committed if `body` returns, rolled back if it throws.
