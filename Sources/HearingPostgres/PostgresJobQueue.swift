@@ -422,6 +422,7 @@ public final class PostgresJobQueue: JobQueue {
                 if let state = info[.sqlState] { text += " [SQLSTATE \(state)]" }
                 return text
             }
+            if error.code == .sslUnsupported { return "the server does not offer TLS, which sslmode asks for" }
             var text = "\(error.code)"
             if let underlying = error.underlying { text += ": \(describe(underlying))" }
             return text

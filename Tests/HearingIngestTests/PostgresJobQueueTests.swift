@@ -218,6 +218,7 @@ struct PostgresJobQueueTests {
         }
         let error = await #expect(throws: HearingAIError.self) { _ = try await PostgresJobQueue(url: tcp + "?sslmode=require") }
         #expect(error?.code == .queueFailed)
+        #expect(error?.description.contains("does not offer TLS") == true, "\(String(describing: error))")
         #expect(error?.description.contains("\n") == false)
     }
 
