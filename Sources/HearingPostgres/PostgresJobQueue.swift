@@ -20,7 +20,7 @@ import PostgresNIO
 /// Leases are timed by the database's clock only, never the nodes': a heartbeat sets
 /// `heartbeat_at = now()`, and ``requeueOrphans(owner:isDead:now:)`` also takes back jobs whose
 /// holder has not sent one for ``leaseDuration``, wherever it ran. The dates callers pass
-/// (`now`, `notBefore`) are stored as given, as ``SQLiteJobQueue`` stores them.
+/// (`now`, `notBefore`) are stored as given, to the millisecond as ``SQLiteJobQueue`` stores them.
 ///
 /// Failures are ``HearingAIError/Code/queueFailed`` errors of one line; none repeats the password.
 public final class PostgresJobQueue: JobQueue {
