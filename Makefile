@@ -13,8 +13,10 @@ RUNTIME_PACKAGES := pkg-config libsndfile1-dev libsoxr-dev libsqlite3-dev \
 	libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us ffmpeg
 # Tests and benchmarks: speech synthesis, converters (ffmpeg makes the video and compressed
 # fixtures; libsox-fmt-all's AMR-NB encoder the telephone one) and the raw engine to compare against.
+# PostgreSQL's server binaries run a throwaway cluster for the PostgreSQL queue's tests
+# (scripts/test-postgres.sh; the system's own cluster is not used).
 TEST_PACKAGES := flite sox libsox-fmt-all sndfile-programs opus-tools lame pocketsphinx \
-	python3 python3-venv file util-linux time ffmpeg curl
+	python3 python3-venv file util-linux time ffmpeg curl postgresql
 # From PyPI, for tests only, in a virtual environment of the checkout's own (.venv-test): the
 # official OpenAI client checks the OpenAI-compatible endpoint.
 PYTHON_TEST_PACKAGES := openai==3.57.0
@@ -63,8 +65,12 @@ lint:
 # Serial: the memory tests measure this process's resident set, which parallel tests would inflate.
 # Then the Debian package is built, installed, exercised, removed and purged (root only: as
 # CI runs; elsewhere run `sudo make deb-test`).
+# The PostgreSQL queue's tests run against a throwaway cluster, started here and stopped after
+# the tests whatever their outcome.
 test: fixtures test-python lint build
-	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --no-parallel
+	@bash scripts/test-postgres.sh start
+	@status=0; HEARINGAI_TEST_POSTGRES_URL="$$(bash scripts/test-postgres.sh url)" $(SWIFT) test $(SWIFT_FLAGS) --skip-build --no-parallel || status=$$?; \
+		bash scripts/test-postgres.sh stop; exit $$status
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) deb-test; else echo "make test: skipping the package test (needs root): sudo make deb-test"; fi
 
 bench: release fixtures

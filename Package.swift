@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // System libraries from Debian's -dev packages.
@@ -72,6 +73,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        // The queue in PostgreSQL, for several nodes on one database: a library of its own, so
+        // that HearingIngest (and a node on SQLite) links no PostgreSQL client.
+        .target(
+            name: "HearingPostgres",
+            dependencies: [
+                "HearingAI",
+                "HearingIngest",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Webhook delivery over HTTP: the sender HearingIngest's delivery service is given, so
@@ -139,7 +151,11 @@ let package = Package(
         ),
         .testTarget(
             name: "HearingIngestTests",
-            dependencies: ["HearingIngest", "TestSupport", .product(name: "Configuration", package: "swift-configuration")]
+            dependencies: [
+                "HearingIngest", "HearingPostgres", "TestSupport", .product(name: "Configuration", package: "swift-configuration"),
+                // The PostgreSQL tests' own connection, for creating and dropping their databases.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         // The real binary; the libraries only for the keys the docs and flags are checked against.
         // The metrics as Prometheus text after the real service has run on real audio, in process.

@@ -4,8 +4,9 @@ public import HearingAI
 /// The service's queue: jobs with leases, chunk checkpoints and finished results.
 ///
 /// The processor, the intake and the command line use this protocol, not a database:
-/// ``SQLiteJobQueue`` implements it for one machine, and a second backend implements the same
-/// contract (Tests/HearingIngestTests/JobQueueContractTests.swift runs against every backend).
+/// ``SQLiteJobQueue`` implements it for one machine, and `PostgresJobQueue` (module
+/// HearingPostgres, docs/scaling.md) for several nodes on one PostgreSQL database; both run the
+/// same contract (Tests/HearingIngestTests/JobQueueContractTests.swift runs against every backend).
 ///
 /// Contract:
 /// - ``claim(owner:now:)`` takes the oldest due queued job atomically: it becomes `running`
@@ -163,8 +164,8 @@ extension JobQueue {
 }
 
 extension HearingAIError {
-    /// A write under a lease that is no longer the job's.
-    static func leaseLost(_ lease: Lease) -> HearingAIError {
+    /// A write under a lease that is no longer the job's (every backend reports it so).
+    public static func leaseLost(_ lease: Lease) -> HearingAIError {
         HearingAIError(.queueFailed, reason: "job \(lease.jobID): lease lost (the job was requeued and claimed again); not writing")
     }
 }
