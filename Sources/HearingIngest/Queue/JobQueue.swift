@@ -21,7 +21,7 @@ public import HearingAI
 ///   chunk stays counted, so a file that kills the process at the same chunk every time is
 ///   still quarantined after `max_attempts`.
 /// - Writes about a running job name its lease; one made under a lease that is no longer the
-///   job's fails with ``HearingAIError/Code/queueFailed`` ("lease lost") and changes nothing.
+///   job's fails with ``HearingAIError/Code/leaseLost`` and changes nothing.
 /// - A queued job of higher ``Job/priority`` (an upload whose client waits) is claimed
 ///   before older ones of lower priority; a job whose cancellation was requested before all.
 /// - Every method is one short transaction; nothing is held open while a file is transcribed.
@@ -166,6 +166,6 @@ extension JobQueue {
 extension HearingAIError {
     /// A write under a lease that is no longer the job's (every backend reports it so).
     public static func leaseLost(_ lease: Lease) -> HearingAIError {
-        HearingAIError(.queueFailed, reason: "job \(lease.jobID): lease lost (the job was requeued and claimed again); not writing")
+        HearingAIError(.leaseLost, reason: "job \(lease.jobID): lease lost (the job was requeued and claimed again); not writing")
     }
 }
