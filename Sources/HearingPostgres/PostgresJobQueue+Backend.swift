@@ -1,7 +1,7 @@
 public import Foundation
+import HearingAI
 public import HearingIngest
 public import Logging
-import HearingAI
 
 extension PostgresJobQueue {
     /// PostgreSQL: a `postgres://` or `postgresql://` URL. Shared: every node that names the

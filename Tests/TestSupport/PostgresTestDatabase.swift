@@ -8,7 +8,9 @@ import Testing
 /// (`scripts/test-postgres.sh`, started by `make test`): one per test, dropped afterwards.
 public enum PostgresTestDatabase {
     /// The cluster's URL (a superuser's), or nil when the PostgreSQL tests are skipped.
-    public static let clusterURL: String? = ProcessInfo.processInfo.environment["HEARINGAI_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    public static let clusterURL: String? = ProcessInfo.processInfo.environment["HEARINGAI_TEST_POSTGRES_URL"].flatMap {
+        $0.isEmpty ? nil : $0
+    }
 
     /// Why the PostgreSQL tests did not run.
     public static let skipped = "PostgreSQL tests skipped: HEARINGAI_TEST_POSTGRES_URL is not set (make test starts a cluster)"
@@ -59,7 +61,8 @@ public enum PostgresTestDatabase {
     }
 
     /// Runs `sql` on database `name` as the superuser and returns its first column's values.
-    public static func values<T: PostgresDecodable & Sendable>(_ sql: String, in name: String, as type: T.Type = T.self) async throws -> [T] {
+    public static func values<T: PostgresDecodable & Sendable>(_ sql: String, in name: String, as type: T.Type = T.self) async throws -> [T]
+    {
         let settings = try PostgresSettings(url: try url(database: name))
         let connection = try await PostgresConnection.connect(
             configuration: try settings.connectionConfiguration(), id: 2, logger: PostgresJobQueue.quiet)
