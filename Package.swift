@@ -129,6 +129,7 @@ let package = Package(
                 "HearingAPI",
                 "HearingWebhooks",
                 "HearingMetrics",
+                "HearingPostgres",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -144,7 +145,12 @@ let package = Package(
         // running a child process, word error rate (with the cases its rule is tested on, which
         // scripts/wer.py reads too), and scripts/openai-server.py started on loopback for the
         // tests that need a transcription server.
-        .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["wer-normalisation-cases.json"]),
+        // And throwaway PostgreSQL databases on the test cluster (`make test` starts it).
+        .target(
+            name: "TestSupport",
+            dependencies: ["HearingPostgres", .product(name: "PostgresNIO", package: "postgres-nio")],
+            path: "Tests/TestSupport", exclude: ["wer-normalisation-cases.json"]
+        ),
         .testTarget(
             name: "HearingAIOpenAITests",
             dependencies: ["HearingAIOpenAI", "TestSupport", .product(name: "Configuration", package: "swift-configuration")]

@@ -453,24 +453,13 @@ struct PostgresCheckpoints: ChunkCheckpoints {
             let row = try? await queue.query("SELECT words FROM checkpoint WHERE result_key = \(resultKey) AND chunk = \(index)").first,
             let data = try? row.decode(Data.self)
         else { return nil }
-        do {
-            return try JSONDecoder().decode([Word].self, from: data)
-        } catch {
-            // Garbage in a checkpoint is the store's fault, not the audio's: the chunk is
-            // decoded again and storing it replaces the garbage.
-            queue.logger?.warning(
-                "Checkpoint does not decode; decoding the chunk again",
-                metadata: [
-                    "chunk.index": "\(index)", "error": "\(error)",
-                ])
-            return nil
-        }
+        return CheckpointCoding.decode(data, chunk: index, logger: queue.logger)
     }
 
     func store(_ words: [Word], chunk index: Int) async throws {
         try await queue.query(
             try """
-            INSERT INTO checkpoint (result_key, chunk, words) VALUES (\(resultKey), \(index), \(try JSONEncoder().encode(words)))
+            INSERT INTO checkpoint (result_key, chunk, words) VALUES (\(resultKey), \(index), \(try CheckpointCoding.encode(words)))
             ON CONFLICT (result_key, chunk) DO UPDATE SET words = EXCLUDED.words
             """)
     }

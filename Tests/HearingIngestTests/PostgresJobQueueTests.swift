@@ -1,6 +1,7 @@
 import Foundation
 import HearingAI
 import PostgresNIO
+import TestSupport
 import Testing
 
 @testable import HearingIngest
@@ -105,7 +106,7 @@ struct PostgresJobQueueTests {
             { try await nodeA.release(lease) },
         ] as [@Sendable () async throws -> Void] {
             let error = await #expect(throws: HearingAIError.self) { try await write() }
-            #expect(error?.code == .queueFailed)
+            #expect(error?.code == .leaseLost)
             #expect(error?.reason.contains("lease lost") == true)
         }
         let events = try WebhookEvent(type: .jobCompleted, jobID: job.id!, source: "take 1.wav").deliveries(to: ["http://127.0.0.1:9/a"])

@@ -399,22 +399,11 @@ struct DatabaseCheckpoints: ChunkCheckpoints {
                     db, key: [StoredCheckpoint.Columns.resultKey.name: key, StoredCheckpoint.Columns.chunk.name: index])
             })
         else { return nil }
-        do {
-            return try JSONDecoder().decode([Word].self, from: stored.words)
-        } catch {
-            // Garbage in a checkpoint is the store's fault, not the audio's: the chunk is
-            // decoded again and storing it replaces the garbage.
-            queue.logger?.warning(
-                "Checkpoint does not decode; decoding the chunk again",
-                metadata: [
-                    "chunk.index": "\(index)", "error": "\(error)",
-                ])
-            return nil
-        }
+        return CheckpointCoding.decode(stored.words, chunk: index, logger: queue.logger)
     }
 
     func store(_ words: [Word], chunk index: Int) async throws {
-        let stored = StoredCheckpoint(resultKey: resultKey, chunk: index, words: try JSONEncoder().encode(words))
+        let stored = StoredCheckpoint(resultKey: resultKey, chunk: index, words: try CheckpointCoding.encode(words))
         try await queue.write { db in try stored.upsert(db) }
     }
 }

@@ -1,20 +1,22 @@
-import Foundation
-import PostgresNIO
+public import Foundation
+public import PostgresNIO
 import Testing
 
 @testable import HearingPostgres
 
 /// Throwaway databases on the test cluster named by `HEARINGAI_TEST_POSTGRES_URL`
 /// (`scripts/test-postgres.sh`, started by `make test`): one per test, dropped afterwards.
-enum PostgresTestDatabase {
+public enum PostgresTestDatabase {
     /// The cluster's URL (a superuser's), or nil when the PostgreSQL tests are skipped.
-    static let clusterURL: String? = ProcessInfo.processInfo.environment["HEARINGAI_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    public static let clusterURL: String? = ProcessInfo.processInfo.environment["HEARINGAI_TEST_POSTGRES_URL"].flatMap {
+        $0.isEmpty ? nil : $0
+    }
 
     /// Why the PostgreSQL tests did not run.
-    static let skipped = "PostgreSQL tests skipped: HEARINGAI_TEST_POSTGRES_URL is not set (make test starts a cluster)"
+    public static let skipped = "PostgreSQL tests skipped: HEARINGAI_TEST_POSTGRES_URL is not set (make test starts a cluster)"
 
     /// A fresh, empty database (owned by `owner` if given): its name and URL.
-    static func create(owner: String? = nil) async throws -> (name: String, url: String) {
+    public static func create(owner: String? = nil) async throws -> (name: String, url: String) {
         let name = "hearingai_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         _ = try await maintenance { connection in
             try await connection.query(
@@ -24,7 +26,7 @@ enum PostgresTestDatabase {
     }
 
     /// Drops `name`, ending its connections.
-    static func drop(_ name: String) async {
+    public static func drop(_ name: String) async {
         _ = try? await maintenance { connection in
             try await connection.query(
                 PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: PostgresJobQueue.quiet)
@@ -32,7 +34,7 @@ enum PostgresTestDatabase {
     }
 
     /// The cluster's URL with another database, user or password.
-    static func url(database: String, user: String? = nil, password: String? = nil, dropping: [String] = []) throws -> String {
+    public static func url(database: String, user: String? = nil, password: String? = nil, dropping: [String] = []) throws -> String {
         let cluster = try #require(clusterURL)
         var components = try #require(URLComponents(string: cluster))
         components.path = "/" + database
@@ -44,7 +46,7 @@ enum PostgresTestDatabase {
     }
 
     /// Runs `body` on a connection to the cluster's maintenance database as its superuser.
-    static func maintenance<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    public static func maintenance<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         let settings = try PostgresSettings(url: try #require(clusterURL))
         let connection = try await PostgresConnection.connect(
             configuration: try settings.connectionConfiguration(), id: 1, logger: PostgresJobQueue.quiet)
@@ -59,7 +61,8 @@ enum PostgresTestDatabase {
     }
 
     /// Runs `sql` on database `name` as the superuser and returns its first column's values.
-    static func values<T: PostgresDecodable & Sendable>(_ sql: String, in name: String, as type: T.Type = T.self) async throws -> [T] {
+    public static func values<T: PostgresDecodable & Sendable>(_ sql: String, in name: String, as type: T.Type = T.self) async throws -> [T]
+    {
         let settings = try PostgresSettings(url: try url(database: name))
         let connection = try await PostgresConnection.connect(
             configuration: try settings.connectionConfiguration(), id: 2, logger: PostgresJobQueue.quiet)
