@@ -273,18 +273,7 @@ public final class PostgresJobQueue: JobQueue {
                 var job = try Self.job(row)
                 let expired = try row.makeRandomAccess()["expired"].decode(Bool.self)
                 guard expired || isDead(job.leaseOwner ?? "") else { continue }
-                job.state = .queued
-                job.leaseOwner = nil
-                if job.chunksDone > job.chunksAtClaim {
-                    // The attempt finished new chunks before it died: whatever killed it (an
-                    // OOM kill, a power cut) was not this file's doing.
-                    job.attempts = max(0, job.attempts - 1)
-                    job.lastError =
-                        "interrupted after progress (chunks \(job.chunksAtClaim) → \(job.chunksDone)): the service stopped while transcribing; not counted"
-                } else {
-                    job.lastError = "interrupted: the service stopped while transcribing, with no new chunk finished"
-                }
-                job.updatedAt = now
+                job.requeueAsOrphan(now: now)
                 try await connection.query(
                     """
                     UPDATE job SET state = 'queued', lease_owner = NULL, attempts = \(job.attempts), last_error = \(job.lastError),

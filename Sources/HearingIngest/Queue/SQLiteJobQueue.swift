@@ -283,18 +283,7 @@ public final class SQLiteJobQueue: JobQueue {
             let running = try Job.filter(Job.Columns.state == Job.State.running.rawValue).fetchAll(db)
             var requeued: [Job] = []
             for var job in running where job.leaseOwner != owner && isDead(job.leaseOwner ?? "") {
-                job.state = .queued
-                job.leaseOwner = nil
-                if job.chunksDone > job.chunksAtClaim {
-                    // The attempt finished new chunks before it died: whatever killed it (an
-                    // OOM kill, a power cut) was not this file's doing.
-                    job.attempts = max(0, job.attempts - 1)
-                    job.lastError =
-                        "interrupted after progress (chunks \(job.chunksAtClaim) → \(job.chunksDone)): the service stopped while transcribing; not counted"
-                } else {
-                    job.lastError = "interrupted: the service stopped while transcribing, with no new chunk finished"
-                }
-                job.updatedAt = now
+                job.requeueAsOrphan(now: now)
                 try job.update(db)
                 requeued.append(job)
             }
