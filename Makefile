@@ -34,7 +34,7 @@ test-deps: deps
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES); }
 
 test-python: test-deps
-	@[ -x .venv-test/bin/python ] || python3 -m venv .venv-test
+	@[ -x .venv-test/bin/python ] || { rm -rf .venv-test && python3 -m venv .venv-test; }
 	@.venv-test/bin/python -c 'import openai' 2>/dev/null || .venv-test/bin/pip install -q $(PYTHON_TEST_PACKAGES)
 
 # The tests and the executable, built once: `make test` runs the tests against this build and
