@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // System libraries from Debian's -dev packages.
@@ -73,6 +75,17 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
+        // The queue in PostgreSQL, for several nodes on one database: a library of its own, so
+        // that HearingIngest (and a node on SQLite) links no PostgreSQL client.
+        .target(
+            name: "HearingPostgres",
+            dependencies: [
+                "HearingAI",
+                "HearingIngest",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Webhook delivery over HTTP: the sender HearingIngest's delivery service is given, so
         // that the service library itself links no HTTP stack.
         .target(
@@ -116,6 +129,7 @@ let package = Package(
                 "HearingAPI",
                 "HearingWebhooks",
                 "HearingMetrics",
+                "HearingPostgres",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -131,14 +145,23 @@ let package = Package(
         // running a child process, word error rate (with the cases its rule is tested on, which
         // scripts/wer.py reads too), and scripts/openai-server.py started on loopback for the
         // tests that need a transcription server.
-        .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["wer-normalisation-cases.json"]),
+        // And throwaway PostgreSQL databases on the test cluster (`make test` starts it).
+        .target(
+            name: "TestSupport",
+            dependencies: ["HearingPostgres", .product(name: "PostgresNIO", package: "postgres-nio")],
+            path: "Tests/TestSupport", exclude: ["wer-normalisation-cases.json"]
+        ),
         .testTarget(
             name: "HearingAIOpenAITests",
             dependencies: ["HearingAIOpenAI", "TestSupport", .product(name: "Configuration", package: "swift-configuration")]
         ),
         .testTarget(
             name: "HearingIngestTests",
-            dependencies: ["HearingIngest", "TestSupport", .product(name: "Configuration", package: "swift-configuration")]
+            dependencies: [
+                "HearingIngest", "HearingPostgres", "TestSupport", .product(name: "Configuration", package: "swift-configuration"),
+                // The PostgreSQL tests' own connection, for creating and dropping their databases.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         // The real binary; the libraries only for the keys the docs and flags are checked against.
         // The metrics as Prometheus text after the real service has run on real audio, in process.
@@ -156,6 +179,24 @@ let package = Package(
         ),
     ]
 )
+
+// HEARINGAI_STATIC_LINK=1 links the executable with the Swift runtime and Foundation static
+// (the Debian package depends only on Debian's libraries), changing only its link: the
+// modules compile as in any other build, so the package reuses the objects the tests were
+// built from. (`--static-swift-stdlib` would compile every module again, against the static
+// runtime's module files, where the test libraries are not.) The group lets the static
+// archives resolve each other in any order.
+if ProcessInfo.processInfo.environment["HEARINGAI_STATIC_LINK"] == "1",
+    let executable = package.targets.first(where: { $0.name == "hearingai" })
+{
+    let foundation = [
+        "Foundation", "FoundationInternationalization", "FoundationEssentials", "CoreFoundation", "_FoundationICU",
+        "_FoundationCShims", "_FoundationCollections", "swiftSynchronization",
+    ]
+    executable.linkerSettings =
+        (executable.linkerSettings ?? [])
+        + [.unsafeFlags(["-static-stdlib", "-Xlinker", "--start-group"] + foundation.map { "-l\($0)" } + ["-Xlinker", "--end-group"])]
+}
 
 // Shared settings, applied to every Swift target in one place.
 for target in package.targets where target.type != .system && target.name != "CHearingShims" {

@@ -60,41 +60,15 @@ cleanup() {
 trap cleanup EXIT
 
 now() { date +%s.%N; }
-calc() { python3 -c "print($1)"; }
-
-TEXTS=(
-    "the quick brown fox jumps over the lazy dog"
-    "please call stella and ask her to bring these things with her from the store"
-    "six spoons of fresh snow peas five thick slabs of blue cheese and maybe a snack for her brother bob"
-    "we also need a small plastic snake and a big toy frog for the kids"
-    "she can scoop these things into three red bags and we will go meet her wednesday at the train station"
-    "when the sunlight strikes raindrops in the air they act as a prism and form a rainbow"
-    "the rainbow is a division of white light into many beautiful colors"
-    "these take the shape of a long round arch with its path high above"
-)
-VOICES=(slt rms awb kal16)
+source "$(dirname "$0")/lib/speech-files.sh"
 
 # make DIR COUNT SECONDS: COUNT distinct 16 kHz mono WAV files of SECONDS (+ a few samples).
 make_files() {
-    local dir=$1 count=$2 seconds=$3 base i v t
-    mkdir -p "$dir" "$ROOT/base"
-    for v in "${!VOICES[@]}"; do
-        for t in "${!TEXTS[@]}"; do
-            base=$ROOT/base/$seconds-$v-$t.wav
-            [[ -f $base ]] && continue
-            local raw=$ROOT/base/raw-$v-$t.wav
-            [[ -f $raw ]] || flite -voice "${VOICES[$v]}" -t "${TEXTS[$t]}" -o "$raw"
-            # Long enough: the text repeated, then cut (or padded with silence) to the duration.
-            local reps=$(( $(calc "int($seconds / max(0.1, $(soxi -D "$raw"))) + 1") ))
-            local parts=()
-            for _ in $(seq "$reps"); do parts+=("$raw"); done
-            sox -V1 "${parts[@]}" -r 16000 -c 1 -b 16 "$base" trim 0 "$seconds" pad 0 "$seconds" trim 0 "$seconds"
-        done
-    done
+    local dir=$1 count=$2 seconds=$3 i
+    mkdir -p "$dir"
     for i in $(seq 1 "$count"); do
-        v=$(( i % ${#VOICES[@]} )); t=$(( (i / ${#VOICES[@]}) % ${#TEXTS[@]} ))
-        # i samples of silence more: distinct content, the same speech.
-        sox -V1 "$ROOT/base/$seconds-$v-$t.wav" "$dir/f$(printf %04d "$i").wav" pad 0 "${i}s"
+        SPEECH_CACHE=$ROOT/base speech_file $(( i % ${#VOICES[@]} )) $(( (i / ${#VOICES[@]}) % ${#TEXTS[@]} )) "$seconds" "$i" \
+            "$dir/f$(printf %04d "$i").wav"
     done
 }
 

@@ -22,7 +22,16 @@ mkdir -p "$work"
 git ls-files -z | xargs -0 cp --parents -t "$work"
 cp -r packaging/debian "$work/debian"
 
-(cd "$work" && SWIFT_SCRATCH="$ROOT/.build-deb" dpkg-buildpackage -b -us -uc)
+# `make deb` (HEARINGAI_PREBUILT=1) packages the binary `make build` made and the tests ran
+# against, from .build; otherwise the package builds it from the copy, in .build-deb, with the
+# same flags (packaging/swift-build.mk).
+if [[ ${HEARINGAI_PREBUILT:-0} == 1 ]]; then
+    [[ -x $ROOT/.build/release/hearingai ]] || { echo "no release build: run make release" >&2; exit 1; }
+    scratch=$ROOT/.build
+else
+    scratch=$ROOT/.build-deb
+fi
+(cd "$work" && SWIFT_SCRATCH="$scratch" HEARINGAI_PREBUILT="${HEARINGAI_PREBUILT:-0}" dpkg-buildpackage -b -us -uc)
 mv "$ROOT"/dist/build/hearingai_"$version"_"$arch".deb "$ROOT/dist/"
 mv "$ROOT"/dist/build/hearingai-dbgsym_"$version"_"$arch".*deb "$ROOT/dist/" 2>/dev/null || true
 rm -rf "$ROOT/dist/build"

@@ -68,37 +68,18 @@ cleanup() {
 trap cleanup EXIT
 
 RANDOM=$SEED
-calc() { python3 -c "print($1)"; }
 # A random number of seconds in [lo, hi], to 0.01 s.
 random_between() { calc "$1 + ($2 - $1) * $(( RANDOM % 10001 )) / 10000"; }
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
-TEXTS=(
-    "the quick brown fox jumps over the lazy dog"
-    "please call stella and ask her to bring these things with her from the store"
-    "six spoons of fresh snow peas five thick slabs of blue cheese and maybe a snack for her brother bob"
-    "we also need a small plastic snake and a big toy frog for the kids"
-    "she can scoop these things into three red bags and we will go meet her wednesday at the train station"
-    "when the sunlight strikes raindrops in the air they act as a prism and form a rainbow"
-    "the rainbow is a division of white light into many beautiful colors"
-    "these take the shape of a long round arch with its path high above"
-)
-VOICES=(slt rms awb kal16)
+source "$(dirname "$0")/lib/speech-files.sh"
 
 # ---------------------------------------------------------------- files
 log "making $PER_LENGTH files of each of $LENGTHS s in $ROOT/files"
-mkdir -p "$ROOT/base"
 for seconds in $LENGTHS; do
     for i in $(seq 1 "$PER_LENGTH"); do
-        v=$(( i % ${#VOICES[@]} )); t=$(( (i * 3 + seconds) % ${#TEXTS[@]} ))
-        raw=$ROOT/base/raw-$v-$t.wav
-        [[ -f $raw ]] || flite -voice "${VOICES[$v]}" -t "${TEXTS[$t]}. ${TEXTS[$(( (t + 1) % ${#TEXTS[@]} ))]}." -o "$raw"
-        reps=$(calc "int($seconds / max(0.1, $(soxi -D "$raw"))) + 1")
-        parts=()
-        for _ in $(seq "$reps"); do parts+=("$raw"); done
-        # Cut (or pad) to the length, then i samples of silence more: distinct content.
-        sox -V1 "${parts[@]}" -r 16000 -c 1 -b 16 "$ROOT/files/s$(printf %02d "$seconds")-$(printf %02d "$i").wav" \
-            trim 0 "$seconds" pad 0 "$seconds" trim 0 "$seconds" pad 0 "${i}s"
+        SPEECH_CACHE=$ROOT/base speech_file $(( i % ${#VOICES[@]} )) $(( (i * 3 + seconds) % ${#TEXTS[@]} )) "$seconds" "$i" \
+            "$ROOT/files/s$(printf %02d "$seconds")-$(printf %02d "$i").wav"
     done
 done
 mapfile -t FILES < <(cd "$ROOT/files" && ls ./*.wav | sed 's|^\./||' | python3 -c "

@@ -2,11 +2,17 @@ import Configuration
 import Foundation
 import HearingAI
 import HearingAIOpenAI
+import HearingIngest
+import HearingPostgres
 import SystemPackage
 
 /// The engines this executable can run: the embedded one and the OpenAI-compatible client.
 /// A new engine is registered here and nowhere else.
 let engines = EngineRegistry.embedded.adding(OpenAIEngine.Factory())
+
+/// The queues this executable can open: SQLite, and PostgreSQL for several nodes. A new
+/// backend is registered here and nowhere else.
+let queueBackends = QueueBackends.embedded.adding(PostgresJobQueue.Backend())
 
 /// Where a command's configuration comes from, read once: its flags (an in-memory provider),
 /// then `HEARINGAI_*` environment variables, then the YAML file when there is one.

@@ -34,7 +34,9 @@ struct StatusCommand: AsyncParsableCommand {
             // What the running service reports about its inbox (a stale report of a stopped
             // service is not shown).
             let (configuration, _) = try await service.load()
-            if let health = ServiceHealth.Snapshot.read(database: configuration.database), health.isLive {
+            if let path = try queueBackends.backend(for: configuration.database).healthSnapshotPath(configuration),
+                let health = ServiceHealth.Snapshot.read(path: path), health.isLive
+            {
                 if let since = health.inboxMissingSince {
                     let seconds = Int(Date().timeIntervalSince(since))
                     print("inbox missing: \(health.inbox) for \(seconds) s\(health.ready ? "" : " (not ready)")")
@@ -48,13 +50,10 @@ struct StatusCommand: AsyncParsableCommand {
 }
 
 extension ServiceOptions {
-    /// Opens the configured queue for reading and writing (migrations included).
+    /// Opens the configured queue for reading and writing (migrations included); one that does
+    /// not exist yet is an error.
     func openQueue() async throws -> any JobQueue {
         let (configuration, _) = try await load()
-        guard FileManager.default.fileExists(atPath: configuration.database) else {
-            throw HearingAIError(
-                .queueFailed, path: configuration.database, reason: "no queue database yet (start `hearingai watch` first)")
-        }
-        return try SQLiteJobQueue(path: configuration.database)
+        return try await queueBackends.open(configuration, create: false)
     }
 }

@@ -82,8 +82,9 @@ struct WatchCommand: AsyncParsableCommand {
 
             // Before anything records: the counters are kept from the start, served or not.
             MetricsExposition.bootstrap(version: HearingAIVersion.current)
-            let ingest = try IngestService(
-                configuration: configuration, engine: try engines.makeEngine(configuration.pipeline.engine), logger: logger,
+            let ingest = try await IngestService(
+                configuration: configuration, engine: try engines.makeEngine(configuration.pipeline.engine), backends: queueBackends,
+                logger: logger,
                 webhookSender: HTTPWebhookSender(userAgent: "hearingai/\(HearingAIVersion.current)"))
             // What the HTTP API's `GET /metrics` renders (issue 16): the Prometheus text, with
             // the sampled gauges refreshed from this service first.
@@ -109,6 +110,8 @@ struct ServiceOptions: ParsableArguments {
     @Option(name: .key(Keys.processed), help: .key(Keys.processed)) var processed: String?
     @Option(name: .key(Keys.failed), help: .key(Keys.failed)) var failed: String?
     @Option(name: .key(Keys.database), help: .key(Keys.database)) var database: String?
+    @Option(name: .key(Keys.databasePasswordFile), help: .key(Keys.databasePasswordFile)) var databasePasswordFile: String?
+    @Option(name: .key(Keys.nodeName), help: .key(Keys.nodeName)) var nodeName: String?
     @Option(help: "Configuration file (YAML; default /etc/hearingai/hearingai.yaml if present).") var config: String?
 
     static let systemConfiguration = "/etc/hearingai/hearingai.yaml"
@@ -122,6 +125,7 @@ struct ServiceOptions: ParsableArguments {
         var flags = extraFlags
         for (key, value) in [
             (Keys.inbox, inbox), (Keys.outbox, outbox), (Keys.processed, processed), (Keys.failed, failed), (Keys.database, database),
+            (Keys.databasePasswordFile, databasePasswordFile), (Keys.nodeName, nodeName),
         ] {
             if let value { flags[key] = .string(value) }
         }

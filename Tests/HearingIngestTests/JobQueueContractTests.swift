@@ -1,5 +1,6 @@
 import Foundation
 import HearingAI
+import HearingPostgres
 import TestSupport
 import Testing
 
@@ -12,17 +13,29 @@ struct JobQueueContractTests {
     /// The backends under test.
     enum Backend: String, CaseIterable, CustomTestStringConvertible {
         case sqlite
+        case postgres
+
+        /// The backends that can run here: PostgreSQL only when `HEARINGAI_TEST_POSTGRES_URL`
+        /// names a cluster (`make test` starts one; PostgresJobQueueTests says when it is skipped).
+        static var allCases: [Backend] { PostgresTestDatabase.clusterURL == nil ? [.sqlite] : [.sqlite, .postgres] }
 
         var testDescription: String { rawValue }
 
         /// A fresh, empty queue and a way to open it again (as another process would).
-        func make() throws -> (queue: any JobQueue, reopen: () throws -> any JobQueue, cleanup: () -> Void) {
+        func make() async throws -> (queue: any JobQueue, reopen: () async throws -> any JobQueue, cleanup: () -> Void) {
             switch self {
             case .sqlite:
                 let dir = try temporaryDirectory()
                 let path = dir.appendingPathComponent("queue.sqlite").path
                 return (
                     try SQLiteJobQueue(path: path), { try SQLiteJobQueue(path: path) }, { try? FileManager.default.removeItem(at: dir) }
+                )
+            case .postgres:
+                // A database of its own, dropped (with its connections) once the test is over.
+                let database = try await PostgresTestDatabase.create()
+                return (
+                    try await PostgresJobQueue(url: database.url), { try await PostgresJobQueue(url: database.url) },
+                    { Task { await PostgresTestDatabase.drop(database.name) } }
                 )
             }
         }
@@ -34,7 +47,7 @@ struct JobQueueContractTests {
 
     @Test("Claims are atomic: 40 jobs, 8 concurrent claimers, each job claimed exactly once", arguments: Backend.allCases)
     func atomicClaims(_ backend: Backend) async throws {
-        let (queue, _, cleanup) = try backend.make()
+        let (queue, _, cleanup) = try await backend.make()
         defer { cleanup() }
         for n in 0..<40 { try await queue.enqueue(Self.job(n)) }
         let claimed = try await withThrowingTaskGroup(of: [Int64].self) { group in
@@ -55,7 +68,7 @@ struct JobQueueContractTests {
 
     @Test("A job whose content another running job holds is not claimed until that one finishes", arguments: Backend.allCases)
     func sameContentWaits(_ backend: Backend) async throws {
-        let (queue, _, cleanup) = try backend.make()
+        let (queue, _, cleanup) = try await backend.make()
         defer { cleanup() }
         var twin = Self.job(2)
         twin.sha256 = Self.job(1).sha256
@@ -77,7 +90,7 @@ struct JobQueueContractTests {
         "Attempts are counted at claim; orphans of a dead owner that made no progress are requeued with their attempts",
         arguments: Backend.allCases)
     func orphans(_ backend: Backend) async throws {
-        let (queue, _, cleanup) = try backend.make()
+        let (queue, _, cleanup) = try await backend.make()
         defer { cleanup() }
         try await queue.enqueue(Self.job(1))
         try await queue.enqueue(Self.job(2))
@@ -95,7 +108,7 @@ struct JobQueueContractTests {
         "Quarantine counts only attempts without progress: a dead owner's attempt whose chunks grew is not counted",
         arguments: Backend.allCases)
     func progressIsNotCounted(_ backend: Backend) async throws {
-        let (queue, _, cleanup) = try backend.make()
+        let (queue, _, cleanup) = try await backend.make()
         defer { cleanup() }
         try await queue.enqueue(Self.job(1))
         func progress(_ done: Int) -> TranscriptionProgress {
@@ -127,7 +140,7 @@ struct JobQueueContractTests {
 
     @Test("A crash loop that never advances is counted every time, and so reaches max_attempts", arguments: Backend.allCases)
     func crashLoopCounts(_ backend: Backend) async throws {
-        let (queue, _, cleanup) = try backend.make()
+        let (queue, _, cleanup) = try await backend.make()
         defer { cleanup() }
         try await queue.enqueue(Self.job(1))
         // The first attempt gets as far as chunk 4, then every attempt dies there.
@@ -154,7 +167,7 @@ struct JobQueueContractTests {
 
     @Test("A lease taken over refuses the old holder's writes, and changes nothing", arguments: Backend.allCases)
     func leases(_ backend: Backend) async throws {
-        let (queue, _, cleanup) = try backend.make()
+        let (queue, _, cleanup) = try await backend.make()
         defer { cleanup() }
         try await queue.enqueue(Self.job(1))
         let first = try #require(try await queue.claim(owner: "node-a"))
@@ -186,7 +199,7 @@ struct JobQueueContractTests {
 
     @Test("A graceful release does not count the interrupted attempt; retries wait for their time", arguments: Backend.allCases)
     func releaseAndRetry(_ backend: Backend) async throws {
-        let (queue, _, cleanup) = try backend.make()
+        let (queue, _, cleanup) = try await backend.make()
         defer { cleanup() }
         try await queue.enqueue(Self.job(1))
         let job = try #require(try await queue.claim(owner: "me"))
@@ -205,7 +218,7 @@ struct JobQueueContractTests {
 
     @Test("Done and failed jobs; a failed one can be queued again with attempts reset", arguments: Backend.allCases)
     func finish(_ backend: Backend) async throws {
-        let (queue, _, cleanup) = try backend.make()
+        let (queue, _, cleanup) = try await backend.make()
         defer { cleanup() }
         try await queue.enqueue(Self.job(1))
         try await queue.enqueue(Self.job(2))
@@ -227,13 +240,13 @@ struct JobQueueContractTests {
 
     @Test("Checkpoints and results survive reopening; storing a result drops its checkpoints", arguments: Backend.allCases)
     func checkpointsAndResults(_ backend: Backend) async throws {
-        let (queue, reopen, cleanup) = try backend.make()
+        let (queue, reopen, cleanup) = try await backend.make()
         defer { cleanup() }
         let words = [Word(text: "hello", start: 1, end: 1.5, confidence: 0.9)]
         let checkpoints = queue.checkpoints(resultKey: "abc:1")
         try await checkpoints.store(words, chunk: 0)
         try await checkpoints.store([], chunk: 1)
-        let reopened = try reopen()
+        let reopened = try await reopen()
         #expect(await reopened.checkpoints(resultKey: "abc:1").load(chunk: 0) == words)
         #expect(await reopened.checkpoints(resultKey: "abc:1").load(chunk: 1) == [])
         #expect(await reopened.checkpoints(resultKey: "other").load(chunk: 0) == nil)
@@ -252,7 +265,7 @@ struct JobQueueContractTests {
 
     @Test("Uploads are claimed before older inbox jobs, and a cancelled job before anything", arguments: Backend.allCases)
     func priorityAndCancellation(_ backend: Backend) async throws {
-        let (queue, _, cleanup) = try backend.make()
+        let (queue, _, cleanup) = try await backend.make()
         defer { cleanup() }
         try await queue.enqueue(Self.job(1))
         try await queue.enqueue(Self.job(2))
@@ -288,7 +301,7 @@ struct JobQueueContractTests {
 
     @Test("Pages of jobs follow ids down; only ended jobs can be forgotten", arguments: Backend.allCases)
     func pagesAndForgetting(_ backend: Backend) async throws {
-        let (queue, _, cleanup) = try backend.make()
+        let (queue, _, cleanup) = try await backend.make()
         defer { cleanup() }
         for n in 1...5 { try await queue.enqueue(Self.job(n)) }
         #expect(try await queue.jobs(state: nil, before: nil, limit: 2).map(\.id) == [5, 4])
@@ -315,7 +328,7 @@ struct JobQueueContractTests {
 
     @Test("A job's end and its webhook events are written together, and survive reopening", arguments: Backend.allCases)
     func webhooksWithTheJobsEnd(_ backend: Backend) async throws {
-        let (queue, reopen, cleanup) = try backend.make()
+        let (queue, reopen, cleanup) = try await backend.make()
         defer { cleanup() }
         try await queue.enqueue(Self.job(1))
         try await queue.enqueue(Self.job(2))
@@ -324,7 +337,7 @@ struct JobQueueContractTests {
         try await queue.markDone(a.lease!, webhooks: Self.event(.jobCompleted, job: a), now: Date())
         try await queue.markFailed(b.lease!, reason: "bad", webhooks: Self.event(.jobFailed, job: b), now: Date())
 
-        let reopened = try reopen()
+        let reopened = try await reopen()
         let all = try await reopened.webhooks(state: nil, limit: 10)
         #expect(all.count == 4)
         #expect(all.allSatisfy { $0.state == .pending && $0.attempts == 0 })
@@ -342,7 +355,7 @@ struct JobQueueContractTests {
 
     @Test("A lost lease writes neither the job's end nor its webhook events", arguments: Backend.allCases)
     func lostLeaseWritesNoEvent(_ backend: Backend) async throws {
-        let (queue, _, cleanup) = try backend.make()
+        let (queue, _, cleanup) = try await backend.make()
         defer { cleanup() }
         try await queue.enqueue(Self.job(1))
         let first = try #require(try await queue.claim(owner: "dead"))
@@ -360,7 +373,7 @@ struct JobQueueContractTests {
 
     @Test("Failed attempts wait for their time, are counted, and give up; delivered is final; retry resets", arguments: Backend.allCases)
     func webhookAttempts(_ backend: Backend) async throws {
-        let (queue, reopen, cleanup) = try backend.make()
+        let (queue, reopen, cleanup) = try await backend.make()
         defer { cleanup() }
         try await queue.enqueue(Self.job(1))
         let job = try #require(try await queue.claim(owner: "me"))
@@ -385,7 +398,7 @@ struct JobQueueContractTests {
         #expect(retried.id == a.id && retried.attempts == 1 && retried.lastError == "connection refused")
         try await queue.webhookDelivered(a.id!, status: 204, now: now + 31)
 
-        let reopened = try reopen()
+        let reopened = try await reopen()
         #expect(try await reopened.webhooks(state: .delivered, limit: 10).map(\.id) == [a.id])
         #expect(try await reopened.webhooks(state: .delivered, limit: 10).first?.attempts == 2)
         let gaveUp = try #require(try await reopened.webhooks(state: .gaveUp, limit: 10).first)

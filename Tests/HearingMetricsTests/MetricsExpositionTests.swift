@@ -30,7 +30,7 @@ struct MetricsExpositionTests {
                 AbsoluteConfigKey(["settle_seconds"]): 0.2, AbsoluteConfigKey(["max_workers"]): 1,
             ]))
         let configuration = try IngestConfiguration(config: config, defaultRoot: dir.path)
-        let ingest = try IngestService(
+        let ingest = try await IngestService(
             configuration: configuration, engine: try EngineRegistry.embedded.makeEngine(configuration.pipeline.engine),
             resources: ResourceManager(limit: nil), logger: Logger(label: "metrics-test"))
         let metrics = MetricsExposition(refresh: { await ingest.sampleMetrics() })

@@ -18,7 +18,7 @@ public struct HearingAIError: Error, Sendable, CustomStringConvertible, Equatabl
             case invalidOptions, engineUnavailable, engineFailed, outputFailed
             case decoderFailed, decoderInterrupted
             case memoryLimitTooSmall, cancelled, jobCancelled
-            case fileSystem, queueFailed, serviceUnavailable, unexpected
+            case fileSystem, queueFailed, leaseLost, serviceUnavailable, unexpected
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -59,6 +59,11 @@ public struct HearingAIError: Error, Sendable, CustomStringConvertible, Equatabl
         public static let fileSystem = Code(.fileSystem)
         /// The job queue's database failed.
         public static let queueFailed = Code(.queueFailed)
+        /// A write about a running job was refused because its lease is no longer this
+        /// process's (it stopped heartbeating for longer than the lease, and the job was
+        /// requeued and claimed again, perhaps by another node): the job must be abandoned
+        /// without writing anything more.
+        public static let leaseLost = Code(.leaseLost)
         /// The service cannot start or go on (another instance holds the queue, ...).
         public static let serviceUnavailable = Code(.serviceUnavailable)
         /// A failure of a kind HearingAI does not classify.

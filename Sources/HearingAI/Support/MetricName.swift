@@ -28,6 +28,8 @@ public enum MetricName {
     public static let jobsFinished = "hearingai_jobs_finished_total"
     /// `hearingai_job_retries_total`.
     public static let jobRetries = "hearingai_job_retries_total"
+    /// `hearingai_leases_lost_total`.
+    public static let leasesLost = "hearingai_leases_lost_total"
     /// `hearingai_queue_jobs{state}`.
     public static let queueJobs = "hearingai_queue_jobs"
     /// `hearingai_queue_wait_seconds` (histogram).

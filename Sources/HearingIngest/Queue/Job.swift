@@ -125,6 +125,24 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
         return Lease(jobID: id, owner: leaseOwner, token: leaseToken)
     }
 
+    /// Puts a running job whose lease holder died back in the queue, by the rule every backend
+    /// keeps: an attempt whose chunks grew past ``chunksAtClaim`` is not counted (whatever
+    /// killed it — an OOM kill, a power cut — was not the file's doing); one that died
+    /// without finishing a new chunk stays counted, so a file that kills the process at the
+    /// same chunk every time still reaches `max_attempts`.
+    public mutating func requeueAsOrphan(now: Date) {
+        state = .queued
+        leaseOwner = nil
+        if chunksDone > chunksAtClaim {
+            attempts = max(0, attempts - 1)
+            lastError =
+                "interrupted after progress (chunks \(chunksAtClaim) → \(chunksDone)): the service stopped while transcribing; not counted"
+        } else {
+            lastError = "interrupted: the service stopped while transcribing, with no new chunk finished"
+        }
+        updatedAt = now
+    }
+
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
     }

@@ -1,11 +1,13 @@
 public import Foundation
 public import HearingAI
+public import Logging
 
 /// The service's queue: jobs with leases, chunk checkpoints and finished results.
 ///
 /// The processor, the intake and the command line use this protocol, not a database:
-/// ``SQLiteJobQueue`` implements it for one machine, and a second backend implements the same
-/// contract (Tests/HearingIngestTests/JobQueueContractTests.swift runs against every backend).
+/// ``SQLiteJobQueue`` implements it for one machine, and `PostgresJobQueue` (module
+/// HearingPostgres, docs/scaling.md) for several nodes on one PostgreSQL database; both run the
+/// same contract (Tests/HearingIngestTests/JobQueueContractTests.swift runs against every backend).
 ///
 /// Contract:
 /// - ``claim(owner:now:)`` takes the oldest due queued job atomically: it becomes `running`
@@ -20,7 +22,7 @@ public import HearingAI
 ///   chunk stays counted, so a file that kills the process at the same chunk every time is
 ///   still quarantined after `max_attempts`.
 /// - Writes about a running job name its lease; one made under a lease that is no longer the
-///   job's fails with ``HearingAIError/Code/queueFailed`` ("lease lost") and changes nothing.
+///   job's fails with ``HearingAIError/Code/leaseLost`` and changes nothing.
 /// - A queued job of higher ``Job/priority`` (an upload whose client waits) is claimed
 ///   before older ones of lower priority; a job whose cancellation was requested before all.
 /// - Every method is one short transaction; nothing is held open while a file is transcribed.
@@ -163,8 +165,32 @@ extension JobQueue {
 }
 
 extension HearingAIError {
-    /// A write under a lease that is no longer the job's.
-    static func leaseLost(_ lease: Lease) -> HearingAIError {
-        HearingAIError(.queueFailed, reason: "job \(lease.jobID): lease lost (the job was requeued and claimed again); not writing")
+    /// A write under a lease that is no longer the job's (every backend reports it so).
+    public static func leaseLost(_ lease: Lease) -> HearingAIError {
+        HearingAIError(.leaseLost, reason: "job \(lease.jobID): lease lost (the job was requeued and claimed again); not writing")
+    }
+}
+
+/// How every backend stores a finished chunk's words: JSON.
+public enum CheckpointCoding {
+    /// The stored form of `words`.
+    public static func encode(_ words: [Word]) throws -> Data {
+        try JSONEncoder().encode(words)
+    }
+
+    /// The words of a stored checkpoint of chunk `index`, or nil when they do not decode:
+    /// garbage in a checkpoint is the store's fault, not the audio's, so it is logged and the
+    /// chunk is decoded again (storing it replaces the garbage).
+    public static func decode(_ data: Data, chunk index: Int, logger: Logger?) -> [Word]? {
+        do {
+            return try JSONDecoder().decode([Word].self, from: data)
+        } catch {
+            logger?.warning(
+                "Checkpoint does not decode; decoding the chunk again",
+                metadata: [
+                    "chunk.index": "\(index)", "error": "\(error)",
+                ])
+            return nil
+        }
     }
 }

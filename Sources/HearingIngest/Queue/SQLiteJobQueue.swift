@@ -283,18 +283,7 @@ public final class SQLiteJobQueue: JobQueue {
             let running = try Job.filter(Job.Columns.state == Job.State.running.rawValue).fetchAll(db)
             var requeued: [Job] = []
             for var job in running where job.leaseOwner != owner && isDead(job.leaseOwner ?? "") {
-                job.state = .queued
-                job.leaseOwner = nil
-                if job.chunksDone > job.chunksAtClaim {
-                    // The attempt finished new chunks before it died: whatever killed it (an
-                    // OOM kill, a power cut) was not this file's doing.
-                    job.attempts = max(0, job.attempts - 1)
-                    job.lastError =
-                        "interrupted after progress (chunks \(job.chunksAtClaim) → \(job.chunksDone)): the service stopped while transcribing; not counted"
-                } else {
-                    job.lastError = "interrupted: the service stopped while transcribing, with no new chunk finished"
-                }
-                job.updatedAt = now
+                job.requeueAsOrphan(now: now)
                 try job.update(db)
                 requeued.append(job)
             }
@@ -399,22 +388,11 @@ struct DatabaseCheckpoints: ChunkCheckpoints {
                     db, key: [StoredCheckpoint.Columns.resultKey.name: key, StoredCheckpoint.Columns.chunk.name: index])
             })
         else { return nil }
-        do {
-            return try JSONDecoder().decode([Word].self, from: stored.words)
-        } catch {
-            // Garbage in a checkpoint is the store's fault, not the audio's: the chunk is
-            // decoded again and storing it replaces the garbage.
-            queue.logger?.warning(
-                "Checkpoint does not decode; decoding the chunk again",
-                metadata: [
-                    "chunk.index": "\(index)", "error": "\(error)",
-                ])
-            return nil
-        }
+        return CheckpointCoding.decode(stored.words, chunk: index, logger: queue.logger)
     }
 
     func store(_ words: [Word], chunk index: Int) async throws {
-        let stored = StoredCheckpoint(resultKey: resultKey, chunk: index, words: try JSONEncoder().encode(words))
+        let stored = StoredCheckpoint(resultKey: resultKey, chunk: index, words: try CheckpointCoding.encode(words))
         try await queue.write { db in try stored.upsert(db) }
     }
 }

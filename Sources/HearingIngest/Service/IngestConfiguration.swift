@@ -14,7 +14,10 @@ public import HearingAI
 /// | `outbox` | `./hearingai/outbox` | where transcripts appear |
 /// | `processed` | `./hearingai/processed` | where sources go once transcribed |
 /// | `failed` | `./hearingai/failed` | where sources that failed go, with `NAME.error.json` |
-/// | `database` | `./hearingai/queue.sqlite` | the SQLite queue |
+/// | `database` | `./hearingai/queue.sqlite` | the queue: a SQLite path, or a `postgres://` URL shared by several nodes |
+/// | `database_password_file` | none | the file holding the PostgreSQL password (else `PGPASSWORD`, else the URL's) |
+/// | `node_name` | the host name | this service's name among the nodes of a shared queue |
+/// | `lease_seconds` | 30 | how long a node may go without a heartbeat before another takes its job back |
 /// | `settle_seconds` | 2 | a file must keep its size and mtime this long before it is taken |
 /// | `empty_file_seconds` | 60 | an empty file must stay empty and unchanged this long before it is refused |
 /// | `rescan_seconds` | 30 | full inbox rescans, for filesystems that give no events |
@@ -38,8 +41,18 @@ public struct IngestConfiguration: Sendable {
     public var processed: String
     /// Where sources that failed go.
     public var failed: String
-    /// The SQLite queue.
+    /// The queue: a SQLite path, or a URL that a registered ``QueueBackend`` opens
+    /// (`postgres://…`).
     public var database: String
+    /// The file holding the database password, read when the queue is opened (never logged).
+    public var databasePasswordFile: String?
+    /// This service's name among the nodes sharing a queue: the first part of its lease
+    /// owner (`NODE:PID:START`).
+    public var nodeName: String
+    /// How long a lease holder may go without a heartbeat before its job is taken back (by the
+    /// queue's own clock, on a shared queue); a node that cannot heartbeat for half of it
+    /// abandons its job by itself.
+    public var leaseDuration: Duration
     /// What shapes each transcript: chunking, workers, memory limit, engine, diarization,
     /// formats.
     public var pipeline: PipelineConfiguration
@@ -97,6 +110,12 @@ public struct IngestConfiguration: Sendable {
         processed = try string(keys.processed, defaultRoot + "/processed")
         failed = try string(keys.failed, defaultRoot + "/failed")
         database = try string(keys.database, defaultRoot + "/queue.sqlite")
+        databasePasswordFile = try config.value(for: keys.databasePasswordFile)?.description
+        nodeName = try string(keys.nodeName, ProcessInfo.processInfo.hostName)
+        guard !nodeName.isEmpty, !nodeName.contains(":") else {
+            throw HearingAIError(.invalidOptions, reason: "node_name: '\(nodeName)' must be non-empty and without ':'")
+        }
+        leaseDuration = .milliseconds(Int64(max(2, try double(keys.leaseSeconds, 30)) * 1000))
         settleTime = .milliseconds(Int64(try double(keys.settleSeconds, 2) * 1000))
         emptyFileTime = .milliseconds(Int64(max(0, try double(keys.emptyFileSeconds, 60)) * 1000))
         rescanInterval = .milliseconds(Int64(max(0.1, try double(keys.rescanSeconds, 30)) * 1000))
@@ -132,7 +151,8 @@ public struct IngestConfiguration: Sendable {
 
     /// The service's own keys.
     public static let keys: [ConfigurationKey] = [
-        Keys.inbox, Keys.outbox, Keys.processed, Keys.failed, Keys.database, Keys.settleSeconds, Keys.emptyFileSeconds, Keys.rescanSeconds,
+        Keys.inbox, Keys.outbox, Keys.processed, Keys.failed, Keys.database, Keys.databasePasswordFile, Keys.nodeName, Keys.leaseSeconds,
+        Keys.settleSeconds, Keys.emptyFileSeconds, Keys.rescanSeconds,
         Keys.inboxMissingSeconds, Keys.pollOnly, Keys.maxFileMB, Keys.maxAttempts, Keys.shutdownTimeoutSeconds, Keys.idleReleaseSeconds,
         Keys.webhookURL, Keys.webhookSecretFile, Keys.webhookMaxAttempts,
     ]
@@ -153,7 +173,20 @@ public struct IngestConfiguration: Sendable {
             "failed", .string, flag: "--failed", default: "…/hearingai/failed", help: "Where failed sources go.")
         /// `database`.
         public static let database = ConfigurationKey(
-            "database", .string, flag: "--database", default: "…/hearingai/queue.sqlite", help: "The SQLite queue.")
+            "database", .string, flag: "--database", default: "…/hearingai/queue.sqlite",
+            help: "The queue: a SQLite file, or a postgres:// URL that several nodes share.")
+        /// `database_password_file`.
+        public static let databasePasswordFile = ConfigurationKey(
+            "database_password_file", .string, flag: "--database-password-file", default: "none",
+            help: "A file holding the PostgreSQL password (else PGPASSWORD, else the URL's).")
+        /// `node_name`.
+        public static let nodeName = ConfigurationKey(
+            "node_name", .string, flag: "--node-name", default: "the host name",
+            help: "This service's name among the nodes sharing a queue.")
+        /// `lease_seconds`.
+        public static let leaseSeconds = ConfigurationKey(
+            "lease_seconds", .double, default: "30",
+            help: "How long a node may go without a heartbeat before another node takes its job back.")
         /// `settle_seconds`.
         public static let settleSeconds = ConfigurationKey(
             "settle_seconds", .double, flag: "--settle-seconds", default: "2",

@@ -39,26 +39,34 @@ public struct IngestService: Sendable {
     let engine: any TranscriptionEngine
     let logger: Logger
     let notifier: SystemdNotifier
-    let lock: InstanceLock
+    /// The queue's kind.
+    let backend: any QueueBackend
+    /// This process as a lease owner (`NODE:PID:START`).
+    let owner: String
+    /// One service per queue, for a queue that is not shared; nil for a shared one.
+    let lock: InstanceLock?
     /// Sends webhooks; nil when none are configured.
     let webhookSender: (any WebhookSender)?
     /// The secret that signs them, read from `webhook_secret_file` at start.
     let webhookSecret: WebhookSecret?
 
-    /// Opens the directories (creating missing ones) and the queue, and takes the instance
-    /// lock. `engine` is the one the configuration names, made by the caller (the executable
-    /// knows every engine; this library does not). `webhookSender` delivers the webhooks
-    /// `webhook_url` names (the executable's is over HTTP; this library has no HTTP stack); with
-    /// URLs configured and no sender, starting fails. Throws a one-line ``HearingAIError`` for
-    /// anything that stops the service starting.
+    /// Opens the directories (creating missing ones) and the queue `database` names, through
+    /// the first of `backends` that handles it, and — for a queue of one service (SQLite) —
+    /// takes the instance lock beside it. `engine` is the one the configuration names, made
+    /// by the caller (the executable knows every engine; this library does not).
+    /// `webhookSender` delivers the webhooks `webhook_url` names (the executable's is over
+    /// HTTP; this library has no HTTP stack); with URLs configured and no sender, starting
+    /// fails. Throws a one-line ``HearingAIError`` for anything that stops the service
+    /// starting.
     public init(
         configuration: IngestConfiguration,
         engine: any TranscriptionEngine,
+        backends: QueueBackends = .embedded,
         resources: ResourceManager = .shared,
         logger: Logger,
         notifier: SystemdNotifier = SystemdNotifier(),
         webhookSender: (any WebhookSender)? = nil
-    ) throws {
+    ) async throws {
         self.configuration = configuration
         if !configuration.webhookURLs.isEmpty {
             guard let webhookSender else {
@@ -71,23 +79,29 @@ public struct IngestService: Sendable {
             webhookSecret = nil
         }
         directories = try IngestDirectories(configuration: configuration)
-        let databaseDirectory = URL(fileURLWithPath: configuration.database).deletingLastPathComponent().path
-        try? FileManager.default.createDirectory(atPath: databaseDirectory, withIntermediateDirectories: true)
-        lock = try InstanceLock(path: configuration.database + ".lock")
-        queue = try SQLiteJobQueue(path: configuration.database, logger: logger)
+        let backend = try backends.backend(for: configuration.database)
+        self.backend = backend
+        if backend.isShared {
+            lock = nil
+        } else {
+            let directory = URL(fileURLWithPath: configuration.database).deletingLastPathComponent().path
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            lock = try InstanceLock(path: configuration.database + ".lock")
+        }
+        queue = try await backend.open(configuration, create: true, logger: logger)
+        owner = Self.owner(node: configuration.nodeName)
         self.resources = resources
         self.engine = engine
         self.logger = logger
         self.notifier = notifier
     }
 
-    /// This process's identity as a lease owner: host, pid and the process's start time, so a
+    /// A lease owner's identity: the node, this process's pid and its start time, so a
     /// reused pid is not mistaken for us.
-    static let owner: String = {
-        let host = ProcessInfo.processInfo.hostName
+    static func owner(node: String) -> String {
         let pid = getpid()
-        return "\(host):\(pid):\(processStartTime(pid) ?? 0)"
-    }()
+        return "\(node):\(pid):\(processStartTime(pid) ?? 0)"
+    }
 
     /// Samples the gauges that are read rather than recorded (jobs by state, resident
     /// memory), for a metrics scrape to call before it renders.
@@ -107,14 +121,14 @@ public struct IngestService: Sendable {
         // Watch before the first scan: a file dropped in between is seen by one or the other.
         let watcher = configuration.pollOnly ? nil : try InotifyWatcher(directory: directories.inbox.path)
         let health = ServiceHealth(
-            inbox: directories.inboxPath, missingBound: configuration.inboxMissingTime, owner: Self.owner,
-            snapshotPath: ServiceHealth.snapshotPath(database: configuration.database), notifier: notifier)
+            inbox: directories.inboxPath, missingBound: configuration.inboxMissingTime, owner: owner,
+            snapshotPath: backend.healthSnapshotPath(configuration), notifier: notifier)
         let intake = Intake(
             directories: directories, queue: queue, configuration: configuration, logger: logger, notifier: notifier, doorbell: doorbell,
             health: health, watcher: watcher)
         let processor = JobProcessor(
             directories: directories, queue: queue, configuration: configuration, orchestrator: orchestrator,
-            resources: resources, owner: Self.owner, logger: logger, health: health, doorbell: doorbell, webhookBell: webhookBell)
+            resources: resources, owner: owner, logger: logger, health: health, doorbell: doorbell, webhookBell: webhookBell)
 
         let filesystems = directories.filesystems()
         logger.info(
@@ -168,6 +182,14 @@ public struct IngestService: Sendable {
                         timeout: .seconds(10), doorbell: webhookBell, logger: logger),
                     successTerminationBehavior: .ignore))
         }
+        if backend.isShared {
+            services.append(
+                .init(
+                    service: LeaseSweeper(
+                        queue: queue, owner: owner, node: configuration.nodeName, interval: LeaseSweeper.pollInterval,
+                        doorbell: doorbell, logger: logger),
+                    successTerminationBehavior: .ignore))
+        }
         services += [
             .init(service: processor, successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: intake, successTerminationBehavior: .gracefullyShutdownGroup),
@@ -189,16 +211,7 @@ public struct IngestService: Sendable {
     /// Startup recovery: requeue jobs a dead process held, queue taken files that never
     /// made it into the database, and finish moves a crash interrupted.
     private func recover(processor: JobProcessor, intake: Intake) async throws {
-        let requeued = try await queue.requeueOrphans(owner: Self.owner) { Self.isDead(owner: $0) }
-        for job in requeued {
-            logger.info(
-                "Requeued a job its dead owner left running",
-                metadata: [
-                    "job.id": "\(job.id ?? 0)", "file.name": "\(job.fileName)", "job.attempts": "\(job.attempts)",
-                    "chunks.at_claim": "\(job.chunksAtClaim)", "chunks.done": "\(job.chunksDone)",
-                    "attempt.counted": "\(job.chunksDone <= job.chunksAtClaim)",
-                ])
-        }
+        try await LeaseSweeper.sweep(queue: queue, owner: owner, node: configuration.nodeName, shared: backend.isShared, logger: logger)
         for entry in try directories.work.names() {
             let workDir = entry.description
             if let job = try await queue.job(workDir: workDir) {
@@ -229,14 +242,22 @@ public struct IngestService: Sendable {
         }
     }
 
-    /// Whether the lease owner `owner` ("host:pid:start") is gone.
-    static func isDead(owner: String) -> Bool {
-        let parts = owner.split(separator: ":")
+    /// Whether the lease owner `owner` (`NODE:PID:START`) is gone, as far as this node can
+    /// tell: a process of this node (`node`) that no longer runs, or whose pid was reused.
+    /// Another node's process cannot be checked from here: on a `shared` queue it is alive
+    /// until its lease expires (the queue takes such jobs back by its own clock); a queue of
+    /// one service (whose lock this process holds) has no other live owner.
+    static func isDead(owner: String, node: String, shared: Bool) -> Bool {
+        let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return !shared }
+        guard String(parts[0]) == node else { return !shared }
+        return processIsGone(owner: owner)
+    }
+
+    /// Whether the process `owner` (`NODE:PID:START`) names no longer runs on this machine.
+    static func processIsGone(owner: String) -> Bool {
+        let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 3, let pid = Int32(parts[1]), let start = UInt64(parts[2]) else { return true }
-        guard String(parts[0]) == ProcessInfo.processInfo.hostName else {
-            // Another host's process cannot be checked; one database has one service.
-            return true
-        }
         return processStartTime(pid) != start
     }
 

@@ -365,6 +365,11 @@ actor Intake: Service {
             // Not taken (the move was refused): leave no empty job directory behind.
             jobDirectory.remove(IngestDirectories.nameFile, directory: false)
             directories.work.remove(FileName(workDir), directory: true)
+            if (error as? HearingAIError)?.errno == ENOENT {
+                // Gone between open and rename: another node sharing the inbox took it first.
+                logger.debug("Inbox entry taken by another node", metadata: ["file.name": "\(name)"])
+                return
+            }
             throw error
         }
 

@@ -221,7 +221,12 @@ final class JobProcessor: Service, Sendable {
             try await deliver(transcript, job: job, lease: lease, logger: logger, timings: &timings)
         } catch {
             let error = HearingAIError(error)
-            if error.code == .cancelled {
+            if error.code == .leaseLost {
+                // Another node holds the job now (this one was paused, cut off or too slow to
+                // heartbeat): whatever is written from here is refused, so nothing more is.
+                ServiceMetrics.leaseLost()
+                logger.warning("Lease lost; abandoning the job to the node that holds it now", metadata: ["error": "\(error.reason)"])
+            } else if error.code == .cancelled {
                 try? await queue.release(lease)
                 logger.info("Transcription interrupted by shutdown; chunks done are checkpointed")
             } else if error.isOutOfSpace {
@@ -265,9 +270,26 @@ final class JobProcessor: Service, Sendable {
         let (reports, reporter) = AsyncStream.makeStream(of: TranscriptionProgress.self, bufferingPolicy: .bufferingNewest(1))
         let transcript = try await withThrowingTaskGroup(of: Transcript?.self) { group in
             // The lease's heartbeat while the file runs, and its progress as chunks finish.
-            group.addTask {
+            group.addTask { [leaseDuration = configuration.leaseDuration] in
+                var lastBeat = ContinuousClock.now
                 while !Task.isCancelled {
-                    try? await queue.heartbeat(lease)
+                    do {
+                        try await queue.heartbeat(lease)
+                        lastBeat = .now
+                    } catch let error as HearingAIError where error.code == .leaseLost {
+                        throw error
+                    } catch {
+                        // A node that cannot reach the queue for half its lease gives the job up
+                        // before another node takes it back, so two never transcribe it at once.
+                        let silent = lastBeat.duration(to: .now)
+                        if silent > leaseDuration / 2 {
+                            throw HearingAIError(
+                                .leaseLost,
+                                reason:
+                                    "job \(lease.jobID): no heartbeat reached the queue for \(Int(silent.seconds)) s (half the lease); giving the job up (\(error))"
+                            )
+                        }
+                    }
                     // A client's cancellation ends the file here; the chunks done stay
                     // checkpointed for the same audio sent again.
                     if (try? await queue.job(lease.jobID))?.cancelRequested == true {

@@ -38,12 +38,14 @@ public final class ServiceHealth: Sendable {
         /// When the snapshot was written.
         public var updated: Date
 
-        /// Whether the process that wrote it is still running.
-        public var isLive: Bool { !IngestService.isDead(owner: owner) }
+        /// Whether the process that wrote it is still running (on this machine: the snapshot
+        /// is a local file).
+        public var isLive: Bool { !IngestService.processIsGone(owner: owner) }
 
-        /// Reads the snapshot published beside `database`, if there is one that decodes.
-        public static func read(database: String) -> Snapshot? {
-            guard let data = FileManager.default.contents(atPath: ServiceHealth.snapshotPath(database: database)) else { return nil }
+        /// Reads the snapshot at `path` (``QueueBackend/healthSnapshotPath(_:)``), if there is
+        /// one that decodes.
+        public static func read(path: String) -> Snapshot? {
+            guard let data = FileManager.default.contents(atPath: path) else { return nil }
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
             return try? decoder.decode(Snapshot.self, from: data)

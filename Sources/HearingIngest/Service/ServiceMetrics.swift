@@ -32,6 +32,11 @@ enum ServiceMetrics {
         Counter(label: MetricName.jobRetries).increment()
     }
 
+    /// A job given up because its lease was no longer this node's.
+    static func leaseLost() {
+        Counter(label: MetricName.leasesLost).increment()
+    }
+
     /// How long `job` waited from when it was due (queued, or its retry's time) to its claim.
     static func claimed(_ job: Job, now: Date = Date()) {
         let due = max(job.createdAt, job.notBefore)

@@ -1,0 +1,340 @@
+import Foundation
+import HearingAI
+import PostgresNIO
+import TestSupport
+import Testing
+
+@testable import HearingIngest
+@testable import HearingPostgres
+
+/// What only the PostgreSQL queue has: several nodes on one database (concurrent migrations and
+/// claims through separate pools), leases timed by the database's clock, and connection errors
+/// that never show the password. The shared contract is in JobQueueContractTests.
+@Suite("PostgreSQL job queue", .enabled(if: PostgresTestDatabase.clusterURL != nil, Comment(rawValue: PostgresTestDatabase.skipped)))
+struct PostgresJobQueueTests {
+    static func job(_ n: Int, sha: String? = nil) -> Job {
+        Job(name: FileName("take \(n).wav"), workDir: "w\(n)", size: 100, mtimeNs: 1, sha256: sha ?? "sha\(n)")
+    }
+
+    @Test("Migrations run once when four nodes open the same new database at once (advisory lock)")
+    func concurrentMigrations() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+
+        // The migration itself, on four connections at once: exactly one applies version 1.
+        let settings = try PostgresSettings(url: database.url)
+        let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for n in 0..<4 {
+                group.addTask {
+                    let connection = try await PostgresConnection.connect(
+                        configuration: try settings.connectionConfiguration(), id: n, logger: PostgresJobQueue.quiet)
+                    let applied = try await PostgresSchema.migrate(connection, logger: PostgresJobQueue.quiet)
+                    try? await connection.close()
+                    return applied
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(applied.sorted { $0.count < $1.count } == [[], [], [], PostgresSchema.migrations.map(\.version)])
+
+        // Four queues opened at once on a second new database all open, and share one schema.
+        let second = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(second.name) } }
+        let queues = try await withThrowingTaskGroup(of: PostgresJobQueue.self) { group in
+            for _ in 0..<4 { group.addTask { try await PostgresJobQueue(url: second.url) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(queues.count == 4)
+        #expect(try await PostgresTestDatabase.values("SELECT version FROM hearingai_schema", in: second.name, as: Int.self) == [1])
+        try await queues[0].enqueue(Self.job(1))
+        #expect(try await queues[3].job(1)?.workDir == "w1")
+        for queue in queues { await queue.close() }
+    }
+
+    @Test("A holder that stops heartbeating loses its job when the lease expires by the database's clock")
+    func leaseExpiry() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let nodeA = try await PostgresJobQueue(url: database.url, leaseDuration: .seconds(1))
+        let nodeB = try await PostgresJobQueue(url: database.url, leaseDuration: .seconds(1))
+        try await nodeA.enqueue(Self.job(1))
+        try await nodeA.enqueue(Self.job(2))
+        let silent = try #require(try await nodeA.claim(owner: "node-a"))
+        let alive = try #require(try await nodeA.claim(owner: "node-c"))
+
+        // Fresh leases are kept, whatever the caller's clock says: only the database's counts.
+        let early = try await nodeB.requeueOrphans(owner: "node-b", isDead: { _ in false }, now: Date().addingTimeInterval(3600))
+        #expect(early.isEmpty)
+        try await nodeA.heartbeat(try #require(alive.lease), progress: nil, now: Date().addingTimeInterval(-3600))
+
+        // node-c heartbeats through the lease period; node-a has stopped.
+        for _ in 0..<6 {
+            try await Task.sleep(for: .milliseconds(250))
+            try await nodeA.heartbeat(try #require(alive.lease))
+        }
+        let requeued = try await nodeB.requeueOrphans(owner: "node-b", isDead: { _ in false })
+        #expect(requeued.map(\.id) == [silent.id])
+        #expect(requeued.first?.state == .queued)
+        #expect(requeued.first?.attempts == 1, "an attempt without progress stays counted")
+        #expect(requeued.first?.lastError?.contains("no new chunk") == true)
+        #expect(try await nodeB.job(silent.id!)?.state == .queued)
+        #expect(try await nodeB.job(alive.id!)?.state == .running)
+        #expect(try await nodeB.claim(owner: "node-b")?.attempts == 2)
+        await nodeA.close()
+        await nodeB.close()
+    }
+
+    @Test("A node whose lease was swept cannot write, and its markDone adds no webhook event")
+    func sweptNodeCannotWrite() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let nodeA = try await PostgresJobQueue(url: database.url, leaseDuration: .seconds(1))
+        let nodeB = try await PostgresJobQueue(url: database.url, leaseDuration: .seconds(1))
+        try await nodeA.enqueue(Self.job(1))
+        let job = try #require(try await nodeA.claim(owner: "node-a"))
+        let lease = try #require(job.lease)
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(try await nodeB.requeueOrphans(owner: "node-b", isDead: { _ in false }).map(\.id) == [job.id])
+
+        // Before anyone claims it again: the job is queued, so every write under the old lease fails.
+        for write in [
+            { try await nodeA.heartbeat(lease) },
+            { try await nodeA.setOutputStem(lease, stem: FileName("stale")) },
+            { try await nodeA.markFailed(lease, reason: "stale") },
+            { try await nodeA.retryLater(lease, reason: "stale", notBefore: Date()) },
+            { try await nodeA.waitForResource(lease, reason: "stale", notBefore: Date()) },
+            { try await nodeA.release(lease) },
+        ] as [@Sendable () async throws -> Void] {
+            let error = await #expect(throws: HearingAIError.self) { try await write() }
+            #expect(error?.code == .leaseLost)
+            #expect(error?.reason.contains("lease lost") == true)
+        }
+        let events = try WebhookEvent(type: .jobCompleted, jobID: job.id!, source: "take 1.wav").deliveries(to: ["http://127.0.0.1:9/a"])
+        await #expect(throws: HearingAIError.self) { try await nodeA.markDone(lease, webhooks: events, now: Date()) }
+        #expect(try await nodeB.webhooks(state: nil, limit: 10).isEmpty)
+
+        // Claimed again by node-b: node-a's markDone still writes nothing; node-b's writes its event.
+        let again = try #require(try await nodeB.claim(owner: "node-b"))
+        await #expect(throws: HearingAIError.self) { try await nodeA.markDone(lease, webhooks: events, now: Date()) }
+        #expect(try await nodeB.webhooks(state: nil, limit: 10).isEmpty)
+        #expect(try await nodeB.job(job.id!)?.state == .running)
+        #expect(try await nodeB.job(job.id!)?.outputStem == nil)
+        try await nodeB.markDone(try #require(again.lease), webhooks: events, now: Date())
+        #expect(try await nodeB.webhooks(state: nil, limit: 10).map(\.eventID) == events.map(\.eventID))
+        await nodeA.close()
+        await nodeB.close()
+    }
+
+    @Test("Two nodes (two pools), 8 claimers: 40 jobs claimed exactly once")
+    func claimsAcrossNodes() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let nodes = [try await PostgresJobQueue(url: database.url), try await PostgresJobQueue(url: database.url)]
+        for n in 0..<40 { try await nodes[0].enqueue(Self.job(n)) }
+        let claimed = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for worker in 0..<8 {
+                let node = nodes[worker % 2]
+                group.addTask {
+                    var mine: [Int64] = []
+                    while let job = try await node.claim(owner: "node-\(worker % 2)-worker-\(worker)") { mine.append(job.id!) }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(claimed.count == 40)
+        #expect(Set(claimed).count == 40)
+        #expect(try await nodes[1].counts()[.running] == 40)
+        #expect(try await nodes[0].jobs(state: .running, limit: 100).allSatisfy { $0.attempts == 1 && $0.lease != nil })
+        for node in nodes { await node.close() }
+    }
+
+    @Test("Two nodes claiming twins at once: one job per content runs, and collisions are not errors")
+    func twinsAcrossNodes() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let nodes = [try await PostgresJobQueue(url: database.url), try await PostgresJobQueue(url: database.url)]
+        // 20 contents, each twice.
+        for n in 0..<40 { try await nodes[0].enqueue(Self.job(n, sha: "content-\(n % 20)")) }
+        let claimed = try await withThrowingTaskGroup(of: [Job].self) { group in
+            for worker in 0..<8 {
+                let node = nodes[worker % 2]
+                group.addTask {
+                    var mine: [Job] = []
+                    while let job = try await node.claim(owner: "worker-\(worker)") { mine.append(job) }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        // The claimers stop when nothing is claimable; at most one job of a content runs, and no
+        // content is left without one running.
+        #expect(Set(claimed.map(\.sha256)).count == claimed.count)
+        #expect(Set(claimed.map(\.sha256)) == Set((0..<20).map { "content-\($0)" }))
+        #expect(try await nodes[1].counts()[.running] == 20)
+        for node in nodes { await node.close() }
+    }
+
+    @Test("A claim that collides with another node's claim of the same content looks again instead of failing")
+    func claimCollisionRetries() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let queue = try await PostgresJobQueue(url: database.url)
+        try await queue.enqueue(Self.job(1, sha: "same"))
+        try await queue.enqueue(Self.job(2, sha: "same"))
+        try await queue.enqueue(Self.job(3))
+
+        // "Another node" claims w1 in a transaction not yet committed: the claim below cannot see
+        // it running, skips its locked row, takes the twin w2, and waits on the unique index
+        // until that node commits; then the index refuses it, and it must look again.
+        let settings = try PostgresSettings(url: database.url)
+        let other = try await PostgresConnection.connect(
+            configuration: try settings.connectionConfiguration(), id: 9, logger: PostgresJobQueue.quiet)
+        try await other.query("BEGIN", logger: PostgresJobQueue.quiet)
+        try await other.query(
+            "UPDATE job SET state = 'running', lease_owner = 'other', lease_token = lease_token + 1 WHERE id = 1",
+            logger: PostgresJobQueue.quiet)
+        let claim = Task { try await queue.claim(owner: "me") }
+        try await Task.sleep(for: .milliseconds(500))
+        try await other.query("COMMIT", logger: PostgresJobQueue.quiet)
+        try? await other.close()
+
+        let claimed = try await claim.value
+        #expect(claimed?.workDir == "w3")
+        #expect(try await queue.job(2)?.state == .queued)
+        #expect(try await queue.claim(owner: "me") == nil)
+        await queue.close()
+    }
+
+    @Test("Over TCP: sslmode=disable and prefer connect (this cluster has no TLS); require is refused")
+    func tcpAndTLSModes() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let tcp = try PostgresTestDatabase.url(database: database.name, dropping: ["host"])
+        for (n, mode) in ["disable", "prefer"].enumerated() {
+            let queue = try await PostgresJobQueue(url: tcp + "?sslmode=\(mode)")
+            try await queue.enqueue(Self.job(n, sha: mode))
+            #expect(try await queue.job(workDir: "w\(n)")?.sha256 == mode)
+            await queue.close()
+        }
+        let error = await #expect(throws: HearingAIError.self) { _ = try await PostgresJobQueue(url: tcp + "?sslmode=require") }
+        #expect(error?.code == .queueFailed)
+        #expect(error?.description.contains("does not offer TLS") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("\n") == false)
+    }
+
+    @Test("A wrong password is refused with a one-line error that never contains it")
+    func passwordNotInErrors() async throws {
+        // The test cluster makes hearingai_pw give a password (scripts/test-postgres.sh).
+        let right = "right-" + UUID().uuidString
+        _ = try await PostgresTestDatabase.maintenance { connection in
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "ALTER ROLE hearingai_pw LOGIN PASSWORD '\(right)'"), logger: PostgresJobQueue.quiet)
+        }
+        let database = try await PostgresTestDatabase.create(owner: "hearingai_pw")
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let wrong = "Wr0ng-Secret-" + UUID().uuidString
+
+        // In the URL, in the parameter; over the socket and over TCP.
+        let socketURL = try PostgresTestDatabase.url(database: database.name, user: "hearingai_pw", password: wrong)
+        let tcpURL = try PostgresTestDatabase.url(database: database.name, user: "hearingai_pw", password: wrong, dropping: ["host"])
+        for attempt in [
+            { _ = try await PostgresJobQueue(url: socketURL) },
+            { _ = try await PostgresJobQueue(url: tcpURL + "?sslmode=disable") },
+            {
+                _ = try await PostgresJobQueue(
+                    url: try PostgresTestDatabase.url(database: database.name, user: "hearingai_pw"), password: wrong)
+            },
+        ] as [@Sendable () async throws -> Void] {
+            let error = try #require(await #expect(throws: HearingAIError.self) { try await attempt() })
+            #expect(error.code == .queueFailed)
+            #expect(error.description.contains("password authentication failed"), "\(error)")
+            #expect(!error.description.contains(wrong), "the password leaked: \(error)")
+            #expect(!error.description.contains("Wr0ng"), "part of the password leaked: \(error)")
+            #expect(!error.description.contains("\n"))
+        }
+
+        // The right one, as the parameter, replaces the URL's wrong one.
+        let queue = try await PostgresJobQueue(url: socketURL, password: right)
+        try await queue.enqueue(Self.job(1))
+        #expect(try await queue.counts()[.queued] == 1)
+        await queue.close()
+    }
+
+    @Test("An unreachable server fails at once with a one-line queueFailed error")
+    func unreachable() async throws {
+        let error = await #expect(throws: HearingAIError.self) {
+            _ = try await PostgresJobQueue(url: "postgresql://nobody:s3cr3t-pw@127.0.0.1:1/none?sslmode=disable&connect_timeout=5")
+        }
+        #expect(error?.code == .queueFailed)
+        #expect(error?.description.contains("127.0.0.1:1") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("s3cr3t") == false)
+    }
+
+    @Test("A closed queue fails its calls with queueFailed instead of hanging")
+    func closed() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let queue = try await PostgresJobQueue(url: database.url)
+        try await queue.enqueue(Self.job(1))
+        await queue.close()
+        let error = await #expect(throws: HearingAIError.self) { _ = try await queue.counts() }
+        #expect(error?.code == .queueFailed)
+    }
+
+    @Test("A stored result that does not decode throws a DecodingError, as SQLite's does")
+    func garbageResult() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let queue = try await PostgresJobQueue(url: database.url)
+        try await queue.query("INSERT INTO result (result_key, transcript, created_at) VALUES ('k', '\\x6e6f7065'::bytea, now())")
+        await #expect(throws: DecodingError.self) { _ = try await queue.result("k") }
+        try await queue.query("INSERT INTO checkpoint (result_key, chunk, words) VALUES ('k', 0, '\\x6e6f7065'::bytea)")
+        #expect(await queue.checkpoints(resultKey: "k").load(chunk: 0) == nil)
+        try await queue.checkpoints(resultKey: "k").store([], chunk: 0)
+        #expect(await queue.checkpoints(resultKey: "k").load(chunk: 0) == [])
+        await queue.close()
+    }
+}
+
+/// The URL forms the PostgreSQL queue accepts (no server needed).
+@Suite("PostgreSQL URLs")
+struct PostgresSettingsTests {
+    @Test("A unix socket directory, as libpq takes it: the host parameter or a percent-encoded host; TLS off")
+    func unixSockets() throws {
+        let parameter = try PostgresSettings(url: "postgresql://hearingai@localhost:55432/queue?host=/run/pg")
+        #expect(parameter.endpoint == .socket(path: "/run/pg/.s.PGSQL.55432"))
+        #expect(parameter.sslMode == .disable)
+        #expect(parameter.user == "hearingai" && parameter.database == "queue")
+        let encoded = try PostgresSettings(url: "postgres://me@%2Fvar%2Frun%2Fpostgresql/db")
+        #expect(encoded.endpoint == .socket(path: "/var/run/postgresql/.s.PGSQL.5432"))
+        let hostless = try PostgresSettings(url: "postgresql:///db?host=/tmp&port=6000&user=u")
+        #expect(hostless.endpoint == .socket(path: "/tmp/.s.PGSQL.6000") && hostless.user == "u" && hostless.database == "db")
+    }
+
+    @Test("TCP: port, sslmode (prefer by default), password from the URL or the parameter, database defaults to the user")
+    func tcp() throws {
+        let plain = try PostgresSettings(url: "postgres://alice:p%40ss@db.example:6432")
+        #expect(plain.endpoint == .tcp(host: "db.example", port: 6432))
+        #expect(plain.sslMode == .prefer)
+        #expect(plain.password == "p@ss")
+        #expect(plain.database == "alice")
+        #expect(try PostgresSettings(url: "postgres://alice:url@h/db", password: "file").password == "file")
+        for mode in PostgresSettings.SSLMode.allCases {
+            #expect(try PostgresSettings(url: "postgresql://a@h/db?sslmode=\(mode.rawValue)").sslMode == mode)
+        }
+        #expect(try PostgresSettings(url: "postgresql://a@h/db").description == "a@h:5432/db")
+    }
+
+    @Test("Invalid URLs are queueFailed errors naming the problem, never the password")
+    func invalid() throws {
+        for url in [
+            "mysql://u:hunter2pw@h/db", "postgres://u:hunter2pw@h/db?sslmode=sometimes", "postgres://u:hunter2pw@h/db?port=x",
+            "postgres://u:hunter2pw@h/db?fancy=1",
+        ] {
+            let error = #expect(throws: HearingAIError.self) { try PostgresSettings(url: url) }
+            #expect(error?.code == .queueFailed)
+            #expect(error?.description.contains("hunter2pw") == false, "\(String(describing: error))")
+        }
+    }
+}
