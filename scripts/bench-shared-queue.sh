@@ -10,7 +10,10 @@
 # 2. Throughput: FILES distinct speech files of SECONDS s dropped at once into the shared inbox
 #    of 1, 2, ... NODES nodes (one decoding worker each: `--max-workers 1`); wall time from the
 #    drop to the last source in processed/, as a ratio to one node. Every file must be
-#    transcribed exactly once: the table says so per round.
+#    transcribed exactly once: the table says so per round. Also what the database sees: its
+#    transactions per second per idle node (20 s before the drop), its transactions per file
+#    (during the run, less the idle rate), and the most connections open at once (pool,
+#    listener and lister of every node), the figures docs/scaling.md sizes a cluster with.
 #
 # Needs: the PostgreSQL server binaries (Debian: postgresql), flite, sox, python3 and a
 # release build (`make build`). A throwaway cluster is started under $ROOT and removed after.
@@ -122,8 +125,10 @@ source scripts/lib/speech-files.sh
 STAGE=$ROOT/stage
 mkdir -p "$STAGE"
 for i in $(seq "$FILES"); do speech_file $((i % 4)) $((i % 8)) "$SECONDS_PER_FILE" "$i" "$STAGE/f$i.wav"; done
-echo "| nodes | files | wall s | files/s | ÷ 1 node (wall) | transcribed once each | jobs per node |"
-echo "|---|---|---|---|---|---|---|"
+echo "| nodes | files | wall s | files/s | ÷ 1 node (wall) | transcribed once each | jobs per node | idle transactions/s per node | transactions per file | peak connections |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+xacts() { sql postgres "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$1'"; }
+backends() { sql postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1'"; }
 WALL1=
 for nodes in $(seq "$NODES"); do
     db=throughput_$nodes
@@ -132,16 +137,36 @@ for nodes in $(seq "$NODES"); do
     wait_for 60 "$nodes nodes in the node table" bash -c "[[ \$(\"\$0\" \"\$@\" 2>/dev/null) = $nodes ]]" \
         "${PSQL[@]}" -h "$SOCKET" -p "$HEARINGAI_TEST_PG_PORT" -U hearingai -d "$db" -c "SELECT count(*) FROM node"
     sleep 3
+    # What idle nodes cost the database: sweeps, node heartbeats, fallback polls, lister checks.
+    x0=$(xacts "$db")
+    sleep 20
+    x1=$(xacts "$db")
+    idle=$(calc "round(($x1 - $x0) / 20 / $nodes, 2)")
     start=$(date +%s.%N)
     for i in $(seq "$FILES"); do cp "$STAGE/f$i.wav" "$ROOT/$db/f$i.wav"; mv "$ROOT/$db/f$i.wav" "$ROOT/$db/inbox/"; done
-    wait_for 3600 "$FILES sources in processed/" bash -c "[[ \$(ls '$ROOT/$db/processed' | wc -l) -ge $FILES ]]"
+    peak=0
+    deadline=$((SECONDS + 3600))
+    until [[ $(ls "$ROOT/$db/processed" | wc -l) -ge $FILES ]]; do
+        ((SECONDS < deadline)) || { echo "timed out waiting for $FILES sources in processed/" >&2; exit 1; }
+        b=$(backends "$db")
+        ((b > peak)) && peak=$b
+        sleep 0.2
+    done
     end=$(date +%s.%N)
+    sleep 2
+    x2=$(xacts "$db")
+    busy_seconds=$(calc "$end - $start")
+    # Transactions during the run, less what the idle nodes would have made anyway, per file.
+    per_file=$(calc "round(($x2 - $x1 - ($x1 - $x0) / 20 * ($busy_seconds + 2)) / $FILES, 1)")
     wall=$(calc "round($end - $start, 1)")
     [[ -n $WALL1 ]] || WALL1=$wall
     outputs=$(ls "$ROOT/$db/outbox" | wc -l)
-    starts=$(cat "$ROOT/$db"/n*.log | grep -c 'Transcription started.*job.attempt=' || true)
-    once=$([[ $outputs = $((2 * FILES)) && $starts = "$FILES" ]] && echo "yes ($starts claims, $outputs outputs)" || echo "NO ($starts claims, $outputs outputs)")
+    # Each job done after one claim, and one output pair per file.
+    once_jobs=$(sql "$db" "SELECT count(*) FROM job WHERE state = 'done' AND attempts = 1")
+    jobs=$(sql "$db" "SELECT count(*) FROM job")
+    once=$([[ $outputs = $((2 * FILES)) && $once_jobs = "$FILES" && $jobs = "$FILES" ]] && echo "yes" || echo "NO")
+    once="$once ($jobs jobs, $once_jobs done at the first claim, $outputs outputs)"
     per_node=$(sql "$db" "SELECT string_agg(node || ' ' || n, ', ' ORDER BY node) FROM (SELECT node, count(*) n FROM job GROUP BY node) t")
-    echo "| $nodes | $FILES | $wall | $(calc "round($FILES / $wall, 3)") | $(calc "f'{$WALL1 / $wall:.2f}x'") | $once | $per_node |"
+    echo "| $nodes | $FILES | $wall | $(calc "round($FILES / $wall, 3)") | $(calc "f'{$WALL1 / $wall:.2f}x'") | $once | $per_node | $idle | $per_file | $peak |"
     stop_nodes
 done
