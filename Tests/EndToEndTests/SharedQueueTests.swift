@@ -159,6 +159,42 @@ struct SharedQueueTests {
         try other.terminate()
     }
 
+    @Test("A file that kills every node that starts it is quarantined after max_attempts, its attempts counted across nodes")
+    func poisonFileAcrossNodes() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let nodes = try Self.nodes(2, database: database.url, flags: ["--chunk-size", "5", "--max-workers", "1"])
+        defer { nodes.forEach { $0.cleanup() } }
+        try Self.start(nodes)
+        try nodes[0].dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/conversation.wav"))), name: "poison.wav")
+        // The "poison": whichever node starts the file is killed at once, before it finishes a
+        // chunk (an attempt without progress, which counts), and restarted.
+        var seen = [0, 0]
+        var kills = 0
+        let deadline = Date().addingTimeInterval(300)
+        while ServiceProcess.names(nodes[0].failed).isEmpty, Date() < deadline {
+            for (i, node) in nodes.enumerated() {
+                let started = Self.starts(node).count
+                guard started > seen[i] else { continue }
+                seen[i] = started
+                try node.kill9()
+                kills += 1
+                try node.start(arguments: ["watch"] + node.watchArguments)
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        try nodes[0].waitUntil("poison.wav and its reason in failed/", timeout: 60) { ServiceProcess.names(nodes[0].failed).count == 2 }
+        WatchServiceTests.quietPeriod()
+
+        #expect(ServiceProcess.names(nodes[0].failed) == ["poison.wav", "poison.wav.error.json"])
+        let reason = try String(contentsOf: nodes[0].failed.appendingPathComponent("poison.wav.error.json"), encoding: .utf8)
+        #expect(reason.contains("gave up after 3 attempts"), "\(reason)")
+        #expect(ServiceProcess.names(nodes[0].outbox) == [])
+        #expect(kills == 3, "three attempts, each killed before its first chunk: \(kills) kills, starts by node \(seen)")
+        #expect(try Self.status(database.url) == "queued: 0  running: 0  done: 0  failed: 1")
+        for node in nodes { try node.terminate() }
+    }
+
     @Test("A node paused past its lease: the other finishes its job; resumed, the first writes nothing and says its lease was lost")
     func pausedNodeLosesItsLease() async throws {
         let database = try await PostgresTestDatabase.create()
