@@ -181,7 +181,7 @@ struct SharedQueueTests {
                 kills += 1
                 try node.start(arguments: ["watch"] + node.watchArguments)
             }
-            Thread.sleep(forTimeInterval: 0.02)
+            try await Task.sleep(for: .milliseconds(20))
         }
         try nodes[0].waitUntil("poison.wav and its reason in failed/", timeout: 60) { ServiceProcess.names(nodes[0].failed).count == 2 }
         WatchServiceTests.quietPeriod()
