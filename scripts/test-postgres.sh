@@ -3,6 +3,7 @@
 #
 #   scripts/test-postgres.sh start   initialise (first time) and start it; already running is fine
 #   scripts/test-postgres.sh url     print the URL the tests connect with (HEARINGAI_TEST_POSTGRES_URL)
+#   scripts/test-postgres.sh restart stop it (fast: sessions are cut) and start it again, keeping its data
 #   scripts/test-postgres.sh stop    stop it and delete its files
 #
 # Debian's PostgreSQL server binaries (the newest under /usr/lib/postgresql: 15 on Debian 12),
@@ -94,6 +95,12 @@ stop() {
     echo "test-postgres: stopped"
 }
 
+restart() {
+    running || { echo "test-postgres: not running" >&2; exit 1; }
+    "${RUN_AS[@]}" "$BIN/pg_ctl" restart -D "$DATA" -m fast -w -t 60 -l "$LOG" >/dev/null
+    echo "test-postgres: restarted"
+}
+
 url() {
     echo "postgresql://$SUPERUSER@localhost:$PORT/postgres?host=$SOCKET"
 }
@@ -101,9 +108,10 @@ url() {
 case "${1:-}" in
 start) start ;;
 stop) stop ;;
+restart) restart ;;
 url) url ;;
 *)
-    echo "usage: $0 start|stop|url" >&2
+    echo "usage: $0 start|restart|stop|url" >&2
     exit 2
     ;;
 esac

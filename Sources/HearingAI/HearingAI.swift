@@ -60,3 +60,10 @@ public func diarize(
         throw error
     }
 }
+
+/// This HearingAI's version, as `--version`, the package, metrics and a shared queue's node
+/// list give it.
+public enum HearingAIVersion {
+    /// The version (packaging/debian/changelog gives the same).
+    public static let current = "0.1.0"
+}

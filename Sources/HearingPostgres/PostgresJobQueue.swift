@@ -99,12 +99,12 @@ public final class PostgresJobQueue: JobQueue {
             try """
             INSERT INTO job (name, work_dir, size, mtime_ns, sha256, state, attempts, lease_owner, lease_token, heartbeat_at,
                 not_before, last_error, chunks_done, chunks_at_claim, chunks_total, audio_done, audio_total, output_stem,
-                final_name, waiting_for, created_at, started_at, updated_at, finished_at, origin, priority, cancel_requested)
+                final_name, waiting_for, created_at, started_at, updated_at, finished_at, origin, priority, cancel_requested, node)
             VALUES (\(job.name), \(job.workDir), \(job.size), \(job.mtimeNs), \(job.sha256), \(job.state.rawValue),
                 \(job.attempts), \(job.leaseOwner), \(job.leaseToken), \(job.heartbeatAt?.millis), \(job.notBefore.millis), \(job.lastError),
                 \(job.chunksDone), \(job.chunksAtClaim), \(job.chunksTotal), \(job.audioDone), \(job.audioTotal),
                 \(job.outputStem), \(job.finalName), \(job.waitingFor), \(job.createdAt.millis), \(job.startedAt?.millis), \(job.updatedAt.millis),
-                \(job.finishedAt?.millis), \(job.origin.rawValue), \(job.priority), \(job.cancelRequested))
+                \(job.finishedAt?.millis), \(job.origin.rawValue), \(job.priority), \(job.cancelRequested), \(job.node))
             RETURNING id
             """)
         job.id = try rows.first.map { try $0.makeRandomAccess()["id"].decode(Int64.self) }
@@ -165,7 +165,7 @@ public final class PostgresJobQueue: JobQueue {
                 return try await rawQuery(
                     """
                     UPDATE job SET state = 'running', attempts = attempts + 1, chunks_at_claim = chunks_done,
-                        lease_owner = \(owner), lease_token = lease_token + 1, heartbeat_at = now(),
+                        lease_owner = \(owner), node = \(Job.node(ofOwner: owner)), lease_token = lease_token + 1, heartbeat_at = now(),
                         started_at = \(now.millis), updated_at = \(now.millis)
                     WHERE id = (
                         SELECT id FROM job

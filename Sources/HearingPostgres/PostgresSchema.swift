@@ -94,8 +94,47 @@ enum PostgresSchema {
                 "CREATE INDEX webhook_delivery_job ON webhook_delivery (job_id)",
                 "CREATE INDEX webhook_delivery_due ON webhook_delivery (state, not_before)",
             ]
-        )
+        ),
+        (
+            2, "nodes, the node of each job, notifications of claimable jobs",
+            [
+                "ALTER TABLE job ADD COLUMN node text",
+                // One row per running service; its heartbeat is the database's clock.
+                """
+                CREATE TABLE node (
+                    owner text PRIMARY KEY,
+                    name text NOT NULL,
+                    version text NOT NULL,
+                    memory_limit bigint,
+                    lists_inbox boolean NOT NULL DEFAULT false,
+                    started_at timestamptz NOT NULL DEFAULT now(),
+                    heartbeat_at timestamptz NOT NULL DEFAULT now()
+                )
+                """,
+                // Wakes idle nodes (LISTEN hearingai_job_queued) when a job becomes claimable:
+                // queued, retried, or given back. One transaction's notifications of one payload
+                // are delivered once.
+                """
+                CREATE FUNCTION hearingai_job_queued() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM pg_notify('hearingai_job_queued', '');
+                    RETURN NULL;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER job_queued AFTER INSERT OR UPDATE OF state, not_before ON job
+                FOR EACH ROW WHEN (NEW.state = 'queued') EXECUTE FUNCTION hearingai_job_queued()
+                """,
+            ]
+        ),
     ]
+
+    /// The session advisory lock the node that lists the shared inbox holds ("HEARINGI").
+    static let inboxListingLock: Int64 = 5_207_640_365_796_837_193
+
+    /// The channel a claimable job is announced on (by migration 2's trigger).
+    static let jobChannel = "hearingai_job_queued"
 
     /// Applies the migrations `connection`'s database lacks, in one transaction under the
     /// advisory lock. Returns the versions it applied.
@@ -181,6 +220,7 @@ extension PostgresJobQueue {
         job.finishedAt = try value("finished_at")
         job.priority = try value("priority")
         job.cancelRequested = try value("cancel_requested")
+        job.node = try value("node")
         return job
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HearingAI
 
 /// `hearingai`: transcripts with speaker labels from audio files, offline.
 @main
@@ -14,6 +15,3 @@ struct HearingAICommand: AsyncParsableCommand {
     )
 }
 
-enum HearingAIVersion {
-    static let current = "0.1.0"
-}

@@ -27,9 +27,11 @@ struct JobsCommand: AsyncParsableCommand {
                     return state
                 }
                 let queue = try await service.openQueue()
-                print("ID\tSTATE\tTRIES\tUPDATED\tFILE")
+                print("ID\tSTATE\tTRIES\tNODE\tUPDATED\tFILE")
                 for job in try await queue.jobs(state: filter, limit: limit) {
-                    print("\(job.id ?? 0)\t\(job.state.rawValue)\t\(job.attempts)\t\(JobsCommand.date(job.updatedAt))\t\(job.fileName)")
+                    print(
+                        "\(job.id ?? 0)\t\(job.state.rawValue)\t\(job.attempts)\t\(job.node ?? "-")\t\(JobsCommand.date(job.updatedAt))\t\(job.fileName)"
+                    )
                 }
             }
         }
@@ -51,7 +53,7 @@ struct JobsCommand: AsyncParsableCommand {
                     ("output", job.outputStem.map { FileName(bytes: Array($0)).description }),
                     ("moved to", job.finalName.map { FileName(bytes: Array($0)).description }),
                     ("created", JobsCommand.date(job.createdAt)), ("started", job.startedAt.map(JobsCommand.date)),
-                    ("finished", job.finishedAt.map(JobsCommand.date)), ("lease", job.leaseOwner),
+                    ("finished", job.finishedAt.map(JobsCommand.date)), ("node", job.node), ("lease", job.leaseOwner),
                 ]
                 for case let (key, value?) in lines { print("\(key): \(value)") }
             }

@@ -8,7 +8,7 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract:
-            "Show the ingest queue: jobs per state, the running job with its progress and ETA, jobs waiting for disk space, and inbox entries that cannot be taken."
+            "Show the ingest queue: jobs per state, the running jobs with their node, progress and ETA, jobs waiting for disk space, a shared queue's nodes, and inbox entries that cannot be taken."
     )
 
     @OptionGroup var service: ServiceOptions
@@ -18,8 +18,9 @@ struct StatusCommand: AsyncParsableCommand {
             let queue = try await service.openQueue()
             let counts = try await queue.counts()
             print(Job.State.allCases.map { "\($0.rawValue): \(counts[$0] ?? 0)" }.joined(separator: "  "))
-            for job in try await queue.jobs(state: .running) {
-                print("running: job \(job.id ?? 0) \(job.fileName)  \(JobsCommand.progress(job))")
+            let running = try await queue.jobs(state: .running)
+            for job in running {
+                print("running: job \(job.id ?? 0) \(job.fileName) on \(job.node ?? "?")  \(JobsCommand.progress(job))")
             }
             let queued = try await queue.jobs(state: .queued, limit: 1000)
             // A job held back by the machine (a full disk) rather than by its file.
@@ -31,9 +32,14 @@ struct StatusCommand: AsyncParsableCommand {
             if let next = queued.last {
                 print("next: job \(next.id ?? 0) \(next.fileName)")
             }
+            let (configuration, _) = try await service.load()
+            if let shared = queue as? any SharedJobQueue {
+                for line in Self.nodeLines(try await shared.nodes(), running: running, lease: configuration.leaseDuration) {
+                    print(line)
+                }
+            }
             // What the running service reports about its inbox (a stale report of a stopped
             // service is not shown).
-            let (configuration, _) = try await service.load()
             if let path = try queueBackends.backend(for: configuration.database).healthSnapshotPath(configuration),
                 let health = ServiceHealth.Snapshot.read(path: path), health.isLive
             {
@@ -46,6 +52,27 @@ struct StatusCommand: AsyncParsableCommand {
                 }
             }
         }
+    }
+}
+
+extension StatusCommand {
+    /// A shared queue's nodes, one line each: name, process, version, memory limit, last
+    /// heartbeat by the queue's clock, whether it lists the inbox, and the jobs it runs. A node silent for longer than
+    /// `lease` is presumed gone (its jobs are being taken back).
+    static func nodeLines(_ nodes: [ClusterNode], running: [Job], lease: Duration) -> [String] {
+        var lines = ["nodes: \(nodes.count)"]
+        for node in nodes {
+            let pid = node.owner.split(separator: ":").dropLast().last.map(String.init) ?? "?"
+            let limit = node.memoryLimit.map { "limit \($0 / 1_048_576) MB" } ?? "no limit"
+            let age = node.secondsSinceHeartbeat ?? 0
+            var line = "node: \(node.name) (pid \(pid), \(node.version), \(limit)): heartbeat \(Int(age.rounded())) s ago"
+            if age > lease.seconds { line += ", silent past its lease: presumed gone" }
+            if node.listsInbox { line += ", lists the inbox" }
+            let jobs = running.filter { $0.leaseOwner == node.owner }
+            line += jobs.isEmpty ? ", idle" : ", running " + jobs.map { "job \($0.id ?? 0) \($0.fileName)" }.joined(separator: ", ")
+            lines.append(line)
+        }
+        return lines
     }
 }
 

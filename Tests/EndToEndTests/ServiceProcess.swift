@@ -284,13 +284,19 @@ final class ServiceProcess {
         try waitUntil("job \(id) recorded with \(chunks) chunks done", timeout: timeout) { try recordedChunks(job: id) ?? 0 >= chunks }
     }
 
-    /// `hearingai jobs list` rows (without the header): ID, STATE, TRIES, UPDATED, FILE.
-    func jobsList(state: String? = nil) throws -> [[String]] {
-        let result = try cli(["jobs", "list", "--limit", "1000"] + (state.map { ["--state", $0] } ?? []))
+    /// `hearingai jobs list` rows, each by its header's column names: ID, STATE, TRIES, NODE,
+    /// UPDATED, FILE. `database` names another queue than this service's (a shared one).
+    func jobsList(state: String? = nil, database: String? = nil) throws -> [[String: String]] {
+        let arguments = ["jobs", "list", "--limit", "1000"] + (state.map { ["--state", $0] } ?? [])
+        let result = try database.map { try BinaryRunner.run(arguments + ["--database", $0]) } ?? cli(arguments)
         guard result.status == 0 else { throw ServiceTestError("jobs list failed (\(result.status)): \(result.stderr)") }
         let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: true)
-        guard lines.first == "ID\tSTATE\tTRIES\tUPDATED\tFILE" else { throw ServiceTestError("jobs list header: \(result.stdout)") }
-        return lines.dropFirst().map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let header = ["ID", "STATE", "TRIES", "NODE", "UPDATED", "FILE"]
+        guard lines.first == header.joined(separator: "\t")[...] else { throw ServiceTestError("jobs list header: \(result.stdout)") }
+        return lines.dropFirst().map { line in
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            return Dictionary(uniqueKeysWithValues: zip(header, fields))
+        }
     }
 
     // MARK: - Files, byte-exact

@@ -40,9 +40,14 @@ struct SharedQueueTests {
 
     /// `hearingai status` on the shared queue: its counts line.
     static func status(_ database: String) throws -> String {
+        try statusLines(database).first ?? ""
+    }
+
+    /// `hearingai status` on the shared queue, line by line.
+    static func statusLines(_ database: String) throws -> [String] {
         let result = try BinaryRunner.run(["status", "--database", database])
         guard result.status == 0 else { throw ServiceTestError("status failed (\(result.status)): \(result.stderr)") }
-        return result.stdout.split(separator: "\n").first.map(String.init) ?? ""
+        return result.stdout.split(separator: "\n").map(String.init)
     }
 
     /// The processor's "Transcription started" lines of `node` (the pipeline logs one too,
@@ -76,7 +81,50 @@ struct SharedQueueTests {
         #expect(starts.reduce(0, +) == 8, "each file claimed once: \(starts)")
         #expect(starts.allSatisfy { $0 >= 1 }, "both nodes transcribed: \(starts)")
         #expect(try Self.status(database.url) == "queued: 0  running: 0  done: 8  failed: 0")
+        // The cluster as `status` and `jobs list` show it: both nodes alive and idle, and each
+        // job under the node that ran it.
+        let status = try Self.statusLines(database.url)
+        #expect(status.contains("nodes: 2"), "\(status)")
+        for i in 0..<2 {
+            #expect(
+                status.contains { $0.hasPrefix("node: node\(i) (pid ") && $0.contains("s ago") && $0.hasSuffix(", idle") },
+                "\(status)")
+        }
+        #expect(status.filter { $0.contains(", lists the inbox") }.count == 1, "one node lists the inbox: \(status)")
+        let listers = nodes.filter { !$0.lines(containing: "Listing the shared inbox").isEmpty }
+        #expect(listers.count == 1, "one node took files")
+        let byNode = Dictionary(grouping: try nodes[0].jobsList(database: database.url), by: { $0["NODE"] ?? "" }).mapValues(\.count)
+        #expect(byNode == ["node0": starts[0], "node1": starts[1]].filter { $0.value > 0 }, "jobs by node: \(byNode)")
         for node in nodes { try node.terminate() }
+        #expect(try Self.statusLines(database.url).contains("nodes: 0"), "nodes that stopped gracefully leave the list")
+    }
+
+    @Test("A shared inbox listed by polling (--poll-only): the lister killed with kill -9, the other lists it and takes new files")
+    func listerKilledIsReplaced() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let nodes = try Self.nodes(2, database: database.url, flags: ["--poll-only", "--rescan-seconds", "1"])
+        defer { nodes.forEach { $0.cleanup() } }
+        try Self.start(nodes)
+        try nodes[0].waitUntil("a node listing the inbox", timeout: 60) {
+            nodes.contains { !$0.lines(containing: "Listing the shared inbox").isEmpty }
+        }
+        let lister = try #require(nodes.firstIndex { !$0.lines(containing: "Listing the shared inbox").isEmpty })
+        let other = nodes[1 - lister]
+        #expect(other.lines(containing: "Listing the shared inbox").isEmpty, "one lister at a time")
+        try nodes[lister].kill9()
+        let names = ["after1.wav", "after2.wav"]
+        for (i, name) in names.enumerated() { try nodes[0].dropByRename(try WatchServiceTests.shortVariant("lister-\(i)"), name: name) }
+        try other.waitForLog("Listing the shared inbox", timeout: 30)
+        try other.waitUntil("2 sources in processed/", timeout: 240) { ServiceProcess.names(nodes[0].processed).count >= 2 }
+        WatchServiceTests.quietPeriod()
+
+        #expect(ServiceProcess.names(nodes[0].processed) == names)
+        #expect(ServiceProcess.names(nodes[0].outbox) == ["after1.json", "after1.txt", "after2.json", "after2.txt"])
+        #expect(try Self.status(database.url) == "queued: 0  running: 0  done: 2  failed: 0")
+        let status = try Self.statusLines(database.url)
+        #expect(status.contains { $0.hasPrefix("node: node\(1 - lister) ") && $0.contains(", lists the inbox") }, "\(status)")
+        try other.terminate()
     }
 
     @Test("A node killed with kill -9 mid-file: the other node takes its job back within the lease and finishes it")
@@ -109,6 +157,42 @@ struct SharedQueueTests {
         #expect(try String(contentsOf: nodes[0].outbox.appendingPathComponent("talk.txt"), encoding: .utf8) == clean)
         #expect(try Self.status(database.url) == "queued: 0  running: 0  done: 1  failed: 0")
         try other.terminate()
+    }
+
+    @Test("A file that kills every node that starts it is quarantined after max_attempts, its attempts counted across nodes")
+    func poisonFileAcrossNodes() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let nodes = try Self.nodes(2, database: database.url, flags: ["--chunk-size", "5", "--max-workers", "1"])
+        defer { nodes.forEach { $0.cleanup() } }
+        try Self.start(nodes)
+        try nodes[0].dropByRename(Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("speech/conversation.wav"))), name: "poison.wav")
+        // The "poison": whichever node starts the file is killed at once, before it finishes a
+        // chunk (an attempt without progress, which counts), and restarted.
+        var seen = [0, 0]
+        var kills = 0
+        let deadline = Date().addingTimeInterval(300)
+        while ServiceProcess.names(nodes[0].failed).isEmpty, Date() < deadline {
+            for (i, node) in nodes.enumerated() {
+                let started = Self.starts(node).count
+                guard started > seen[i] else { continue }
+                seen[i] = started
+                try node.kill9()
+                kills += 1
+                try node.start(arguments: ["watch"] + node.watchArguments)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try nodes[0].waitUntil("poison.wav and its reason in failed/", timeout: 60) { ServiceProcess.names(nodes[0].failed).count == 2 }
+        WatchServiceTests.quietPeriod()
+
+        #expect(ServiceProcess.names(nodes[0].failed) == ["poison.wav", "poison.wav.error.json"])
+        let reason = try String(contentsOf: nodes[0].failed.appendingPathComponent("poison.wav.error.json"), encoding: .utf8)
+        #expect(reason.contains("gave up after 3 attempts"), "\(reason)")
+        #expect(ServiceProcess.names(nodes[0].outbox) == [])
+        #expect(kills == 3, "three attempts, each killed before its first chunk: \(kills) kills, starts by node \(seen)")
+        #expect(try Self.status(database.url) == "queued: 0  running: 0  done: 0  failed: 1")
+        for node in nodes { try node.terminate() }
     }
 
     @Test("A node paused past its lease: the other finishes its job; resumed, the first writes nothing and says its lease was lost")

@@ -145,7 +145,7 @@ struct WatchServiceTests {
         #expect(queued.count == 1)
         #expect(queued.first?.contains("file.name=x.wav ") == true)
         let jobs = try service.jobsList()
-        #expect(jobs.map { $0[4] } == ["x.wav"])
+        #expect(jobs.map { $0["FILE"] } == ["x.wav"])
         #expect(ServiceProcess.names(service.outbox) == ["x.json", "x.txt"])
         #expect(Set(ServiceProcess.names(service.inbox)) == Set(ignored.filter { $0 != "x.wav.part" } + [".hearingai-work"]))
         #expect(ServiceProcess.names(service.failed) == [])
@@ -325,7 +325,7 @@ struct WatchServiceTests {
         // The CLI prints such names escaped, one job a line.
         let jobs = try service.jobsList()
         #expect(jobs.count == 3)
-        #expect(jobs.contains { $0[4] == "two\\nlines.wav" })
+        #expect(jobs.contains { $0["FILE"] == "two\\nlines.wav" })
     }
 
     // MARK: - 8: restart with queued jobs
@@ -364,7 +364,7 @@ struct WatchServiceTests {
                 == Set([1, 2, 3]).subtracting(doneInRun1))
         #expect(try service.status() == ["queued": 0, "running": 0, "done": 3, "failed": 0])
         // A stop is not an attempt.
-        #expect(try service.jobsList().map { $0[2] } == ["1", "1", "1"])
+        #expect(try service.jobsList().map { $0["TRIES"] } == ["1", "1", "1"])
     }
 
     static func jobIDs(_ lines: [Substring]) -> [Int] {
@@ -483,7 +483,7 @@ struct WatchServiceTests {
         try service.waitForLog("Chunk done", count: 3, timeout: 60)
         let running = try service.cli(["status"])
         #expect(running.stdout.contains("running: 1"))
-        #expect(running.stdout.contains("running: job 1 talk.wav  chunks "), "\(running.stdout)")
+        #expect(running.stdout.contains("running: job 1 talk.wav on \(ProcessInfo.processInfo.hostName)  chunks "), "\(running.stdout)")
 
         let stop = try service.terminate(timeout: 20)
         #expect(stop.status == 0 && stop.reason == .exit)
@@ -494,8 +494,8 @@ struct WatchServiceTests {
         #expect(!run1.contains("Transcript written"))
         let jobs = try service.jobsList()
         #expect(jobs.count == 1)
-        #expect(jobs.first?[1] == "queued")
-        #expect(jobs.first?[2] == "0", "the interrupted attempt is not counted")
+        #expect(jobs.first?["STATE"] == "queued")
+        #expect(jobs.first?["TRIES"] == "0", "the interrupted attempt is not counted")
         #expect(try service.status() == ["queued": 1, "running": 0, "done": 0, "failed": 0])
         // The source is kept in the work area, not lost and not yet moved.
         #expect(ServiceProcess.names(service.work).count == 1)
@@ -622,9 +622,10 @@ struct WatchServiceTests {
         #expect(status.stdout == "queued: 0  running: 0  done: 1  failed: 1\n")
 
         let list = try service.jobsList()
-        #expect(list.map { [$0[0], $0[1], $0[2], $0[4]] } == [["2", "done", "1", "good.wav"], ["1", "failed", "1", "notaudio.wav"]])
-        #expect(list.allSatisfy { ISO8601DateFormatter().date(from: $0[3]) != nil })
-        #expect(try service.jobsList(state: "failed").map { $0[0] } == ["1"])
+        #expect(list.map { [$0["ID"], $0["STATE"], $0["TRIES"], $0["FILE"]] } == [["2", "done", "1", "good.wav"], ["1", "failed", "1", "notaudio.wav"]])
+        #expect(list.allSatisfy { ISO8601DateFormatter().date(from: $0["UPDATED"] ?? "") != nil })
+        #expect(list.allSatisfy { $0["NODE"] == ProcessInfo.processInfo.hostName }, "each job names the node that ran it")
+        #expect(try service.jobsList(state: "failed").map { $0["ID"] } == ["1"])
         #expect(try service.jobsList(state: "queued").isEmpty)
         let badState = try service.cli(["jobs", "list", "--state", "nonsense"])
         #expect(badState.status == 1 && badState.stderr.contains("unknown state"))

@@ -216,18 +216,20 @@ struct JobQueueContractTests {
         #expect(try await queue.nextDue() == nil)
     }
 
-    @Test("Done and failed jobs; a failed one can be queued again with attempts reset", arguments: Backend.allCases)
+    @Test("Done and failed jobs keep the node that ran them; a failed one can be queued again with attempts reset", arguments: Backend.allCases)
     func finish(_ backend: Backend) async throws {
         let (queue, _, cleanup) = try await backend.make()
         defer { cleanup() }
         try await queue.enqueue(Self.job(1))
         try await queue.enqueue(Self.job(2))
-        let a = try #require(try await queue.claim(owner: "me"))
-        let b = try #require(try await queue.claim(owner: "me"))
+        let a = try #require(try await queue.claim(owner: "studio-1:41:7"))
+        let b = try #require(try await queue.claim(owner: "studio-2:42:8"))
+        #expect([a.node, b.node] == ["studio-1", "studio-2"], "a claim records the node of its owner")
         try await queue.markDone(try #require(a.lease))
         try await queue.markFailed(try #require(b.lease), reason: "not audio")
         #expect(try await queue.counts() == [.queued: 0, .running: 0, .done: 1, .failed: 1])
         #expect(try await queue.job(b.id!)?.lastError == "not audio")
+        #expect(try await queue.job(a.id!)?.node == "studio-1", "the node is kept when the job ends")
         try await queue.setFinalName(b.id!, FileName("take 2.wav"))
         #expect(try await queue.job(b.id!)?.finalName == Data("take 2.wav".utf8))
         #expect(try await queue.job(workDir: "w2")?.id == b.id)

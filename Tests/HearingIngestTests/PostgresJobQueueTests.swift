@@ -2,6 +2,7 @@ import Foundation
 import HearingAI
 import PostgresNIO
 import TestSupport
+import Synchronization
 import Testing
 
 @testable import HearingIngest
@@ -45,10 +46,169 @@ struct PostgresJobQueueTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(queues.count == 4)
-        #expect(try await PostgresTestDatabase.values("SELECT version FROM hearingai_schema", in: second.name, as: Int.self) == [1])
+        #expect(
+            try await PostgresTestDatabase.values("SELECT version FROM hearingai_schema ORDER BY version", in: second.name, as: Int.self)
+                == PostgresSchema.migrations.map(\.version))
         try await queues[0].enqueue(Self.job(1))
         #expect(try await queues[3].job(1)?.workDir == "w1")
         for queue in queues { await queue.close() }
+    }
+
+    /// Counts calls, and waits for a count.
+    final class Counter: Sendable {
+        private let value = Mutex(0)
+        func increment() { value.withLock { $0 += 1 } }
+        var count: Int { value.withLock { $0 } }
+        /// Whether the count reached `target` within `seconds`.
+        func reaches(_ target: Int, within seconds: Double) async -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while count < target, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+            return count >= target
+        }
+    }
+
+    @Test("An idle node is woken (LISTEN/NOTIFY) when another queues a job, retries one or gives one back; not by heartbeats")
+    func listenWakesIdleNodes() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let idle = try await PostgresJobQueue(url: database.url)
+        let busy = try await PostgresJobQueue(url: database.url)
+        let (connects, wakes) = (Counter(), Counter())
+        let listener = Task { try await idle.listenForClaimableJobs(onConnect: { connects.increment() }, wake: { wakes.increment() }) }
+        #expect(await connects.reaches(1, within: 10), "onConnect once listening")
+        // Give LISTEN a moment to be registered before the first notification.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(wakes.count == 0)
+
+        try await busy.enqueue(Self.job(1))
+        #expect(await wakes.reaches(1, within: 2), "woken by another node's enqueue")
+        let job = try #require(try await busy.claim(owner: "busy:1:1"))
+        let lease = try #require(job.lease)
+        for _ in 0..<5 { try await busy.heartbeat(lease, progress: nil, now: Date()) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(wakes.count == 1, "claims and heartbeats wake nobody")
+        try await busy.release(lease, now: Date())
+        #expect(await wakes.reaches(2, within: 2), "woken when a job is given back")
+        let again = try #require(try await busy.claim(owner: "busy:1:1"))
+        try await busy.retryLater(try #require(again.lease), reason: "x", notBefore: Date(), now: Date())
+        #expect(await wakes.reaches(3, within: 2), "woken when a job is retried")
+
+        listener.cancel()
+        try await listener.value
+        await idle.close()
+        await busy.close()
+    }
+
+    @Test("A listening connection the server drops is reconnected; onConnect says so, and wakes come again")
+    func listenReconnects() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let idle = try await PostgresJobQueue(url: database.url)
+        let busy = try await PostgresJobQueue(url: database.url)
+        let (connects, wakes) = (Counter(), Counter())
+        let listener = Task { try await idle.listenForClaimableJobs(onConnect: { connects.increment() }, wake: { wakes.increment() }) }
+        #expect(await connects.reaches(1, within: 10))
+        try await Task.sleep(for: .milliseconds(200))
+
+        let terminated = try await PostgresTestDatabase.values(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database.name)' AND query LIKE 'LISTEN%'",
+            in: database.name, as: Bool.self)
+        #expect(terminated == [true], "one listening backend")
+        #expect(await connects.reaches(2, within: 10), "listening again after the connection was dropped")
+        try await Task.sleep(for: .milliseconds(200))
+        try await busy.enqueue(Self.job(1))
+        #expect(await wakes.reaches(1, within: 2), "woken on the new connection")
+
+        listener.cancel()
+        try await listener.value
+        await idle.close()
+        await busy.close()
+    }
+
+    /// Records the leadership changes a node is told of.
+    final class Leadership: Sendable {
+        private let changes = Mutex<[Bool]>([])
+        func record(_ leading: Bool) { changes.withLock { $0.append(leading) } }
+        var history: [Bool] { changes.withLock { $0 } }
+        var leading: Bool { history.last ?? false }
+        func becomes(_ leading: Bool, within seconds: Double) async -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while self.leading != leading, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+            return self.leading == leading
+        }
+    }
+
+    @Test("One node lists the inbox at a time; a stop hands it over, and so does a lister whose connection dies")
+    func inboxListingLeadership() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let queues = [try await PostgresJobQueue(url: database.url), try await PostgresJobQueue(url: database.url)]
+        let states = [Leadership(), Leadership()]
+        var tasks = (0..<2).map { i in
+            Task { try await queues[i].leadInboxListing(retry: .milliseconds(200)) { states[i].record($0) } }
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while !states.contains { $0.leading }, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(states.filter { $0.leading }.count == 1, "exactly one lister: \(states.map(\.history))")
+        let first = try #require(states.firstIndex { $0.leading })
+        let second = 1 - first
+
+        // A graceful stop gives the listing up at once.
+        tasks[first].cancel()
+        try await tasks[first].value
+        #expect(states[first].history == [true, false])
+        #expect(await states[second].becomes(true, within: 5), "the other node takes the listing over")
+
+        // The lister's connection is cut: it says it no longer lists, and the other (restarted)
+        // node takes over; the cut one keeps trying and does not list alongside.
+        tasks[first] = Task { try await queues[first].leadInboxListing(retry: .milliseconds(200)) { states[first].record($0) } }
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(states[first].history == [true, false], "no second lister while one holds it")
+        let terminated = try await PostgresTestDatabase.values(
+            """
+            SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+            WHERE l.locktype = 'advisory' AND l.granted AND l.objid = \(UInt32(truncatingIfNeeded: PostgresSchema.inboxListingLock))
+            """, in: database.name, as: Bool.self)
+        #expect(terminated == [true], "one backend holds the listing lock")
+        #expect(await states[second].becomes(false, within: 5), "the cut lister stops listing")
+        #expect(await states[first].becomes(true, within: 5), "the waiting node takes over")
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(states.filter { $0.leading }.count == 1, "still one lister: \(states.map(\.history))")
+
+        for task in tasks { task.cancel() }
+        for task in tasks { try await task.value }
+        #expect(!states.contains { $0.leading })
+        for queue in queues { await queue.close() }
+    }
+
+    @Test("Nodes: a heartbeat adds or refreshes a node's row by the database's clock, a graceful stop removes it, day-old rows go")
+    func nodeRows() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let queue = try await PostgresJobQueue(url: database.url)
+        #expect(try await queue.nodes().isEmpty)
+        let a = ClusterNode(name: "a", owner: "a:10:100", memoryLimit: 400 * 1_048_576)
+        let b = ClusterNode(name: "b", owner: "b:20:200")
+        try await queue.nodeHeartbeat(a)
+        try await queue.nodeHeartbeat(b)
+        try await Task.sleep(for: .milliseconds(1200))
+        try await queue.nodeHeartbeat(b)
+        let nodes = try await queue.nodes()
+        #expect(nodes.map(\.name) == ["a", "b"], "oldest first")
+        #expect(nodes.map(\.owner) == ["a:10:100", "b:20:200"])
+        #expect(nodes[0].memoryLimit == 400 * 1_048_576 && nodes[1].memoryLimit == nil)
+        #expect(nodes.allSatisfy { $0.version == HearingAIVersion.current })
+        #expect((nodes[0].secondsSinceHeartbeat ?? 0) >= 1.0, "a has been silent since its heartbeat")
+        #expect((nodes[1].secondsSinceHeartbeat ?? 9) < 1.0, "b just beat")
+
+        try await queue.nodeLeft(owner: "a:10:100")
+        #expect(try await queue.nodes().map(\.name) == ["b"])
+        _ = try await PostgresTestDatabase.values(
+            "UPDATE node SET heartbeat_at = now() - interval '25 hours' RETURNING 1", in: database.name, as: Int.self)
+        try await queue.nodeHeartbeat(a)
+        #expect(try await queue.nodes().map(\.name) == ["a"], "b, silent for a day, is gone")
+        await queue.close()
     }
 
     @Test("A holder that stops heartbeating loses its job when the lease expires by the database's clock")

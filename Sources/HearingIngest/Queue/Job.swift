@@ -49,6 +49,7 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
         static let origin = Column(CodingKeys.origin)
         static let priority = Column(CodingKeys.priority)
         static let cancelRequested = Column(CodingKeys.cancelRequested)
+        static let node = Column(CodingKeys.node)
     }
 
     /// The job's number.
@@ -115,6 +116,9 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
     /// claimed (at once: it is claimed before anything else), a running one at its next
     /// heartbeat.
     public var cancelRequested: Bool
+    /// The node (`node_name`) that claimed the job last: which machine runs it, or ran it.
+    /// Kept when the job ends, so `jobs list` shows jobs by node.
+    public var node: String?
 
     /// The inbox name.
     public var fileName: FileName { FileName(bytes: Array(name)) }
@@ -123,6 +127,28 @@ public struct Job: Codable, Sendable, Identifiable, Equatable, FetchableRecord, 
     public var lease: Lease? {
         guard state == .running, let id, let leaseOwner else { return nil }
         return Lease(jobID: id, owner: leaseOwner, token: leaseToken)
+    }
+
+    /// Marks a queued job claimed by `owner` (`NODE:PID:START`) under the next lease token: the
+    /// one change every backend's claim makes.
+    public mutating func claim(owner: String, now: Date) {
+        state = .running
+        attempts += 1
+        chunksAtClaim = chunksDone
+        leaseOwner = owner
+        node = Self.node(ofOwner: owner)
+        leaseToken += 1
+        heartbeatAt = now
+        startedAt = now
+        updatedAt = now
+    }
+
+    /// The node part of a lease owner (`NODE:PID:START`); the whole string if it has no such
+    /// form.
+    public static func node(ofOwner owner: String) -> String {
+        let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 3 else { return owner }
+        return parts.dropLast(2).joined(separator: ":")
     }
 
     /// Puts a running job whose lease holder died back in the queue, by the rule every backend

@@ -16,7 +16,8 @@ public protocol QueueBackend: Sendable {
     /// Whether several services (nodes) share one queue of this kind. A shared queue takes no
     /// instance lock; another node's lease holder counts as alive until its lease expires by
     /// the queue's own clock; expired leases are swept and the queue is polled, since another
-    /// node's new jobs ring no local doorbell (``LeaseSweeper``).
+    /// node's new jobs ring no local doorbell (``LeaseSweeper``); a queue that also conforms
+    /// to ``SharedJobQueue`` keeps rows of its nodes and announces claimable jobs.
     var isShared: Bool { get }
     /// Opens the queue `configuration.database` names, migrating it. With `create` false a
     /// queue that does not exist yet is an error (the command line reads a service's queue;

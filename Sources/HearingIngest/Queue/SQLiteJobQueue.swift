@@ -119,6 +119,11 @@ public final class SQLiteJobQueue: JobQueue {
             }
             try db.create(index: "webhook_delivery_due", on: "webhook_delivery", columns: ["state", "notBefore"])
         }
+        migrator.registerMigration("v7: node of each job") { db in
+            try db.alter(table: "job") { t in
+                t.add(column: "node", .text)
+            }
+        }
         return migrator
     }
 
@@ -190,14 +195,7 @@ public final class SQLiteJobQueue: JobQueue {
                     .order(Job.Columns.cancelRequested.desc, Job.Columns.priority.desc, Job.Columns.notBefore, Job.Columns.id)
                     .fetchOne(db)
             else { return nil }
-            job.state = .running
-            job.attempts += 1
-            job.chunksAtClaim = job.chunksDone
-            job.leaseOwner = owner
-            job.leaseToken += 1
-            job.heartbeatAt = now
-            job.startedAt = now
-            job.updatedAt = now
+            job.claim(owner: owner, now: now)
             try job.update(db)
             return job
         }

@@ -22,7 +22,7 @@ public import HearingAI
 /// | `empty_file_seconds` | 60 | an empty file must stay empty and unchanged this long before it is refused |
 /// | `rescan_seconds` | 30 | full inbox rescans, for filesystems that give no events |
 /// | `inbox_missing_seconds` | 60 | how long the inbox path may be missing before the service reports itself not ready |
-/// | `poll_only` | false | no inotify: rely on rescans alone (network filesystems) |
+/// | `poll_only` | false | no inotify (rescans alone: network filesystems) and no LISTEN (polls a shared queue: PgBouncer) |
 /// | `max_file_mb` | 20480 | files larger than this go to failed/ unread |
 /// | `max_attempts` | 3 | claims before a file is quarantined in failed/ |
 /// | `shutdown_timeout_seconds` | 45 | how long a graceful stop may take before work is cancelled |
@@ -66,7 +66,8 @@ public struct IngestConfiguration: Sendable {
     /// How long the inbox path may be missing (deleted, moved away, unmounted) before the
     /// service reports itself not ready: `STATUS=` says so and the watchdog is no longer fed.
     public var inboxMissingTime: Duration
-    /// Whether to rely on rescans alone, without inotify.
+    /// Whether to rely on polling alone: rescans of the inbox without inotify, and polls of a
+    /// shared queue without LISTEN.
     public var pollOnly: Bool
     /// Files larger than this are refused unread.
     public var maxFileBytes: Int64
@@ -205,7 +206,9 @@ public struct IngestConfiguration: Sendable {
         /// `poll_only`.
         public static let pollOnly = ConfigurationKey(
             "poll_only", .bool, flag: "--poll-only", default: "false",
-            help: "Do not use inotify; find files by rescanning (network filesystems).")
+            help:
+                "Do not use inotify or LISTEN: find files by rescanning (network filesystems) and jobs by polling a PostgreSQL queue (PgBouncer in transaction mode)."
+        )
         /// `max_file_mb`.
         public static let maxFileMB = ConfigurationKey("max_file_mb", .int, default: "20480", help: "Larger files go to failed/ unread.")
         /// `max_attempts`.

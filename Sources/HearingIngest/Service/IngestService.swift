@@ -22,9 +22,12 @@ import Glibc
 /// 4. the inbox watcher (inotify events as hints), unless `poll_only`,
 /// 5. what the caller adds (the HTTP API), given an ``IngestAccess``;
 ///
-/// and, beside them, the metrics sampler (jobs by state, resident memory) and, when
+/// and, beside them, the metrics sampler (jobs by state, resident memory); when
 /// `webhook_url` is set, the webhook delivery (``WebhookDispatcher``), which starts before
-/// the processor and so stops after it.
+/// the processor and so stops after it; and on a shared queue the ``LeaseSweeper`` (expired
+/// leases, this node's row, the fallback poll), the ``InboxListing`` (one node at a time
+/// takes files from the shared inbox) and, unless `poll_only`, the ``QueueListener``
+/// (LISTEN/NOTIFY).
 ///
 /// They start in that order and stop in reverse on SIGTERM or SIGINT: the watcher first, then
 /// the intake (no new files taken), then the processor (the chunks in flight finish and are
@@ -123,9 +126,11 @@ public struct IngestService: Sendable {
         let health = ServiceHealth(
             inbox: directories.inboxPath, missingBound: configuration.inboxMissingTime, owner: owner,
             snapshotPath: backend.healthSnapshotPath(configuration), notifier: notifier)
+        // On a shared queue one node at a time lists the inbox (InboxListing), none until then.
+        let shared = backend.isShared ? queue as? any SharedJobQueue : nil
         let intake = Intake(
             directories: directories, queue: queue, configuration: configuration, logger: logger, notifier: notifier, doorbell: doorbell,
-            health: health, watcher: watcher)
+            health: health, watcher: watcher, listsInbox: shared == nil)
         let processor = JobProcessor(
             directories: directories, queue: queue, configuration: configuration, orchestrator: orchestrator,
             resources: resources, owner: owner, logger: logger, health: health, doorbell: doorbell, webhookBell: webhookBell)
@@ -186,9 +191,18 @@ public struct IngestService: Sendable {
             services.append(
                 .init(
                     service: LeaseSweeper(
-                        queue: queue, owner: owner, node: configuration.nodeName, interval: LeaseSweeper.pollInterval,
-                        doorbell: doorbell, logger: logger),
+                        queue: queue, owner: owner, node: configuration.nodeName,
+                        member: ClusterNode(name: configuration.nodeName, owner: owner, memoryLimit: resources.limit?.bytes),
+                        listsInbox: { await intake.listsInbox }, interval: LeaseSweeper.pollInterval, doorbell: doorbell,
+                        logger: logger),
                     successTerminationBehavior: .ignore))
+        }
+        if let shared {
+            if !configuration.pollOnly {
+                services.append(.init(service: QueueListener(queue: shared, doorbell: doorbell), successTerminationBehavior: .ignore))
+            }
+            services.append(
+                .init(service: InboxListing(queue: shared, intake: intake, logger: logger), successTerminationBehavior: .ignore))
         }
         services += [
             .init(service: processor, successTerminationBehavior: .gracefullyShutdownGroup),
@@ -208,38 +222,20 @@ public struct IngestService: Sendable {
         logger.info("Stopped")
     }
 
-    /// Startup recovery: requeue jobs a dead process held, queue taken files that never
-    /// made it into the database, and finish moves a crash interrupted.
+    /// Startup recovery: requeue jobs a dead process held, finish moves a crash interrupted,
+    /// and queue taken files that never made it into the database (on a shared queue the node
+    /// that lists the inbox does that, when it starts listing: ``Intake/setListsInbox(_:)``).
     private func recover(processor: JobProcessor, intake: Intake) async throws {
         try await LeaseSweeper.sweep(queue: queue, owner: owner, node: configuration.nodeName, shared: backend.isShared, logger: logger)
         for entry in try directories.work.names() {
-            let workDir = entry.description
-            if let job = try await queue.job(workDir: workDir) {
-                switch job.state {
-                case .done: try await processor.finishMove(job, to: directories.processed)
-                case .failed: await processor.moveToFailed(job, reason: job.lastError ?? "failed", logger: logger)
-                case .queued, .running: break
-                }
-                continue
+            guard let job = try await queue.job(workDir: entry.description) else { continue }
+            switch job.state {
+            case .done: try await processor.finishMove(job, to: directories.processed)
+            case .failed: await processor.moveToFailed(job, reason: job.lastError ?? "failed", logger: logger)
+            case .queued, .running: break
             }
-            let jobDirectory = try directories.work.subdirectory(entry)
-            guard jobDirectory.contains(IngestDirectories.sourceName),
-                let nameData = FileManager.default.contents(atPath: "\(jobDirectory.path)/\(IngestDirectories.nameFile)"),
-                let status = try jobDirectory.status(of: IngestDirectories.sourceName)
-            else {
-                // Made but never filled: the file is still in the inbox.
-                jobDirectory.remove(IngestDirectories.nameFile, directory: false)
-                directories.work.remove(entry, directory: true)
-                continue
-            }
-            let sha = try await intake.hash(path: directories.sourcePath(workDir: workDir))
-            let name = FileName(bytes: Array(nameData))
-            let job = try await queue.enqueue(
-                Job(name: name, workDir: workDir, size: status.size, mtimeNs: status.mtimeNanoseconds, sha256: sha))
-            ServiceMetrics.enqueued(source: "inbox")
-            logger.info(
-                "Queued a taken file that was not yet in the queue", metadata: ["job.id": "\(job.id ?? 0)", "file.name": "\(name)"])
         }
+        if await intake.listsInbox { try await intake.queueTakenFiles() }
     }
 
     /// Whether the lease owner `owner` (`NODE:PID:START`) is gone, as far as this node can

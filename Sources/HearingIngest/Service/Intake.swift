@@ -76,11 +76,15 @@ actor Intake: Service {
     private var reportedNotReady = false
     /// 0.25 s, 0.5 s, 1 s, then every 2 s while the inbox is missing.
     static let inboxBackoff = Backoff(base: 0.25, factor: 2, cap: 2, jitter: 1...1)
+    /// Whether this node takes files from the inbox: always on a queue of its own; on a shared
+    /// queue only while it is the one node that lists the shared inbox (``InboxListing``).
+    private(set) var listsInbox: Bool
 
     init(
         directories: IngestDirectories, queue: any JobQueue, configuration: IngestConfiguration, logger: Logger,
-        notifier: SystemdNotifier, doorbell: Doorbell, health: ServiceHealth, watcher: InotifyWatcher?
+        notifier: SystemdNotifier, doorbell: Doorbell, health: ServiceHealth, watcher: InotifyWatcher?, listsInbox: Bool = true
     ) {
+        self.listsInbox = listsInbox
         self.directories = directories
         self.queue = queue
         self.configuration = configuration
@@ -122,9 +126,60 @@ actor Intake: Service {
         !name.isHidden && !temporarySuffixes.contains(where: name.hasSuffix)
     }
 
-    /// Looks at every entry of the inbox: the listing is the truth, events are hints.
+    /// Starts or stops taking files (on a shared queue: this node became, or stopped being, the
+    /// one that lists the inbox). Starting rescans at once; stopping forgets what was pending,
+    /// so a file half-settled here is settled afresh by the next lister.
+    func setListsInbox(_ lists: Bool) async {
+        guard lists != listsInbox else { return }
+        listsInbox = lists
+        logger.info(lists ? "Listing the shared inbox: this node takes its files" : "No longer listing the shared inbox")
+        if lists {
+            do {
+                try await queueTakenFiles()
+            } catch {
+                logger.error("Could not look for taken files left unqueued", metadata: ["error": "\(error)"])
+            }
+            await rescan()
+        } else {
+            pending.removeAll()
+        }
+    }
+
+    /// Queues the files of the work area that were taken (renamed in) but never queued, by a
+    /// process that died in between, and removes work directories made but never filled (their
+    /// file is still in the inbox). Run by the node that takes files: at startup, or on a
+    /// shared queue when it starts listing the inbox. A file another node queues meanwhile (a
+    /// lister cut off mid-take) is queued once: the work directory is unique in the queue.
+    func queueTakenFiles() async throws {
+        for entry in try directories.work.names() {
+            let workDir = entry.description
+            guard try await queue.job(workDir: workDir) == nil else { continue }
+            let jobDirectory = try directories.work.subdirectory(entry)
+            guard jobDirectory.contains(IngestDirectories.sourceName),
+                let nameData = FileManager.default.contents(atPath: "\(jobDirectory.path)/\(IngestDirectories.nameFile)"),
+                let status = try jobDirectory.status(of: IngestDirectories.sourceName)
+            else {
+                // Made but never filled: the file is still in the inbox.
+                jobDirectory.remove(IngestDirectories.nameFile, directory: false)
+                directories.work.remove(entry, directory: true)
+                continue
+            }
+            let sha = try await hash(path: directories.sourcePath(workDir: workDir))
+            let name = FileName(bytes: Array(nameData))
+            let job = try await queue.enqueue(
+                Job(name: name, workDir: workDir, size: status.size, mtimeNs: status.mtimeNanoseconds, sha256: sha))
+            ServiceMetrics.enqueued(source: "inbox")
+            logger.info(
+                "Queued a taken file that was not yet in the queue", metadata: ["job.id": "\(job.id ?? 0)", "file.name": "\(name)"])
+            doorbell.ring()
+        }
+    }
+
+    /// Looks at every entry of the inbox: the listing is the truth, events are hints. A
+    /// listing that fails or comes back short only delays files: nothing is taken or moved
+    /// because a name is missing from it.
     func rescan() async {
-        guard !inboxLost else { return }
+        guard !inboxLost, listsInbox else { return }
         do {
             let names = try directories.inbox.names()
             for name in names { await observe(name) }
@@ -141,7 +196,7 @@ actor Intake: Service {
 
     /// Notes that `name` may have changed, and takes what has settled.
     func observe(_ name: FileName) async {
-        guard Self.isCandidate(name), !inboxLost else { return }
+        guard Self.isCandidate(name), !inboxLost, listsInbox else { return }
         guard let status = try? directories.inbox.status(of: name) else {
             pending[name] = nil
             return
@@ -153,6 +208,7 @@ actor Intake: Service {
 
     /// Takes every pending entry that has been unchanged for the settle time.
     func takeSettled() async {
+        guard listsInbox else { return }
         let now = clock.now
         for (name, entry) in pending where now - entry.since >= settleTime(for: entry.status) {
             pending[name] = nil

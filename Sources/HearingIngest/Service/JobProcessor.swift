@@ -231,6 +231,8 @@ final class JobProcessor: Service, Sendable {
                 logger.info("Transcription interrupted by shutdown; chunks done are checkpointed")
             } else if error.isOutOfSpace {
                 await waitForSpace(job, lease: lease, error: error, logger: logger)
+            } else if error.code == .queueFailed {
+                await waitForQueue(lease: lease, error: error, logger: logger)
             } else if error.isPermanent || job.attempts >= configuration.maxAttempts {
                 await fail(job, lease: lease, reason: error.reason, logger: logger)
             } else {
@@ -505,6 +507,38 @@ final class JobProcessor: Service, Sendable {
             metadata: [
                 "directory": "\(directory)", "error": "\(error.reason)", "retry.in_seconds": "\(Int(delay))",
             ])
+    }
+
+    /// The queue's database failed under a running job (a server restart, a network cut):
+    /// the machine's condition, not the file's, so the job goes back to the queue uncounted,
+    /// as a full disk's does (its chunks done stay checkpointed). The database may still be
+    /// away, so giving it back is tried every second for up to half the lease; if it does not
+    /// come back in that time the lease expires and a node's sweep takes the job back (counted
+    /// only if this attempt finished no new chunk).
+    private func waitForQueue(lease: Lease, error: HearingAIError, logger: Logger) async {
+        let deadline = ContinuousClock.now + configuration.leaseDuration / 2
+        while true {
+            do {
+                try await queue.waitForResource(
+                    lease, reason: "the queue's database failed", notBefore: Date().addingTimeInterval(1), now: Date())
+                logger.warning(
+                    "The queue's database failed under the job; it is back in the queue, the attempt not counted",
+                    metadata: ["error": "\(error.reason)"])
+                return
+            } catch let lost as HearingAIError where lost.code == .leaseLost {
+                ServiceMetrics.leaseLost()
+                logger.warning("Lease lost; abandoning the job to the node that holds it now", metadata: ["error": "\(lost.reason)"])
+                return
+            } catch {
+                guard ContinuousClock.now < deadline, !Task.isCancelled else {
+                    logger.error(
+                        "The queue's database is unreachable; the job returns to the queue when its lease expires",
+                        metadata: ["error": "\(error)"])
+                    return
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 
     /// 5 s, 10 s, 20 s, ... up to 5 minutes, with ±20% jitter.
