@@ -7,7 +7,13 @@
 #    clock_timestamp(); one machine, one clock). The jobs name work directories that do not
 #    exist, so each is claimed, found without a source and failed at once: only the wake-up is
 #    timed. Modes: LISTEN/NOTIFY (the default) against `--poll-only`, the polling reference.
-# 2. Throughput: FILES distinct speech files of SECONDS s dropped at once into the shared inbox
+# 2. Queue-only throughput: JOBS jobs inserted at once with trivial work (their work directories
+#    do not exist, so each is claimed, found without a source and failed), for 1, 2 and 4 nodes:
+#    jobs/s from the insert to the last one failed, as a ratio to one node.
+# 3. Kill to resume: two nodes, a 60 s file with 5 s chunks; when a chunk is done the holder is
+#    killed with kill -9 (not restarted) and the time until the other node holds the job is
+#    taken, for leases of LEASES s: the lease (a live node waits for it) plus up to one 2 s sweep.
+# 4. Throughput: FILES distinct speech files of SECONDS s dropped at once into the shared inbox
 #    of 1, 2, ... NODES nodes (one decoding worker each: `--max-workers 1`); wall time from the
 #    drop to the last source in processed/, as a ratio to one node. Every file must be
 #    transcribed exactly once: the table says so per round. Also what the database sees: its
@@ -19,10 +25,12 @@
 # release build (`make build`). A throwaway cluster is started under $ROOT and removed after.
 #
 #   scripts/bench-shared-queue.sh
-#   ROWS=40 FILES=16 SECONDS_PER_FILE=4 NODES=3 scripts/bench-shared-queue.sh
+#   ROWS=40 JOBS=1000 LEASES="5 30" FILES=16 SECONDS_PER_FILE=4 NODES=3 scripts/bench-shared-queue.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-30}
+JOBS=${JOBS:-500}
+LEASES=${LEASES:-"5 10 30"}
 FILES=${FILES:-12}
 SECONDS_PER_FILE=${SECONDS_PER_FILE:-4}
 NODES=${NODES:-2}
@@ -119,11 +127,68 @@ for mode in poll notify; do
 done
 
 echo
-echo "## Throughput: $FILES files of $SECONDS_PER_FILE s dropped at once, 1 to $NODES nodes (one worker each)"
+echo "## Queue-only throughput: $JOBS jobs of trivial work inserted at once"
 echo
+echo "| nodes | jobs | seconds | jobs/s | ÷ 1 node |"
+echo "|---|---|---|---|---|"
+RATE1=
+for nodes in 1 2 4; do
+    db=queue_$nodes
+    url=$(new_cluster "$db")
+    for n in $(seq "$nodes"); do start_node "n$n" "$db" "$url"; done
+    wait_for 60 "$nodes nodes in the node table" bash -c "[[ \$(\"\$0\" \"\$@\" 2>/dev/null) = $nodes ]]" \
+        "${PSQL[@]}" -h "$SOCKET" -p "$HEARINGAI_TEST_PG_PORT" -U hearingai -d "$db" -c "SELECT count(*) FROM node"
+    sleep 3
+    sql "$db" "INSERT INTO job (name, work_dir, size, mtime_ns, sha256, state, not_before, created_at, updated_at)
+        SELECT '\\x78'::bytea, 'trivial-' || i, 1, 1, 'sha-' || i, 'queued', clock_timestamp(), clock_timestamp(), clock_timestamp()
+        FROM generate_series(1, $JOBS) i"
+    wait_for 600 "$JOBS jobs failed" bash -c "[[ \$(\"\$0\" \"\$@\") = $JOBS ]]" \
+        "${PSQL[@]}" -h "$SOCKET" -p "$HEARINGAI_TEST_PG_PORT" -U hearingai -d "$db" -c "SELECT count(*) FROM job WHERE state = 'failed'"
+    seconds=$(sql "$db" "SELECT round(EXTRACT(EPOCH FROM max(finished_at) - min(created_at))::numeric, 2) FROM job")
+    rate=$(calc "round($JOBS / $seconds, 1)")
+    [[ -n $RATE1 ]] || RATE1=$rate
+    echo "| $nodes | $JOBS | $seconds | $rate | $(calc "f'{$rate / $RATE1:.2f}x'") |"
+    stop_nodes
+done
+
+echo
+echo "## Kill -9 to resume elsewhere, against the lease"
+echo
+echo "| lease s | holder killed after | resumed elsewhere after s | ÷ lease |"
+echo "|---|---|---|---|"
 source scripts/lib/speech-files.sh
 STAGE=$ROOT/stage
 mkdir -p "$STAGE"
+speech_file 1 2 60 0 "$STAGE/long.wav"
+for lease in $LEASES; do
+    db=resume_$lease
+    url=$(new_cluster "$db")
+    for n in 1 2; do HEARINGAI_LEASE_SECONDS=$lease start_node "n$n" "$db" "$url" --chunk-size 5 --max-workers 1; done
+    wait_for 60 "2 nodes in the node table" bash -c "[[ \$(\"\$0\" \"\$@\" 2>/dev/null) = 2 ]]" \
+        "${PSQL[@]}" -h "$SOCKET" -p "$HEARINGAI_TEST_PG_PORT" -U hearingai -d "$db" -c "SELECT count(*) FROM node"
+    cp "$STAGE/long.wav" "$ROOT/$db/long.wav"
+    mv "$ROOT/$db/long.wav" "$ROOT/$db/inbox/"
+    wait_for 120 "a chunk checkpointed" bash -c "[[ \$(\"\$0\" \"\$@\") -ge 1 ]]" \
+        "${PSQL[@]}" -h "$SOCKET" -p "$HEARINGAI_TEST_PG_PORT" -U hearingai -d "$db" -c "SELECT coalesce(max(chunks_done), 0) FROM job"
+    holder=$(sql "$db" "SELECT node FROM job WHERE state = 'running'")
+    chunks=$(sql "$db" "SELECT chunks_done FROM job")
+    owner=$(sql "$db" "SELECT lease_owner FROM job")
+    pid=$(cut -d: -f2 <<<"$owner")
+    kill -KILL "$pid"
+    wait "$pid" 2>/dev/null || true
+    t0=$(date +%s.%N)
+    wait_for $((lease + 60)) "the job held by another node" bash -c "[[ \$(\"\$0\" \"\$@\") = t ]]" \
+        "${PSQL[@]}" -h "$SOCKET" -p "$HEARINGAI_TEST_PG_PORT" -U hearingai -d "$db" \
+        -c "SELECT state = 'running' AND lease_owner IS DISTINCT FROM '$owner' FROM job"
+    t1=$(date +%s.%N)
+    resumed=$(calc "round($t1 - $t0, 2)")
+    echo "| $lease | $chunks chunk(s), on $holder | $resumed | $(calc "f'{$resumed / $lease:.2f}x'") |"
+    stop_nodes
+done
+
+echo
+echo "## Throughput: $FILES files of $SECONDS_PER_FILE s dropped at once, 1 to $NODES nodes (one worker each)"
+echo
 for i in $(seq "$FILES"); do speech_file $((i % 4)) $((i % 8)) "$SECONDS_PER_FILE" "$i" "$STAGE/f$i.wav"; done
 echo "| nodes | files | wall s | files/s | ÷ 1 node (wall) | transcribed once each | jobs per node | idle transactions/s per node | transactions per file | peak connections |"
 echo "|---|---|---|---|---|---|---|---|---|---|"

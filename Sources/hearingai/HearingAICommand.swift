@@ -14,4 +14,3 @@ struct HearingAICommand: AsyncParsableCommand {
         defaultSubcommand: TranscribeCommand.self
     )
 }
-

@@ -622,7 +622,10 @@ struct WatchServiceTests {
         #expect(status.stdout == "queued: 0  running: 0  done: 1  failed: 1\n")
 
         let list = try service.jobsList()
-        #expect(list.map { [$0["ID"], $0["STATE"], $0["TRIES"], $0["FILE"]] } == [["2", "done", "1", "good.wav"], ["1", "failed", "1", "notaudio.wav"]])
+        #expect(
+            list.map { [$0["ID"], $0["STATE"], $0["TRIES"], $0["FILE"]] } == [
+                ["2", "done", "1", "good.wav"], ["1", "failed", "1", "notaudio.wav"],
+            ])
         #expect(list.allSatisfy { ISO8601DateFormatter().date(from: $0["UPDATED"] ?? "") != nil })
         #expect(list.allSatisfy { $0["NODE"] == ProcessInfo.processInfo.hostName }, "each job names the node that ran it")
         #expect(try service.jobsList(state: "failed").map { $0["ID"] } == ["1"])

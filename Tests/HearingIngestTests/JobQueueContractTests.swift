@@ -216,7 +216,9 @@ struct JobQueueContractTests {
         #expect(try await queue.nextDue() == nil)
     }
 
-    @Test("Done and failed jobs keep the node that ran them; a failed one can be queued again with attempts reset", arguments: Backend.allCases)
+    @Test(
+        "Done and failed jobs keep the node that ran them; a failed one can be queued again with attempts reset",
+        arguments: Backend.allCases)
     func finish(_ backend: Backend) async throws {
         let (queue, _, cleanup) = try await backend.make()
         defer { cleanup() }

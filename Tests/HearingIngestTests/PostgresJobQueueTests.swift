@@ -1,8 +1,8 @@
 import Foundation
 import HearingAI
 import PostgresNIO
-import TestSupport
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import HearingIngest
