@@ -147,7 +147,8 @@ public final class PostgresJobQueue: JobQueue {
 
     public func counts() async throws -> [Job.State: Int] {
         var counts = Dictionary(uniqueKeysWithValues: Job.State.allCases.map { ($0, 0) })
-        for row in try await query("SELECT state, count(*) AS n FROM job GROUP BY state") {
+        // Kept by a trigger (migration 3): reading them costs four rows, however long the history.
+        for row in try await query("SELECT state, n FROM job_count") {
             let (state, count) = try row.decode((String, Int).self)
             guard let state = Job.State(rawValue: state) else { continue }
             counts[state] = count

@@ -211,6 +211,71 @@ struct PostgresJobQueueTests {
         await queue.close()
     }
 
+    @Test(
+        "Counts by state kept by the trigger match the rows, through concurrent claims, ends, requeues and forgets, and from migration on")
+    func countsKeptByTrigger() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let nodes = [try await PostgresJobQueue(url: database.url), try await PostgresJobQueue(url: database.url)]
+        for n in 1...60 { try await nodes[n % 2].enqueue(Self.job(n)) }
+        // Eight claimers on two pools, each ending its jobs one of four ways.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    let queue = nodes[worker % 2]
+                    var n = 0
+                    while let job = try await queue.claim(owner: "w\(worker):1:1") {
+                        let lease = try #require(job.lease)
+                        switch n % 4 {
+                        case 0: try await queue.markDone(lease)
+                        case 1: try await queue.markFailed(lease, reason: "x")
+                        case 2: try await queue.retryLater(lease, reason: "x", notBefore: Date().addingTimeInterval(3600))
+                        default: break  // left running
+                        }
+                        n += 1
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        func exact() async throws -> [Job.State: Int] {
+            var counts = Dictionary(uniqueKeysWithValues: Job.State.allCases.map { ($0, 0) })
+            for row in try await PostgresTestDatabase.values(
+                "SELECT state || ' ' || count(*) FROM job GROUP BY state", in: database.name, as: String.self)
+            {
+                let parts = row.split(separator: " ")
+                counts[Job.State(rawValue: String(parts[0]))!] = Int(parts[1])!
+            }
+            return counts
+        }
+        let afterClaims = try await nodes[0].counts()
+        #expect(afterClaims == (try await exact()))
+        #expect(afterClaims.values.reduce(0, +) == 60)
+        #expect(afterClaims[.running]! > 0 && afterClaims[.done]! > 0 && afterClaims[.failed]! > 0 && afterClaims[.queued]! > 0)
+
+        _ = try await nodes[1].requeueOrphans(owner: "sweeper", isDead: { _ in true })
+        for job in try await nodes[0].jobs(state: .done, limit: 5) { _ = try await nodes[0].forget(job.id!) }
+        for job in try await nodes[0].jobs(state: .failed, limit: 3) { try await nodes[0].requeueFailed(job.id!) }
+        #expect(try await nodes[1].counts() == (try await exact()))
+        #expect(try await nodes[1].counts()[.running] == 0)
+
+        // A database migrated with rows already in it starts from their true counts.
+        let settings = try PostgresSettings(url: database.url)
+        let connection = try await PostgresConnection.connect(
+            configuration: try settings.connectionConfiguration(), id: 9, logger: PostgresJobQueue.quiet)
+        for statement in [
+            "DELETE FROM hearingai_schema WHERE version = 3", "DROP TRIGGER job_count ON job", "DROP FUNCTION hearingai_job_count()",
+            "DROP TABLE job_count",
+        ] {
+            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: PostgresJobQueue.quiet)
+        }
+        try await nodes[0].enqueue(Self.job(61))
+        #expect(try await PostgresSchema.migrate(connection, logger: PostgresJobQueue.quiet) == [3])
+        try? await connection.close()
+        #expect(try await nodes[0].counts() == (try await exact()))
+        for queue in nodes { await queue.close() }
+    }
+
     @Test("A holder that stops heartbeating loses its job when the lease expires by the database's clock")
     func leaseExpiry() async throws {
         let database = try await PostgresTestDatabase.create()
