@@ -6,8 +6,9 @@
 # It makes PER_LENGTH distinct WAV files of each length in LENGTHS (as soak-kill.sh does),
 # transcribes each once with `hearingai transcribe` (the clean run), starts a throwaway
 # PostgreSQL cluster and NODES nodes (n1, n2, …) on shared directories with a short lease
-# (LEASE s), and then, KILLS times: waits a random KILL_MIN..KILL_MAX s, drops the next
-# FILES_PER_CYCLE files into the inbox, kills a random node with SIGKILL, and restarts it
+# (LEASE s), and then, KILLS times: drops the next FILES_PER_CYCLE files into the inbox at a
+# random moment of a random KILL_MIN..KILL_MAX s wait, kills a random node with SIGKILL at its
+# end, and restarts it
 # RESTART_MIN..RESTART_MAX s later (so its jobs are taken back by a live node when its lease
 # expires, or by itself on restart, whichever comes first). At the kill numbered PG_RESTART_AT
 # the PostgreSQL server is restarted as well (fast: every session is cut). Then it waits until
@@ -24,13 +25,13 @@
 # release build (`make build`). The binary is copied first.
 #
 #   scripts/soak-cluster.sh                                     (~20 minutes on 2 cores)
-#   NODES=3 KILLS=24 PER_LENGTH=15 LENGTHS="2 15" LEASE=6 PG_RESTART_AT=12 SEED=17 KEEP=1 scripts/soak-cluster.sh
+#   NODES=3 KILLS=24 PER_LENGTH=15 LENGTHS="5 30" LEASE=6 PG_RESTART_AT=12 SEED=17 KEEP=1 scripts/soak-cluster.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODES=${NODES:-3}
 KILLS=${KILLS:-24}
 PER_LENGTH=${PER_LENGTH:-15}
-LENGTHS=${LENGTHS:-"2 15"}
+LENGTHS=${LENGTHS:-"5 30"}
 KILL_MIN=${KILL_MIN:-3}
 KILL_MAX=${KILL_MAX:-15}
 RESTART_MIN=${RESTART_MIN:-0}
@@ -124,8 +125,12 @@ for n in $(seq "$NODES"); do start_node "n$n"; done
 SOAK_START=$(date +%s)
 log "soak: $NODES nodes, $KILLS kill -9 points ${KILL_MIN}-${KILL_MAX} s apart, PostgreSQL restarted at kill $PG_RESTART_AT"
 for cycle in $(seq 1 "$KILLS"); do
-    sleep "$(random_between "$KILL_MIN" "$KILL_MAX")"
+    # Files go in at a random moment before the kill, so that most kills find work in flight.
+    delay=$(random_between "$KILL_MIN" "$KILL_MAX")
+    before=$(random_between 0 "$delay")
+    sleep "$before"
     drop_next
+    sleep "$(calc "max(0, $delay - $before)")"
     victim=n$(( RANDOM % NODES + 1 ))
     kill -KILL "${PID[$victim]}" 2>/dev/null || true
     wait "${PID[$victim]}" 2>/dev/null || true
