@@ -72,26 +72,7 @@ random_between() { calc "$1 + ($2 - $1) * $(( RANDOM % 10001 )) / 10000"; }
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
 # ---------------------------------------------------------------- files and the clean run
-log "making $PER_LENGTH files of each of $LENGTHS s"
-for seconds in $LENGTHS; do
-    for i in $(seq 1 "$PER_LENGTH"); do
-        SPEECH_CACHE=$ROOT/base speech_file $(( i % ${#VOICES[@]} )) $(( (i * 3 + seconds) % ${#TEXTS[@]} )) "$seconds" "$i" \
-            "$ROOT/files/s$(printf %02d "$seconds")-$(printf %02d "$i").wav"
-    done
-done
-mapfile -t FILES < <(cd "$ROOT/files" && ls ./*.wav | sed 's|^\./||' | python3 -c "
-import random, sys
-names = [l.strip() for l in sys.stdin]
-random.Random($SEED).shuffle(names)
-print('\n'.join(names))")
-TOTAL=${#FILES[@]}
-AUDIO=$(python3 -c "print(sum(int(x) for x in '$LENGTHS'.split()) * $PER_LENGTH)")
-log "clean run: hearingai transcribe on each of $TOTAL files ($AUDIO s of audio)"
-CLEAN_START=$(date +%s)
-for name in "${FILES[@]}"; do
-    "$BIN" transcribe "$ROOT/files/$name" -f txt -o "$ROOT/clean/${name%.wav}.txt" --cache-dir "$ROOT/cache" >/dev/null 2>>"$ROOT/logs/clean.stderr"
-done
-CLEAN_SECONDS=$(( $(date +%s) - CLEAN_START ))
+soak_files_and_clean_run
 
 # ---------------------------------------------------------------- the cluster
 scripts/test-postgres.sh start >/dev/null

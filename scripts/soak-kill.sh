@@ -74,30 +74,8 @@ log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
 source "$(dirname "$0")/lib/speech-files.sh"
 
-# ---------------------------------------------------------------- files
-log "making $PER_LENGTH files of each of $LENGTHS s in $ROOT/files"
-for seconds in $LENGTHS; do
-    for i in $(seq 1 "$PER_LENGTH"); do
-        SPEECH_CACHE=$ROOT/base speech_file $(( i % ${#VOICES[@]} )) $(( (i * 3 + seconds) % ${#TEXTS[@]} )) "$seconds" "$i" \
-            "$ROOT/files/s$(printf %02d "$seconds")-$(printf %02d "$i").wav"
-    done
-done
-mapfile -t FILES < <(cd "$ROOT/files" && ls ./*.wav | sed 's|^\./||' | python3 -c "
-import random, sys
-names = [l.strip() for l in sys.stdin]
-random.Random($SEED).shuffle(names)
-print('\n'.join(names))")
-TOTAL=${#FILES[@]}
-AUDIO=$(python3 -c "print(sum(int(x) for x in '$LENGTHS'.split()) * $PER_LENGTH)")
-
-# ---------------------------------------------------------------- clean run
-log "clean run: hearingai transcribe on each of $TOTAL files ($AUDIO s of audio)"
-CLEAN_START=$(date +%s)
-for name in "${FILES[@]}"; do
-    "$BIN" transcribe "$ROOT/files/$name" -f txt -o "$ROOT/clean/${name%.wav}.txt" --cache-dir "$ROOT/cache" >/dev/null 2>>"$ROOT/logs/clean.stderr"
-done
-CLEAN_SECONDS=$(( $(date +%s) - CLEAN_START ))
-log "clean run took ${CLEAN_SECONDS} s"
+# ---------------------------------------------------------------- files and the clean run
+soak_files_and_clean_run
 
 # ---------------------------------------------------------------- the soak
 start_service() {

@@ -36,3 +36,34 @@ speech_file() {
     fi
     sox -V1 "$base" "$out" pad 0 "${i}s"
 }
+
+# soak_files_and_clean_run (the kill -9 soaks: soak-kill.sh, soak-cluster.sh)
+#   Uses ROOT, PER_LENGTH, LENGTHS, SEED, BIN and `log`. Makes PER_LENGTH distinct files of each
+#   length in ROOT/files (sSS-II.wav), lists them in FILES shuffled by SEED (TOTAL of them, AUDIO
+#   seconds in all), and transcribes each once with `hearingai transcribe` into
+#   ROOT/clean/STEM.txt (the clean run the soaks compare with), timing it in CLEAN_SECONDS.
+soak_files_and_clean_run() {
+    log "making $PER_LENGTH files of each of $LENGTHS s in $ROOT/files"
+    local seconds i name start
+    for seconds in $LENGTHS; do
+        for i in $(seq 1 "$PER_LENGTH"); do
+            SPEECH_CACHE=$ROOT/base speech_file $(( i % ${#VOICES[@]} )) $(( (i * 3 + seconds) % ${#TEXTS[@]} )) "$seconds" "$i" \
+                "$ROOT/files/s$(printf %02d "$seconds")-$(printf %02d "$i").wav"
+        done
+    done
+    mapfile -t FILES < <(cd "$ROOT/files" && ls ./*.wav | sed 's|^\./||' | python3 -c "
+import random, sys
+names = [l.strip() for l in sys.stdin]
+random.Random($SEED).shuffle(names)
+print('\n'.join(names))")
+    TOTAL=${#FILES[@]}
+    AUDIO=$(python3 -c "print(sum(int(x) for x in '$LENGTHS'.split()) * $PER_LENGTH)")
+    log "clean run: hearingai transcribe on each of $TOTAL files ($AUDIO s of audio)"
+    start=$(date +%s)
+    for name in "${FILES[@]}"; do
+        "$BIN" transcribe "$ROOT/files/$name" -f txt -o "$ROOT/clean/${name%.wav}.txt" --cache-dir "$ROOT/cache" \
+            >/dev/null 2>>"$ROOT/logs/clean.stderr"
+    done
+    CLEAN_SECONDS=$(( $(date +%s) - start ))
+    log "clean run took ${CLEAN_SECONDS} s"
+}
