@@ -67,17 +67,40 @@ struct PostgresJobQueueTests {
         }
     }
 
+    /// An idle node listening for claimable jobs and a busy one that queues them, on a new
+    /// database, once the listener is connected.
+    struct Listening {
+        let database: (name: String, url: String)
+        let idle: PostgresJobQueue
+        let busy: PostgresJobQueue
+        let connects = Counter()
+        let wakes = Counter()
+        let listener: Task<Void, any Error>
+
+        init() async throws {
+            database = try await PostgresTestDatabase.create()
+            idle = try await PostgresJobQueue(url: database.url)
+            busy = try await PostgresJobQueue(url: database.url)
+            let (idle, connects, wakes) = (self.idle, self.connects, self.wakes)
+            listener = Task { try await idle.listenForClaimableJobs(onConnect: { connects.increment() }, wake: { wakes.increment() }) }
+            #expect(await connects.reaches(1, within: 10), "onConnect once listening")
+            // Give LISTEN a moment to be registered before the first notification.
+            try await Task.sleep(for: .milliseconds(200))
+        }
+
+        func stop() async throws {
+            listener.cancel()
+            try await listener.value
+            await idle.close()
+            await busy.close()
+            await PostgresTestDatabase.drop(database.name)
+        }
+    }
+
     @Test("An idle node is woken (LISTEN/NOTIFY) when another queues a job, retries one or gives one back; not by heartbeats")
     func listenWakesIdleNodes() async throws {
-        let database = try await PostgresTestDatabase.create()
-        defer { Task { await PostgresTestDatabase.drop(database.name) } }
-        let idle = try await PostgresJobQueue(url: database.url)
-        let busy = try await PostgresJobQueue(url: database.url)
-        let (connects, wakes) = (Counter(), Counter())
-        let listener = Task { try await idle.listenForClaimableJobs(onConnect: { connects.increment() }, wake: { wakes.increment() }) }
-        #expect(await connects.reaches(1, within: 10), "onConnect once listening")
-        // Give LISTEN a moment to be registered before the first notification.
-        try await Task.sleep(for: .milliseconds(200))
+        let listening = try await Listening()
+        let (busy, wakes) = (listening.busy, listening.wakes)
         #expect(wakes.count == 0)
 
         try await busy.enqueue(Self.job(1))
@@ -92,37 +115,22 @@ struct PostgresJobQueueTests {
         let again = try #require(try await busy.claim(owner: "busy:1:1"))
         try await busy.retryLater(try #require(again.lease), reason: "x", notBefore: Date(), now: Date())
         #expect(await wakes.reaches(3, within: 2), "woken when a job is retried")
-
-        listener.cancel()
-        try await listener.value
-        await idle.close()
-        await busy.close()
+        try await listening.stop()
     }
 
     @Test("A listening connection the server drops is reconnected; onConnect says so, and wakes come again")
     func listenReconnects() async throws {
-        let database = try await PostgresTestDatabase.create()
-        defer { Task { await PostgresTestDatabase.drop(database.name) } }
-        let idle = try await PostgresJobQueue(url: database.url)
-        let busy = try await PostgresJobQueue(url: database.url)
-        let (connects, wakes) = (Counter(), Counter())
-        let listener = Task { try await idle.listenForClaimableJobs(onConnect: { connects.increment() }, wake: { wakes.increment() }) }
-        #expect(await connects.reaches(1, within: 10))
-        try await Task.sleep(for: .milliseconds(200))
-
+        let listening = try await Listening()
+        let name = listening.database.name
         let terminated = try await PostgresTestDatabase.values(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database.name)' AND query LIKE 'LISTEN%'",
-            in: database.name, as: Bool.self)
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(name)' AND query LIKE 'LISTEN%'",
+            in: name, as: Bool.self)
         #expect(terminated == [true], "one listening backend")
-        #expect(await connects.reaches(2, within: 10), "listening again after the connection was dropped")
+        #expect(await listening.connects.reaches(2, within: 10), "listening again after the connection was dropped")
         try await Task.sleep(for: .milliseconds(200))
-        try await busy.enqueue(Self.job(1))
-        #expect(await wakes.reaches(1, within: 2), "woken on the new connection")
-
-        listener.cancel()
-        try await listener.value
-        await idle.close()
-        await busy.close()
+        try await listening.busy.enqueue(Self.job(1))
+        #expect(await listening.wakes.reaches(1, within: 2), "woken on the new connection")
+        try await listening.stop()
     }
 
     /// Records the leadership changes a node is told of.
