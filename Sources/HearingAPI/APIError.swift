@@ -1,6 +1,7 @@
 import Foundation
 public import HTTPTypes
 public import Hummingbird
+import Logging
 
 /// An error answered as JSON, in the shape OpenAI's clients read:
 /// `{"error": {"message": "...", "type": "...", "code": "..."}}`.
@@ -52,14 +53,24 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
-            throw error
-        } catch let error as HTTPError {
-            throw APIError(
-                error.status, code: error.status == .notFound ? "not_found" : "http_error", error.body ?? error.status.reasonPhrase)
         } catch {
-            context.logger.error("Request failed", metadata: ["error": "\(error)"])
-            throw APIError(.internalServerError, code: "internal_error", "the request failed inside the service; the log has the details")
+            throw APIError(answering: error, logger: context.logger)
+        }
+    }
+}
+
+extension APIError {
+    /// The JSON error that answers `error`: an ``APIError`` as it is, Hummingbird's own with
+    /// its status, anything else a 500 that names no internals (logged in full).
+    init(answering error: any Error, logger: Logger) {
+        switch error {
+        case let error as APIError:
+            self = error
+        case let error as HTTPError:
+            self.init(error.status, code: error.status == .notFound ? "not_found" : "http_error", error.body ?? error.status.reasonPhrase)
+        default:
+            logger.error("Request failed", metadata: ["error": "\(error)"])
+            self.init(.internalServerError, code: "internal_error", "the request failed inside the service; the log has the details")
         }
     }
 }

@@ -54,7 +54,24 @@ struct APIRoutes: Sendable {
         let gone = Atomic(false)
     }
 
+    /// Answers with `Connection: close`, the transcript or the JSON error alike: watching for
+    /// the client to go away (Hummingbird's inbound-close handler) ends the connection after the
+    /// response, and a client told nothing would send its next request down the closing
+    /// connection ("server disconnected without sending a response", seen with OpenAI's client).
     private func transcribe(_ request: Request, context: Context) async throws -> Response {
+        var response: Response
+        do {
+            response = try await transcribeWatchingClient(request, context: context)
+        } catch let error as CancellationError {
+            throw error  // the client went away: nobody to answer
+        } catch {
+            response = try APIError(answering: error, logger: context.logger).response(from: request, context: context)
+        }
+        response.headers[.connection] = "close"
+        return response
+    }
+
+    private func transcribeWatchingClient(_ request: Request, context: Context) async throws -> Response {
         let clientGone = ClientGone()
         return try await request.body.consumeWithInboundCloseHandler { body in
             let form = try await MultipartUpload.receive(

@@ -91,6 +91,19 @@ struct APITests {
         try service.waitUntil("9 sources in processed/") { ServiceProcess.names(service.processed).count == 9 }
         #expect(ServiceProcess.names(service.outbox).count == 18)
         #expect(ServiceProcess.names(service.failed) == [])
+
+        // Watching for the client to go away ends the connection after each answer, so every
+        // answer, transcript or error, says `Connection: close`: a client that kept the
+        // connection for its next request lost it (OpenAI's client on a loaded CI machine:
+        // "Server disconnected without sending a response").
+        for (form, status) in [(["-F", "model=whisper-1"], "200"), (["-F", "response_format=xml"], "400")] {
+            let answer = try runProcess(
+                "/usr/bin/curl",
+                api.curlArguments(
+                    ["-F", "file=@\(Self.short)"] + form + ["-o", "/dev/null", "-D", "-", "\(api.base)/v1/audio/transcriptions"]))
+            let head = answer.stdout.lowercased()
+            #expect(head.hasPrefix("http/1.1 \(status)") && head.contains("connection: close"), "\(answer.stdout)")
+        }
         #expect(!service.allLogs.contains(Self.token), "a token reached the log")
     }
 
