@@ -23,6 +23,42 @@ struct AccuracyTests {
         #expect(transcript.metadata.engine == "pocketsphinx")
     }
 
+    /// Debian's raw engine, when installed (the test packages install it).
+    static let rawEngine = ["/usr/bin/pocketsphinx_continuous"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// The words `pocketsphinx_continuous -infile PATH` prints.
+    static func rawWords(_ path: String) throws -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(rawEngine))
+        process.arguments = ["-infile", path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace).map(String.init)
+    }
+
+    @Test(
+        "Unchunked, the embedded engine gives the raw engine's words exactly: flite voices, real speech, noise, reverb",
+        .enabled(if: rawEngine != nil, "pocketsphinx_continuous is not installed"),
+        arguments: [
+            "speech/short", "speech/conversation", "speech/conversation3", "real/read-passage", "real/phone-call", "hard/duo-noise20",
+            "hard/duo-reverb",
+        ]
+    )
+    func unchunkedEqualsRawEngine(_ name: String) async throws {
+        let path = Fixtures.path(name + ".wav")
+        let ours = try await transcribe(
+            path, configuration: PipelineConfiguration(chunking: ChunkPlan(chunkSize: 600, overlap: 0), maxWorkers: 1))
+        #expect(ours.metadata.chunking.chunks == 1)
+        let raw = try Self.rawWords(path)
+        #expect(!raw.isEmpty)
+        #expect(ours.words.map(\.text) == raw, "\(name)\nours: \(ours.text)\nraw:  \(raw.joined(separator: " "))")
+    }
+
     @Test("Chunking costs no accuracy: no lost or doubled words at boundaries")
     func chunkedMatchesUnchunked() async throws {
         let path = Fixtures.path("speech/conversation.wav")

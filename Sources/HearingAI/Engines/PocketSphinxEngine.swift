@@ -37,8 +37,11 @@ final class PocketSphinxDecoder: ChunkDecoder {
     private final class Handle: @unchecked Sendable {
         var decoder: OpaquePointer?
         var config: OpaquePointer?
-        /// The cepstral mean the decoder starts with, restored before every chunk.
+        /// The decoder's live cepstral-mean state right after `ps_init` (the mean `-cmninit`
+        /// gives, with no frames counted), restored whole before every chunk.
         var initialMean: [mfcc_t] = []
+        var initialSum: [mfcc_t] = []
+        var initialFrames: Int32 = 0
         init() {}
     }
 
@@ -79,7 +82,10 @@ final class PocketSphinxDecoder: ChunkDecoder {
                 handle.config = config
                 handle.decoder = decoder
                 if let cmn = ps_get_feat(decoder)?.pointee.cmn_struct {
-                    handle.initialMean = Array(UnsafeBufferPointer(start: cmn.pointee.cmn_mean, count: Int(cmn.pointee.veclen)))
+                    let count = Int(cmn.pointee.veclen)
+                    handle.initialMean = Array(UnsafeBufferPointer(start: cmn.pointee.cmn_mean, count: count))
+                    handle.initialSum = Array(UnsafeBufferPointer(start: cmn.pointee.sum, count: count))
+                    handle.initialFrames = cmn.pointee.nframe
                 }
                 return Double(cmd_ln_int_r(config, "-frate"))
             }
@@ -101,10 +107,16 @@ final class PocketSphinxDecoder: ChunkDecoder {
             }
             // Live cepstral mean normalisation carries its estimate from one utterance to the
             // next. A pooled decoder would carry it from whichever chunk it decoded last, so the
-            // result would depend on scheduling; start every chunk from the same estimate and
-            // let the overlap before the owned range adapt it.
+            // result would depend on scheduling: every chunk starts from the decoder's state
+            // right after `ps_init`, as `pocketsphinx_continuous` starts a file. All of it:
+            // `cmn_live_set` would also count the initial mean as 500 frames of speech
+            // (sphinxbase 5prealpha), which slows the adaptation and cost words against the raw
+            // engine on most voices.
             if let cmn = ps_get_feat(ps)?.pointee.cmn_struct, !handle.initialMean.isEmpty {
-                cmn_live_set(cmn, handle.initialMean)
+                let count = Int(cmn.pointee.veclen)
+                cmn.pointee.cmn_mean.update(from: handle.initialMean, count: count)
+                cmn.pointee.sum.update(from: handle.initialSum, count: count)
+                cmn.pointee.nframe = handle.initialFrames
             }
             return try Self.decode(samples, with: ps, frameRate: frameRate, chunkIndex: index)
         }
