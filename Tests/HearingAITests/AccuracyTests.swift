@@ -44,10 +44,7 @@ struct AccuracyTests {
     @Test(
         "Unchunked, the embedded engine gives the raw engine's words exactly: flite voices, real speech, noise, reverb",
         .enabled(if: rawEngine != nil, "pocketsphinx_continuous is not installed"),
-        arguments: [
-            "speech/short", "speech/conversation", "speech/conversation3", "real/read-passage", "real/phone-call", "hard/duo-noise20",
-            "hard/duo-reverb",
-        ]
+        arguments: rawEngineFixtures
     )
     func unchunkedEqualsRawEngine(_ name: String) async throws {
         let path = Fixtures.path(name + ".wav")
@@ -57,6 +54,39 @@ struct AccuracyTests {
         let raw = try Self.rawWords(path)
         #expect(!raw.isEmpty)
         #expect(ours.words.map(\.text) == raw, "\(name)\nours: \(ours.text)\nraw:  \(raw.joined(separator: " "))")
+    }
+
+    /// Fixtures on several texts and voices, with their reference text.
+    static let rawEngineFixtures = [
+        "speech/short", "speech/conversation", "speech/conversation3", "real/read-passage", "real/phone-call", "hard/duo-noise20",
+        "hard/duo-reverb",
+    ]
+
+    @Test(
+        "Chunked (10 s chunks, 1 s overlap, two workers), the embedded engine is within one point of the raw engine's WER",
+        .enabled(if: rawEngine != nil, "pocketsphinx_continuous is not installed")
+    )
+    func chunkedNearRawEngine() async throws {
+        var errors = (raw: 0.0, chunked: 0.0)
+        var referenceWords = 0
+        for name in Self.rawEngineFixtures {
+            let path = Fixtures.path(name + ".wav")
+            let reference = try Fixtures.text(name + ".txt")
+            let chunked = try await transcribe(
+                path, configuration: PipelineConfiguration(chunking: ChunkPlan(chunkSize: 10, overlap: 1), maxWorkers: 2))
+            let rawWER = wordErrorRate(reference: reference, hypothesis: try Self.rawWords(path).joined(separator: " "))
+            let chunkedWER = wordErrorRate(reference: reference, hypothesis: chunked.text)
+            let words = normalizedWords(reference).count
+            // One point, or one word where a file is too short to tell a point.
+            #expect(
+                chunkedWER <= rawWER + max(0.01, 1 / Double(words)) + 1e-9,
+                "\(name): chunked WER \(chunkedWER), raw engine \(rawWER)\nours: \(chunked.text)")
+            errors.raw += rawWER * Double(words)
+            errors.chunked += chunkedWER * Double(words)
+            referenceWords += words
+        }
+        // Over all of them, one point.
+        #expect(errors.chunked / Double(referenceWords) <= errors.raw / Double(referenceWords) + 0.01, "\(errors)")
     }
 
     @Test("Chunking costs no accuracy: no lost or doubled words at boundaries")
