@@ -92,7 +92,8 @@ struct APIRoutes: Sendable {
                     "\(ended.fileName): \(ended.lastError ?? "the transcript is not available") (job \(id))")
             }
             let (text, contentType) = try options.format.render(
-                transcript, language: options.language, words: options.words, segments: options.segments)
+                transcript, language: options.language, words: options.words, segments: options.segments,
+                subtitles: access.configuration.pipeline.subtitleStyle)
             var headers = HTTPFields()
             headers[.contentType] = contentType
             headers[HTTPField.Name("X-HearingAI-Job")!] = "\(id)"
@@ -187,7 +188,11 @@ struct APIRoutes: Sendable {
         }
         var headers = HTTPFields()
         headers[.contentType] = Self.contentTypes[format] ?? "text/plain; charset=utf-8"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: try transcript.rendered(as: format))))
+        return Response(
+            status: .ok, headers: headers,
+            body: .init(
+                byteBuffer: ByteBuffer(string: try transcript.rendered(as: format, subtitles: access.configuration.pipeline.subtitleStyle)))
+        )
     }
 
     private static let contentTypes: [TranscriptFormat: String] = [

@@ -7,16 +7,18 @@ enum OpenAIResponseFormat: String, CaseIterable {
     case verboseJSON = "verbose_json"
 
     /// The body and its content type.
-    func render(_ transcript: Transcript, language: String, words: Bool, segments: Bool) throws -> (String, String) {
+    func render(
+        _ transcript: Transcript, language: String, words: Bool, segments: Bool, subtitles: SubtitleStyle
+    ) throws -> (String, String) {
         switch self {
         case .json:
             return (try Self.encode(["text": transcript.text]), "application/json")
         case .text:
             return (transcript.text + "\n", "text/plain; charset=utf-8")
         case .srt:
-            return (try transcript.rendered(as: .srt), "application/x-subrip; charset=utf-8")
+            return (try transcript.rendered(as: .srt, subtitles: subtitles), "application/x-subrip; charset=utf-8")
         case .vtt:
-            return (try transcript.rendered(as: .vtt), "text/vtt; charset=utf-8")
+            return (try transcript.rendered(as: .vtt, subtitles: subtitles), "text/vtt; charset=utf-8")
         case .verboseJSON:
             let verbose = Verbose(
                 language: language, duration: transcript.metadata.duration, text: transcript.text,

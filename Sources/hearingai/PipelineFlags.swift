@@ -19,6 +19,8 @@ struct PipelineFlags: ParsableArguments {
     @Option(name: .key(Keys.maxSpeakers), help: .key(Keys.maxSpeakers)) var maxSpeakers: Int?
     @Flag(name: .key(Keys.diarization), help: "Do not label speakers (key diarization: false).") var noDiarization = false
     @Option(name: .key(Keys.audioStream), help: .key(Keys.audioStream)) var audioStream: Int?
+    @Option(name: .key(Keys.maxLineCharacters), help: .key(Keys.maxLineCharacters)) var maxLineChars: Int?
+    @Option(name: .key(Keys.maxLines), help: .key(Keys.maxLines)) var maxLines: Int?
 
     @Option(name: .key(PocketSphinxKeys.modelDirectory), help: .key(PocketSphinxKeys.modelDirectory)) var modelDir: String?
     @Option(name: .key(PocketSphinxKeys.dictionary), help: .key(PocketSphinxKeys.dictionary)) var dictionary: String?
@@ -45,6 +47,8 @@ struct PipelineFlags: ParsableArguments {
         values[Keys.maxSpeakers] = maxSpeakers.map { .int($0) }
         if noDiarization { values[Keys.diarization] = .bool(false) }
         values[Keys.audioStream] = audioStream.map { .int($0) }
+        values[Keys.maxLineCharacters] = maxLineChars.map { .int($0) }
+        values[Keys.maxLines] = maxLines.map { .int($0) }
         values[PocketSphinxKeys.modelDirectory] = modelDir.map { .string($0) }
         values[PocketSphinxKeys.dictionary] = dictionary.map { .string($0) }
         values[PocketSphinxKeys.languageModel] = languageModel.map { .string($0) }

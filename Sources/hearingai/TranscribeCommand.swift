@@ -213,7 +213,7 @@ struct TranscribeCommand: AsyncParsableCommand {
             throw error
         }
 
-        try write(transcript, to: destinations)
+        try write(transcript, to: destinations, subtitles: configuration.subtitleStyle)
         orchestrator.discardCheckpoints(for: file, configuration: configuration)
         for (_, url) in destinations { print(url.path) }
         if verbose {
@@ -234,8 +234,8 @@ struct TranscribeCommand: AsyncParsableCommand {
 
     /// Renders every format first, then writes them; if one write fails, removes the others,
     /// so a failed run leaves no output behind.
-    private func write(_ transcript: Transcript, to destinations: [(TranscriptFormat, URL)]) throws {
-        let rendered = try destinations.map { (try transcript.rendered(as: $0.0), $0.1) }
+    private func write(_ transcript: Transcript, to destinations: [(TranscriptFormat, URL)], subtitles: SubtitleStyle) throws {
+        let rendered = try destinations.map { (try transcript.rendered(as: $0.0, subtitles: subtitles), $0.1) }
         var written: [URL] = []
         do {
             for (text, url) in rendered {

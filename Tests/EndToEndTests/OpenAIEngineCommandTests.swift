@@ -83,7 +83,8 @@ struct OpenAIEngineCommandTests {
         #expect(starts.count == words.count && starts == starts.sorted())
         let whole = try Self.rawEngineWords(Self.conversation)
         let matched = words.filter { word in
-            let text = word["text"] as? String ?? ""
+            // Ours are sentence-cased (the server's engine writes lower case).
+            let text = (word["text"] as? String ?? "").lowercased()
             let start = word["start"] as? Double ?? -1
             return whole.contains { $0.0 == text && abs($0.1 - start) < 0.3 }
         }

@@ -23,9 +23,9 @@ struct OutputFormatTests {
         return Transcript(segments: Segmenter().segments(of: words), metadata: metadata)
     }()
 
-    @Test("Segments break at long pauses")
+    @Test("Segments break at long pauses; a lower-case engine's segments start with a capital")
     func segmenting() {
-        #expect(Self.transcript.segments.map(\.text) == ["hello world", "second line", "much"])
+        #expect(Self.transcript.segments.map(\.text) == ["Hello world", "Second line", "Much"])
     }
 
     @Test("SRT: numbered cues whose times increase")
@@ -41,14 +41,16 @@ struct OutputFormatTests {
             #expect(times.count == 2 && times[0] < times[1] && times[0] >= previousEnd)
             previousEnd = times[1]
         }
-        #expect(text.contains("01:01:40,250 --> 01:01:40,500"))
+        // The last cue stays up the shortest time, a second.
+        #expect(text.contains("01:01:40,250 --> 01:01:41,250"))
     }
 
     @Test("VTT: header and dotted times")
     func vtt() throws {
         let text = try Self.transcript.rendered(as: .vtt)
         #expect(text.hasPrefix("WEBVTT\n\n"))
-        #expect(text.contains("00:00:00.500 --> 00:00:01.400\nhello world"))
+        // Up a second, as a cue must be where the next leaves room.
+        #expect(text.contains("00:00:00.500 --> 00:00:01.500\nHello world"))
     }
 
     @Test("JSON decodes into the documented shape")
@@ -58,7 +60,7 @@ struct OutputFormatTests {
         let segments = try #require(object["segments"] as? [[String: Any]])
         #expect(segments.count == 3)
         let words = try #require(segments[0]["words"] as? [[String: Any]])
-        #expect(words.first?["text"] as? String == "hello")
+        #expect(words.first?["text"] as? String == "Hello")
         #expect(words.first?["confidence"] as? Double == 0.9)
         let metadata = try #require(object["metadata"] as? [String: Any])
         #expect(metadata["engine"] as? String == "pocketsphinx")
@@ -70,10 +72,10 @@ struct OutputFormatTests {
     func speakers() throws {
         var transcript = Self.transcript
         for i in transcript.segments.indices { transcript.segments[i].speaker = i == 1 ? "Speaker 2" : "Speaker 1" }
-        #expect(try transcript.rendered(as: .txt).hasPrefix("Speaker 1: hello world\n\nSpeaker 2: second line"))
-        #expect(try transcript.rendered(as: .md).contains("**[0:00:00]** **Speaker 1:** hello world"))
-        #expect(try transcript.rendered(as: .vtt).contains("<v Speaker 2>second line"))
-        #expect(try transcript.rendered(as: .srt).contains("Speaker 2: second line"))
+        #expect(try transcript.rendered(as: .txt).hasPrefix("Speaker 1: Hello world\n\nSpeaker 2: Second line"))
+        #expect(try transcript.rendered(as: .md).contains("**[0:00:00]** **Speaker 1:** Hello world"))
+        #expect(try transcript.rendered(as: .vtt).contains("<v Speaker 2>Second line"))
+        #expect(try transcript.rendered(as: .srt).contains("Speaker 2: Second line"))
     }
 
     @Test("Format lists accept commas and repeats, and refuse unknown names")

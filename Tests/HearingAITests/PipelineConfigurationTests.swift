@@ -14,12 +14,12 @@ struct PipelineConfigurationTests {
         diarization: DiarizationOptions(enabled: true, speakers: 2, minSpeakers: 1, maxSpeakers: 4),
         engine: EngineSelection(name: "pocketsphinx", settings: ["model_dir": .string("/m"), "dictionary": .string("/d")]),
         formats: [.txt, .json], memoryLimit: ConfiguredMemoryLimit(megabytes: 500, source: .flag), audioStream: 1,
-        ffmpegStallTimeout: 20)
+        ffmpegStallTimeout: 20, subtitles: SubtitleStyle(maxLineCharacters: 37, maxLines: 3))
 
     /// The fields that do not shape a transcript: workers (one and several give identical
-    /// transcripts), the memory limit, the formats (all rendered from one transcript) and
-    /// FFmpeg's stall timeout (whether a run fails, not what it produces).
-    static let notShaping: Set<String> = ["maxWorkers", "memoryLimit", "formats", "ffmpegStallTimeout"]
+    /// transcripts), the memory limit, the formats and the subtitle layout (all rendered from
+    /// one transcript) and FFmpeg's stall timeout (whether a run fails, not what it produces).
+    static let notShaping: Set<String> = ["maxWorkers", "memoryLimit", "formats", "ffmpegStallTimeout", "subtitles"]
 
     @Test("Changing any field that shapes output changes the fingerprint; the others do not")
     func fingerprintCoversEveryField() throws {
@@ -106,6 +106,18 @@ struct PipelineConfigurationTests {
         #expect(throws: HearingAIError.self) { try PipelineConfiguration(config: wrongKind) }
         let badFormat = ConfigReader(provider: InMemoryProvider(values: [AbsoluteConfigKey(["formats"]): "docx"]))
         #expect(throws: HearingAIError.self) { try PipelineConfiguration(config: badFormat) }
+    }
+
+    @Test("Subtitle keys: broadcast by default, max_line_chars and max_lines set the layout, nonsense is refused")
+    func subtitleKeys() throws {
+        #expect(try PipelineConfiguration(config: ConfigReader(provider: InMemoryProvider(values: [:]))).subtitleStyle == .broadcast)
+        let narrow = ConfigReader(provider: InMemoryProvider(values: [AbsoluteConfigKey(["max_line_chars"]): 32]))
+        let style = try PipelineConfiguration(config: narrow).subtitleStyle
+        #expect(style.maxLineCharacters == 32 && style.maxLines == 2)
+        for (key, value) in [("max_lines", 0), ("max_line_chars", 3)] {
+            let bad = ConfigReader(provider: InMemoryProvider(values: [AbsoluteConfigKey([key]): .init(integerLiteral: value)]))
+            #expect(throws: HearingAIError.self) { try PipelineConfiguration(config: bad) }
+        }
     }
 
     // MARK: - Walking the encoding

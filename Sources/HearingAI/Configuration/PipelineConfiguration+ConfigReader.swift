@@ -23,6 +23,7 @@ extension PipelineConfiguration {
     /// | `min_speakers`, `max_speakers` | 1, 8 | bounds on the number found |
     /// | `engine` | pocketsphinx | a name in `engines` |
     /// | `formats` | txt (the service: txt,json) | output formats, comma-separated |
+    /// | `max_line_chars`, `max_lines` | 42, 2 | subtitle lines (SRT, WebVTT) |
     /// | `audio_stream` | 0 | which audio stream FFmpeg reads, from 0 |
     /// | `ffmpeg_stall_timeout` | 30 | seconds FFmpeg may produce nothing before it is killed |
     ///
@@ -58,6 +59,14 @@ extension PipelineConfiguration {
         memoryLimit = try int(keys.memoryLimit).map {
             ConfiguredMemoryLimit(megabytes: $0, source: .configuration(nil))
         }
+        let lineCharacters = try int(keys.maxLineCharacters)
+        let lines = try int(keys.maxLines)
+        subtitles =
+            lineCharacters == nil && lines == nil
+            ? nil
+            : SubtitleStyle(
+                maxLineCharacters: lineCharacters ?? SubtitleStyle.broadcast.maxLineCharacters,
+                maxLines: lines ?? SubtitleStyle.broadcast.maxLines)
         audioStream = try int(keys.audioStream).flatMap { $0 == 0 ? nil : $0 }
         ffmpegStallTimeout = try double(keys.ffmpegStallTimeout)
 
@@ -82,7 +91,8 @@ extension PipelineConfiguration {
     public static let keys: [ConfigurationKey] = [
         Keys.chunkSize, Keys.overlap, Keys.maxWorkers, Keys.memoryLimit, Keys.startTime, Keys.endTime,
         Keys.sampleDuration, Keys.segmentPause, Keys.diarization, Keys.speakers, Keys.minSpeakers,
-        Keys.maxSpeakers, Keys.engine, Keys.formats, Keys.audioStream, Keys.ffmpegStallTimeout,
+        Keys.maxSpeakers, Keys.engine, Keys.formats, Keys.maxLineCharacters, Keys.maxLines, Keys.audioStream,
+        Keys.ffmpegStallTimeout,
     ]
 
     /// The pipeline's keys by name, for the code that maps flags onto them.
@@ -137,6 +147,13 @@ extension PipelineConfiguration {
         public static let formats = ConfigurationKey(
             "formats", .string, flag: "--formats", default: "txt",
             help: "Output formats, comma-separated: txt, json, srt, vtt, md.")
+        /// `max_line_chars`.
+        public static let maxLineCharacters = ConfigurationKey(
+            "max_line_chars", .int, flag: "--max-line-chars", default: "42",
+            help: "Subtitles (SRT, WebVTT): at most this many characters on a line.")
+        /// `max_lines`.
+        public static let maxLines = ConfigurationKey(
+            "max_lines", .int, flag: "--max-lines", default: "2", help: "Subtitles (SRT, WebVTT): at most this many lines in a cue.")
         /// `audio_stream`.
         public static let audioStream = ConfigurationKey(
             "audio_stream", .int, flag: "--audio-stream", default: "0",

@@ -27,6 +27,8 @@ public struct PipelineConfiguration: Sendable, Hashable, Codable {
     public var engine: EngineSelection
     /// The formats written.
     public var formats: [TranscriptFormat]
+    /// How SRT and WebVTT cues are laid out; nil for ``SubtitleStyle/broadcast``.
+    public var subtitles: SubtitleStyle?
     /// The memory limit configured (0 MB: none), and where it was set; nil when no source set
     /// one. The cgroup's limit applies on top: see ``resolvedMemoryLimit(cgroup:)``.
     public var memoryLimit: ConfiguredMemoryLimit?
@@ -54,7 +56,8 @@ public struct PipelineConfiguration: Sendable, Hashable, Codable {
         formats: [TranscriptFormat] = [.txt],
         memoryLimit: ConfiguredMemoryLimit? = nil,
         audioStream: Int? = nil,
-        ffmpegStallTimeout: Double? = nil
+        ffmpegStallTimeout: Double? = nil,
+        subtitles: SubtitleStyle? = nil
     ) {
         self.chunking = chunking
         self.maxWorkers = maxWorkers
@@ -68,7 +71,11 @@ public struct PipelineConfiguration: Sendable, Hashable, Codable {
         self.memoryLimit = memoryLimit
         self.audioStream = audioStream
         self.ffmpegStallTimeout = ffmpegStallTimeout
+        self.subtitles = subtitles
     }
+
+    /// How SRT and WebVTT cues are laid out.
+    public var subtitleStyle: SubtitleStyle { subtitles ?? .broadcast }
 
     /// The number of cores this process may use.
     public static var defaultWorkers: Int { max(1, SystemInfo.activeProcessorCount) }
@@ -112,6 +119,7 @@ public struct PipelineConfiguration: Sendable, Hashable, Codable {
         if let ffmpegStallTimeout, !(ffmpegStallTimeout.isFinite && ffmpegStallTimeout > 0) {
             throw HearingAIError(.invalidOptions, reason: "ffmpeg_stall_timeout must be positive (got \(ffmpegStallTimeout))")
         }
+        try subtitles?.validate()
         if let memoryLimit, memoryLimit.megabytes < 0 {
             throw HearingAIError(
                 .invalidOptions,
@@ -136,7 +144,7 @@ public struct PipelineConfiguration: Sendable, Hashable, Codable {
 
     /// This configuration reduced to what shapes a transcript: everything but the workers (one
     /// and several give identical transcripts), the memory limit, the output formats (all
-    /// rendered from the same transcript) and FFmpeg's stall timeout (it decides whether a run
+    /// rendered from the same transcript), the subtitle layout (the same) and FFmpeg's stall timeout (it decides whether a run
     /// fails, not what it produces). The first audio stream is spelt one way (nil), so that
     /// naming it does not change the fingerprint. A field added later shapes output unless it
     /// is listed here.
@@ -145,6 +153,7 @@ public struct PipelineConfiguration: Sendable, Hashable, Codable {
         shaping.maxWorkers = 0
         shaping.memoryLimit = nil
         shaping.formats = []
+        shaping.subtitles = nil
         shaping.ffmpegStallTimeout = nil
         if shaping.audioStream == 0 { shaping.audioStream = nil }
         return shaping

@@ -1,12 +1,12 @@
 public import Foundation
 
 extension Transcript {
-    /// The transcript rendered in `format`.
-    public func rendered(as format: TranscriptFormat) throws -> String {
+    /// The transcript rendered in `format`; SRT and WebVTT cues are laid out by `subtitles`.
+    public func rendered(as format: TranscriptFormat, subtitles: SubtitleStyle = .broadcast) throws -> String {
         switch format {
         case .json: return try renderJSON()
-        case .srt: return renderSRT()
-        case .vtt: return renderVTT()
+        case .srt: return renderSRT(subtitles)
+        case .vtt: return renderVTT(subtitles)
         case .md: return renderMarkdown()
         default: return renderText()
         }
@@ -14,8 +14,8 @@ extension Transcript {
 
     /// Writes the transcript in `format` to `url` atomically: a temporary file in the same
     /// directory, flushed, then renamed. A failure leaves no file at `url`.
-    public func save(to url: URL, format: TranscriptFormat) throws {
-        let text = try rendered(as: format)
+    public func save(to url: URL, format: TranscriptFormat, subtitles: SubtitleStyle = .broadcast) throws {
+        let text = try rendered(as: format, subtitles: subtitles)
         try AtomicFile.write(Data(text.utf8), to: url)
     }
 
@@ -39,21 +39,23 @@ extension Transcript {
         return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
     }
 
-    func renderSRT() -> String {
+    /// Numbered cues; the speaker's name starts a cue whose speaker differs from the last.
+    func renderSRT(_ style: SubtitleStyle) -> String {
         var out = ""
-        for (number, segment) in segments.enumerated() {
-            let text = segment.speaker.map { "\($0): \(segment.text)" } ?? segment.text
-            out +=
-                "\(number + 1)\n\(Self.timestamp(segment.start, separator: ",")) --> \(Self.timestamp(segment.end, separator: ","))\n\(text)\n\n"
+        for (number, cue) in style.cues(for: segments, speakerLabels: true).enumerated() {
+            out += "\(number + 1)\n\(Self.timestamp(cue.start, separator: ",")) --> \(Self.timestamp(cue.end, separator: ","))\n"
+            out += cue.lines.joined(separator: "\n") + "\n\n"
         }
         return out
     }
 
-    func renderVTT() -> String {
+    /// Cues with the speaker as a voice tag, `<v Speaker 1>`, on every cue that has one.
+    func renderVTT(_ style: SubtitleStyle) -> String {
         var out = "WEBVTT\n\n"
-        for segment in segments {
-            let text = segment.speaker.map { "<v \($0)>\(segment.text)" } ?? segment.text
-            out += "\(Self.timestamp(segment.start, separator: ".")) --> \(Self.timestamp(segment.end, separator: "."))\n\(text)\n\n"
+        for cue in style.cues(for: segments) {
+            let text = cue.lines.joined(separator: "\n")
+            out += "\(Self.timestamp(cue.start, separator: ".")) --> \(Self.timestamp(cue.end, separator: "."))\n"
+            out += (cue.speaker.map { "<v \($0)>" } ?? "") + text + "\n\n"
         }
         return out
     }

@@ -62,11 +62,40 @@ public final class ReconciliationService: ManagedResource {
     /// Chunks recorded so far.
     public var chunkCount: Int { results.withLock { $0.count } }
 
-    /// All words in time order.
+    /// All words in time order, each kept once across chunk seams (``joinedAtSeams(_:)``).
     public func words() -> [Word] {
-        results.withLock { results in
-            results.keys.sorted().flatMap { results[$0]! }
-        }.sorted { $0.start < $1.start }
+        Self.joinedAtSeams(results.withLock { results in results.keys.sorted().map { results[$0]! } })
+            .sorted { $0.start < $1.start }
+    }
+
+    /// Two chunks that both heard a word near their seam can each place its midpoint in the
+    /// range it owns when their times for it disagree (by a few hundred milliseconds): the
+    /// same word then appears twice. At each seam, a word that repeats the one just before it
+    /// (same spelling, ignoring case and punctuation) and starts within
+    /// ``seamTolerance`` of it is the same word heard twice; the more confident copy is kept.
+    /// A repetition spoken on purpose ("had had") is one word after the other and is kept
+    /// unless it falls on a seam that close.
+    static func joinedAtSeams(_ chunks: [[Word]]) -> [Word] {
+        var joined: [Word] = []
+        for chunk in chunks {
+            var chunk = chunk[...]
+            if let last = joined.last, let first = chunk.first, Self.sameWord(last, first),
+                abs(first.start - last.start) <= seamTolerance
+            {
+                if first.confidence > last.confidence { joined[joined.count - 1] = first }
+                chunk = chunk.dropFirst()
+            }
+            joined.append(contentsOf: chunk)
+        }
+        return joined
+    }
+
+    /// How far apart (seconds) two chunks' starts for one word may be.
+    static let seamTolerance = 0.5
+
+    private static func sameWord(_ a: Word, _ b: Word) -> Bool {
+        func key(_ word: Word) -> String { word.text.lowercased().filter { $0.isLetter || $0.isNumber || $0 == "'" } }
+        return !key(a).isEmpty && key(a) == key(b)
     }
 
     /// The segments of the transcript so far, with speakers from `turns` when there are any;

@@ -1,6 +1,7 @@
 /// A recognised word with its times on the file's clock.
 public struct Word: Sendable, Hashable, Codable {
-    /// The word as the engine spelled it (pronunciation variants removed).
+    /// The word as the engine spelled it (pronunciation variants removed; sentence-cased when
+    /// the engine writes only lower case: see ``Segmenter/segments(of:)``).
     public var text: String
     /// Start, in seconds from the start of the file.
     public var start: Double

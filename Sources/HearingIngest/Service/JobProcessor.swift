@@ -342,7 +342,9 @@ final class JobProcessor: Service, Sendable {
     /// Writes the outputs, marks the job done, moves the source to processed/.
     private func deliver(_ transcript: Transcript, job: Job, lease: Lease, logger: Logger, timings: inout FileTimings) async throws {
         let formats = configuration.pipeline.formats
-        let rendered = try timings.measure("render") { try formats.map { ($0, try transcript.rendered(as: $0)) } }
+        let rendered = try timings.measure("render") {
+            try formats.map { ($0, try transcript.rendered(as: $0, subtitles: configuration.pipeline.subtitleStyle)) }
+        }
         let stem = try reserveStem(for: job)
         defer { stemsInUse.withLock { _ = $0.remove(stem) } }
         let queue = self.queue
