@@ -147,8 +147,14 @@ public final class PostgresJobQueue: JobQueue {
 
     public func counts() async throws -> [Job.State: Int] {
         var counts = Dictionary(uniqueKeysWithValues: Job.State.allCases.map { ($0, 0) })
-        // Kept by a trigger (migration 3): reading them costs four rows, however long the history.
-        for row in try await query("SELECT state, n FROM job_count") {
+        // Kept by a trigger (migrations 3 and 4): four rows plus the deltas since the last fold,
+        // however long the history.
+        for row in try await query(
+            """
+            SELECT state, sum(n)::bigint FROM (SELECT state, n FROM job_count UNION ALL SELECT state, n FROM job_count_delta) AS c
+            GROUP BY state
+            """)
+        {
             let (state, count) = try row.decode((String, Int).self)
             guard let state = Job.State(rawValue: state) else { continue }
             counts[state] = count
@@ -260,7 +266,7 @@ public final class PostgresJobQueue: JobQueue {
     @discardableResult
     public func requeueOrphans(owner: String, isDead: @escaping @Sendable (String) -> Bool, now: Date) async throws -> [Job] {
         let leaseSeconds = leaseDuration.seconds
-        return try await transaction { connection in
+        let requeued = try await transaction { connection in
             // Rows another node is sweeping (or writing) right now are left to it.
             let running = try await connection.query(
                 """
@@ -285,6 +291,22 @@ public final class PostgresJobQueue: JobQueue {
             }
             return requeued
         }
+        try await compactCounts()
+        return requeued
+    }
+
+    /// Folds the count deltas state changes inserted (migration 4) into `job_count`, in one
+    /// statement, so `counts()` keeps reading a handful of rows. One node folds at a time; a node
+    /// that finds another folding leaves it to that one. Deltas committed after the fold's
+    /// snapshot stay for the next one.
+    func compactCounts() async throws {
+        _ = try await query(
+            """
+            WITH fold AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(\(PostgresSchema.countCompactionLock)) AS held),
+            folded AS (DELETE FROM job_count_delta WHERE (SELECT held FROM fold) RETURNING state, n),
+            sums AS (SELECT state, sum(n) AS n FROM folded GROUP BY state)
+            UPDATE job_count SET n = job_count.n + sums.n FROM sums WHERE job_count.state = sums.state
+            """)
     }
 
     public func requeueFailed(_ id: Int64, now: Date) async throws {

@@ -161,7 +161,36 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            4, "job counts as insert-only deltas",
+            [
+                // Migration 3's trigger updated `job_count` rows, so two transactions changing
+                // jobs could lock them in opposite orders (the requeue sweep changes many jobs in
+                // one transaction) and deadlock. A change now only inserts its deltas, which
+                // nothing else locks; `counts()` adds them to `job_count`, and the sweeper folds
+                // them in (``PostgresJobQueue/compactCounts()``).
+                "CREATE TABLE job_count_delta (state text NOT NULL, n bigint NOT NULL)",
+                """
+                CREATE OR REPLACE FUNCTION hearingai_job_count() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP = 'INSERT' THEN
+                        INSERT INTO job_count_delta (state, n) VALUES (NEW.state, 1);
+                    ELSIF TG_OP = 'DELETE' THEN
+                        INSERT INTO job_count_delta (state, n) VALUES (OLD.state, -1);
+                    ELSIF NEW.state IS DISTINCT FROM OLD.state THEN
+                        INSERT INTO job_count_delta (state, n) VALUES (OLD.state, -1), (NEW.state, 1);
+                    END IF;
+                    RETURN NULL;
+                END
+                $$
+                """,
+            ]
+        ),
     ]
+
+    /// The transaction-scoped advisory lock one node holds while folding count deltas into
+    /// `job_count` ("HEARINGC"): two folds at once could wait on each other's delta rows.
+    static let countCompactionLock: Int64 = 5_207_640_365_796_837_187
 
     /// The session advisory lock the node that lists the shared inbox holds ("HEARINGI").
     static let inboxListingLock: Int64 = 5_207_640_365_796_837_193

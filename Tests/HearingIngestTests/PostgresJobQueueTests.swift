@@ -220,7 +220,8 @@ struct PostgresJobQueueTests {
     }
 
     @Test(
-        "Counts by state kept by the trigger match the rows, through concurrent claims, ends, requeues and forgets, and from migration on")
+        "Counts by state kept by the trigger match the rows, through concurrent claims, ends, sweeps, requeues and forgets, and from migration on"
+    )
     func countsKeptByTrigger() async throws {
         let database = try await PostgresTestDatabase.create()
         defer { Task { await PostgresTestDatabase.drop(database.name) } }
@@ -261,26 +262,102 @@ struct PostgresJobQueueTests {
         #expect(afterClaims.values.reduce(0, +) == 60)
         #expect(afterClaims[.running]! > 0 && afterClaims[.done]! > 0 && afterClaims[.failed]! > 0 && afterClaims[.queued]! > 0)
 
-        _ = try await nodes[1].requeueOrphans(owner: "sweeper", isDead: { _ in true })
-        for job in try await nodes[0].jobs(state: .done, limit: 5) { _ = try await nodes[0].forget(job.id!) }
-        for job in try await nodes[0].jobs(state: .failed, limit: 3) { try await nodes[0].requeueFailed(job.id!) }
+        // Two sweepers at once while jobs are forgotten and retried: the sweeps change many jobs
+        // in one transaction each, and each folds the deltas (migration 3's row updates deadlocked here).
+        let running = try await nodes[0].counts()[.running]!
+        let forgettable = try await nodes[0].jobs(state: .done, limit: 5)
+        let retryable = try await nodes[0].jobs(state: .failed, limit: 3)
+        let swept = try await withThrowingTaskGroup(of: Int.self) { group in
+            for node in nodes {
+                group.addTask { try await node.requeueOrphans(owner: "sweeper", isDead: { _ in true }).count }
+            }
+            group.addTask {
+                for job in forgettable { _ = try await nodes[0].forget(job.id!) }
+                return 0
+            }
+            group.addTask {
+                for job in retryable { try await nodes[1].requeueFailed(job.id!) }
+                return 0
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(swept == running)
         #expect(try await nodes[1].counts() == (try await exact()))
         #expect(try await nodes[1].counts()[.running] == 0)
+        // The sweep folded every delta into the four rows.
+        _ = try await nodes[0].requeueOrphans(owner: "sweeper", isDead: { _ in true })
+        #expect(
+            try await PostgresTestDatabase.values("SELECT count(*)::text FROM job_count_delta", in: database.name, as: String.self) == ["0"]
+        )
+        #expect(try await nodes[0].counts() == (try await exact()))
 
         // A database migrated with rows already in it starts from their true counts.
         let settings = try PostgresSettings(url: database.url)
         let connection = try await PostgresConnection.connect(
             configuration: try settings.connectionConfiguration(), id: 9, logger: PostgresJobQueue.quiet)
         for statement in [
-            "DELETE FROM hearingai_schema WHERE version = 3", "DROP TRIGGER job_count ON job", "DROP FUNCTION hearingai_job_count()",
-            "DROP TABLE job_count",
+            "DELETE FROM hearingai_schema WHERE version IN (3, 4)", "DROP TRIGGER job_count ON job",
+            "DROP FUNCTION hearingai_job_count()", "DROP TABLE job_count", "DROP TABLE job_count_delta",
         ] {
             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: PostgresJobQueue.quiet)
         }
         try await nodes[0].enqueue(Self.job(61))
-        #expect(try await PostgresSchema.migrate(connection, logger: PostgresJobQueue.quiet) == [3])
+        #expect(try await PostgresSchema.migrate(connection, logger: PostgresJobQueue.quiet) == [3, 4])
         try? await connection.close()
         #expect(try await nodes[0].counts() == (try await exact()))
+        for queue in nodes { await queue.close() }
+    }
+
+    @Test("State changes in every direction at once, from eight workers and two sweepers, never deadlock and keep the counts")
+    func countsUnderChurn() async throws {
+        let database = try await PostgresTestDatabase.create()
+        defer { Task { await PostgresTestDatabase.drop(database.name) } }
+        let nodes = [try await PostgresJobQueue(url: database.url), try await PostgresJobQueue(url: database.url)]
+        for n in 1...40 { try await nodes[n % 2].enqueue(Self.job(n)) }
+        let deadline = ContinuousClock.now + .seconds(4)
+        // Claims (queued → running) race give-backs (running → queued), failures and their
+        // requeues (running → failed → queued), and sweeps that move many jobs in one transaction:
+        // every pair of count rows is changed in both orders at once.
+        let moves = try await withThrowingTaskGroup(of: Int.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    let queue = nodes[worker % 2]
+                    var moves = 0
+                    while ContinuousClock.now < deadline {
+                        guard let job = try await queue.claim(owner: "w\(worker):1:1"), let lease = job.lease else { continue }
+                        do {
+                            if moves % 3 == 0 {
+                                try await queue.markFailed(lease, reason: "x")
+                                try await queue.requeueFailed(job.id!)
+                            } else if moves % 3 == 1 {
+                                try await queue.retryLater(lease, reason: "x", notBefore: Date())
+                            }  // else left running for a sweeper
+                        } catch let error as HearingAIError where error.code == .leaseLost {
+                            // A sweeper took it back first (the sweepers treat every holder as dead).
+                        }
+                        moves += 1
+                    }
+                    return moves
+                }
+            }
+            for node in nodes {
+                group.addTask {
+                    var sweeps = 0
+                    while ContinuousClock.now < deadline {
+                        _ = try await node.requeueOrphans(owner: "sweeper", isDead: { _ in true })
+                        sweeps += 1
+                    }
+                    return sweeps
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(moves > 100)
+        _ = try await nodes[0].requeueOrphans(owner: "sweeper", isDead: { _ in true })
+        let exact = try await PostgresTestDatabase.values(
+            "SELECT count(*) FROM job WHERE state = 'queued'", in: database.name, as: Int.self)
+        #expect(exact == [40])
+        #expect(try await nodes[1].counts() == [.queued: 40, .running: 0, .done: 0, .failed: 0])
         for queue in nodes { await queue.close() }
     }
 
