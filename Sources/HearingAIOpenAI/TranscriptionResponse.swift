@@ -20,10 +20,23 @@ public struct TranscriptionResponse: Decodable, Sendable {
         public var text: String
         /// The mean log probability of the segment's tokens, when given.
         public var avgLogprob: Double?
+        /// The text's gzip compression ratio, as Whisper servers report it: above 2.4 the
+        /// decoding looped.
+        public var compressionRatio: Double?
+
+        /// A segment.
+        public init(start: Double, end: Double, text: String, avgLogprob: Double? = nil, compressionRatio: Double? = nil) {
+            self.start = start
+            self.end = end
+            self.text = text
+            self.avgLogprob = avgLogprob
+            self.compressionRatio = compressionRatio
+        }
 
         enum CodingKeys: String, CodingKey {
             case start, end, text
             case avgLogprob = "avg_logprob"
+            case compressionRatio = "compression_ratio"
         }
     }
 
