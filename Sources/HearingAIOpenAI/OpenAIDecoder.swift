@@ -14,9 +14,44 @@ final class OpenAIDecoder: ChunkDecoder {
         self.client = client
     }
 
+    /// The temperature of the one retry after a loop: Whisper's first fallback step.
+    static let retryTemperature = 0.2
+
     func decode(_ chunk: Chunk) async throws -> [Word] {
+        // Nothing is sent for a chunk without speech: Whisper is known to write text over
+        // silence ("Thank you for watching").
+        let speech = SpeechMap(samples: chunk.samples)
+        guard speech.hasSpeech else { return [] }
+        let chunkSeconds = Double(chunk.samples.count) / Double(ChunkPlan.sampleRate)
+        let guardrail = HallucinationGuard()
+        var response = try await request(chunk, temperature: nil)
+        if let segments = response.segments, guardrail.wantsRetry(guardrail.filter(segments, speech: speech).counts) {
+            // A loop: ask once more with the temperature raised, as Whisper's long-form
+            // decoding does, and keep that answer.
+            response = try await request(chunk, temperature: Self.retryTemperature)
+        }
+        return Self.guarded(response, speech: speech, guardrail: guardrail).chunkWords(chunkSeconds: chunkSeconds)
+    }
+
+    /// `response` without the segments the guard drops, and without the words inside them.
+    static func guarded(_ response: TranscriptionResponse, speech: SpeechMap, guardrail: HallucinationGuard) -> TranscriptionResponse {
+        guard let segments = response.segments else { return response }
+        let kept = guardrail.filter(segments, speech: speech).kept
+        guard kept.count < segments.count else { return response }
+        var filtered = response
+        filtered.segments = kept
+        filtered.text = kept.map(\.text).joined()
+        filtered.words = response.words?.filter { word in
+            let middle = (word.start + word.end) / 2
+            return kept.contains { middle >= $0.start - 0.05 && middle <= $0.end + 0.05 }
+        }
+        return filtered
+    }
+
+    /// Sends `chunk` until the server answers or the retries are spent.
+    private func request(_ chunk: Chunk, temperature: Double?) async throws -> TranscriptionResponse {
         let url = configuration.transcriptionURL
-        let form = TranscriptionRequest.form(for: chunk, configuration: configuration)
+        let form = TranscriptionRequest.form(for: chunk, configuration: configuration, temperature: temperature)
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: form.contentType)
@@ -27,7 +62,6 @@ final class OpenAIDecoder: ChunkDecoder {
         }
         request.body = .bytes(form.body)
 
-        let chunkSeconds = Double(chunk.samples.count) / Double(ChunkPlan.sampleRate)
         var retry = RetryPolicy(configuration: configuration)
         while true {
             try Task.checkCancellation()
@@ -43,7 +77,7 @@ final class OpenAIDecoder: ChunkDecoder {
             }
             switch outcome {
             case .success(let response):
-                return response.chunkWords(chunkSeconds: chunkSeconds)
+                return response
             case .transient(let reason, let retryAfter):
                 guard let delay = retry.nextDelay(retryAfter: retryAfter) else {
                     throw HearingAIError(

@@ -324,6 +324,16 @@ struct ServerTests {
         #expect(zip(words, words.dropFirst()).allSatisfy { $0.start <= $1.start })
     }
 
+    @Test("A chunk without speech is not sent: Whisper would write text over silence")
+    func silentChunkNotSent() async throws {
+        let server = try OpenAITestServer()
+        defer { server.stop() }
+        var quiet = [Int16](repeating: 0, count: 16_000 * 5)
+        for index in stride(from: 0, to: quiet.count, by: 7) { quiet[index] = 3 }  // a faint hiss
+        #expect(try await decode(chunk(quiet), loopback(server)).isEmpty)
+        #expect(try server.requests().isEmpty)
+    }
+
     @Test("Nobody listening: connection failures are retried, then reported")
     func refusedConnection() async throws {
         let server = try OpenAITestServer()
@@ -333,7 +343,7 @@ struct ServerTests {
         let started = clock.now
         let error = await #expect(throws: HearingAIError.self) {
             try await decode(
-                chunk([0, 0, 0]),
+                chunk(try samples(of: "speech/short.wav", seconds: 2)),
                 OpenAIEngine.Configuration(
                     baseURL: url, maxRetries: 1, initialRetryDelay: .milliseconds(10)))
         }
