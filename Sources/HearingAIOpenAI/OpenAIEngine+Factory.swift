@@ -45,12 +45,6 @@ extension OpenAIEngine {
             "openai_retries", .int, flag: "--retries", default: "4",
             help: "Retries of a request after 429, 5xx, a timeout or a broken connection.")
 
-        /// 26 s: Whisper decodes 30 s windows, and a chunk's upload is its owned range (at most
-        /// the chunk plus a 2 s boundary window) and 1 s of overlap on each side. An upload
-        /// over 30 s is decoded as a full window and a short tail, and words at the window's
-        /// end were lost (docs/benchmarks.md, "Against a real Whisper model").
-        public var defaultChunkSize: Double? { 26 }
-
         public var keys: [ConfigurationKey] {
             [Self.baseURL, Self.requestPath, Self.model, Self.language, Self.prompt, Self.apiKey, Self.requestTimeout, Self.retries]
         }

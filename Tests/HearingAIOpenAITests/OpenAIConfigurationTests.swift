@@ -43,15 +43,6 @@ struct OpenAIConfigurationTests {
         #expect(keyedOpenAI.apiKey == "sk-from-file")
         #expect(keyedOpenAI.baseURL == "http://127.0.0.1:9000/v1")
 
-        // Chunks of 26 s by default, so that an upload fits Whisper's 30 s window; a
-        // chunk_size that is set wins.
-        #expect(keyed.chunking.chunkSize == 26)
-        let sized = try PipelineConfiguration(
-            config: ConfigReader(
-                provider: InMemoryProvider(values: [AbsoluteConfigKey(["engine"]): "openai", AbsoluteConfigKey(["chunk_size"]): 30])),
-            engines: Self.engines, environment: ["OPENAI_BASE_URL": "http://127.0.0.1:9000/v1"])
-        #expect(sized.chunking.chunkSize == 30)
-
         // The key is a secret: not in the description, the encoding or the fingerprint.
         #expect(!"\(keyed.engine)".contains("sk-from-file"))
         let encoded = String(decoding: try JSONEncoder().encode(keyed), as: UTF8.self)

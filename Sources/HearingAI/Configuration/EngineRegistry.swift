@@ -73,17 +73,9 @@ public protocol EngineFactory: Sendable {
     var summary: String { get }
     /// The keys this engine reads.
     var keys: [ConfigurationKey] { get }
-    /// The chunk length this engine works best with, when `chunk_size` is not set; nil for
-    /// ``ChunkPlan/defaultChunkSize``.
-    var defaultChunkSize: Double? { get }
     /// An engine for `selection` (whose ``EngineSelection/name`` is this factory's). Throws a
     /// one-line ``HearingAIError`` for settings that cannot work.
     func makeEngine(_ selection: EngineSelection) throws -> any TranscriptionEngine
-}
-
-extension EngineFactory {
-    /// No preference: ``ChunkPlan/defaultChunkSize``.
-    public var defaultChunkSize: Double? { nil }
 }
 
 /// The engines this process can run, by name.

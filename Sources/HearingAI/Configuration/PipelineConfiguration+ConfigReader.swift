@@ -12,7 +12,7 @@ extension PipelineConfiguration {
     ///
     /// | key | default | meaning |
     /// |---|---|---|
-    /// | `chunk_size` | 30 (the engine's preference: openai 26) | nominal chunk length in seconds |
+    /// | `chunk_size` | 30 | nominal chunk length in seconds |
     /// | `overlap` | 1 | seconds added on each side of a chunk boundary |
     /// | `max_workers` | 0 | chunks decoded at once; 0 for one per core |
     /// | `memory_limit` | 0 | MB; 0 for none (the cgroup's limit applies too) |
@@ -38,10 +38,8 @@ extension PipelineConfiguration {
         func double(_ key: ConfigurationKey) throws -> Double? { try config.value(for: key, environment: environment)?.doubleValue }
         func int(_ key: ConfigurationKey) throws -> Int? { try config.value(for: key, environment: environment)?.intValue }
 
-        let name = try config.value(for: keys.engine, environment: environment)?.description ?? PocketSphinxEngine.Factory.name
-        let factory = try engines.factory(named: name)
         chunking = ChunkPlan(
-            chunkSize: try double(keys.chunkSize) ?? factory.defaultChunkSize ?? ChunkPlan.defaultChunkSize,
+            chunkSize: try double(keys.chunkSize) ?? ChunkPlan.defaultChunkSize,
             overlap: try double(keys.overlap) ?? ChunkPlan.defaultOverlap)
         let workers = try int(keys.maxWorkers) ?? 0
         maxWorkers = workers > 0 ? workers : Self.defaultWorkers
@@ -72,6 +70,8 @@ extension PipelineConfiguration {
         audioStream = try int(keys.audioStream).flatMap { $0 == 0 ? nil : $0 }
         ffmpegStallTimeout = try double(keys.ffmpegStallTimeout)
 
+        let name = try config.value(for: keys.engine, environment: environment)?.description ?? PocketSphinxEngine.Factory.name
+        let factory = try engines.factory(named: name)
         var selection = EngineSelection(name: name)
         for key in factory.keys {
             guard let value = try config.value(for: key, environment: environment) else { continue }
