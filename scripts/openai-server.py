@@ -17,6 +17,12 @@ Faults, consumed in order, one per request (`--fault KIND[xN]`, repeatable):
     500, 502, 503, 401, 400, 404  that status with an OpenAI-style error body
     hang     sleep --hang-seconds before answering normally (past the client's timeout)
     malformed  200 with a body that is not the protocol's JSON
+    loop     the answer ends with a segment that loops ("so so so ...", compression ratio 3.1)
+             laid over the last real segment, with its words, as Whisper does when greedy
+             decoding gets stuck
+    repeat   the last real segment comes twice (the copy over the same time, with its words)
+    oversilence  "Thank you for watching." said over the last second of the upload, with words,
+             as Whisper writes over silence
 `--fault malformedx0` means every request. `--no-words` answers without word times (segments
 only), as some servers do. `--no-decode` answers an empty transcript without running the
 engine: for measuring the client's own per-request overhead.
@@ -266,6 +272,23 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "malformed":
             self.send_json(200, None, raw=b'{"text": "unterminated')
             return 200, "malformed"
+        segments = [list(seg) for seg in segments]
+        if fault in ("loop", "repeat") and segments:
+            last = segments[-1]
+            start, end = last[0]["start"], last[-1]["end"]
+            if fault == "repeat":
+                copy = [dict(w) for w in last]
+            else:
+                step = (end - start) / 12
+                copy = [{"word": "so", "start": round(start + i * step, 3), "end": round(start + (i + 1) * step, 3)}
+                        for i in range(12)]
+            segments.append(copy)
+            words = words + copy
+        elif fault == "oversilence":
+            tail = [{"word": w, "start": round(seconds - 1 + i * 0.25, 3), "end": round(seconds - 0.75 + i * 0.25, 3)}
+                    for i, w in enumerate(["Thank", "you", "for", "watching."])]
+            segments.append(tail)
+            words = words + tail
         text = " ".join(w["word"] for w in words)
         payload = {"text": text}
         if response_format == "verbose_json":
@@ -275,7 +298,9 @@ class Handler(BaseHTTPRequestHandler):
                 payload["segments"] = [
                     {"id": i, "seek": 0, "start": seg[0]["start"], "end": seg[-1]["end"],
                      "text": " " + " ".join(w["word"] for w in seg), "tokens": [], "temperature": 0.0,
-                     "avg_logprob": -0.2, "compression_ratio": 1.2, "no_speech_prob": 0.01}
+                     "avg_logprob": -0.2,
+                     "compression_ratio": 3.1 if fault == "loop" and i == len(segments) - 1 else 1.2,
+                     "no_speech_prob": 0.01}
                     for i, seg in enumerate(segments)]
             if "word" in granularities and not server.no_words:
                 payload["words"] = words

@@ -17,26 +17,6 @@ public struct HallucinationGuard: Sendable {
     /// A segment with less than this share of its frames holding speech is over silence.
     public var minSpeechShare = 0.1
 
-    /// What was dropped, by reason.
-    public struct Counts: Sendable, Hashable, Codable {
-        /// Segments whose time was silent.
-        public var overSilence = 0
-        /// Segments that repeated the one before.
-        public var repeats = 0
-        /// Segments whose text was a loop.
-        public var loops = 0
-
-        /// Counts.
-        public init(overSilence: Int = 0, repeats: Int = 0, loops: Int = 0) {
-            self.overSilence = overSilence
-            self.repeats = repeats
-            self.loops = loops
-        }
-
-        /// Whether nothing was dropped.
-        public var isEmpty: Bool { overSilence + repeats + loops == 0 }
-    }
-
     /// A guard with Whisper's thresholds.
     public init() {}
 
@@ -44,12 +24,21 @@ public struct HallucinationGuard: Sendable {
     /// tells which stretches of the chunk hold speech (``SpeechMap``); `previous` is the text
     /// of the segment just before the first, when known.
     public func filter(_ segments: [TranscriptionResponse.Segment], speech: SpeechMap, previous: String? = nil)
-        -> (kept: [TranscriptionResponse.Segment], counts: Counts)
+        -> (kept: [TranscriptionResponse.Segment], counts: GuardCounts)
     {
-        var kept: [TranscriptionResponse.Segment] = []
-        var counts = Counts()
+        let (indices, counts) = keptIndices(segments, speech: speech, previous: previous)
+        return (indices.map { segments[$0] }, counts)
+    }
+
+    /// The positions in `segments` of the segments ``filter(_:speech:previous:)`` keeps, and
+    /// what was dropped.
+    public func keptIndices(_ segments: [TranscriptionResponse.Segment], speech: SpeechMap, previous: String? = nil)
+        -> (kept: [Int], counts: GuardCounts)
+    {
+        var kept: [Int] = []
+        var counts = GuardCounts()
         var last = previous.map(Self.normalised)
-        for segment in segments {
+        for (index, segment) in segments.enumerated() {
             let text = Self.normalised(segment.text)
             if text.isEmpty { continue }
             if speech.share(from: segment.start, to: segment.end) < minSpeechShare {
@@ -64,7 +53,7 @@ public struct HallucinationGuard: Sendable {
                 counts.loops += 1
                 continue
             }
-            kept.append(segment)
+            kept.append(index)
             last = text
         }
         return (kept, counts)
@@ -72,7 +61,7 @@ public struct HallucinationGuard: Sendable {
 
     /// Whether the answer is worth asking for again with a higher temperature: a loop was
     /// dropped, as Whisper falls back to sampling when greedy decoding loops.
-    public func wantsRetry(_ counts: Counts) -> Bool { counts.loops > 0 }
+    public func wantsRetry(_ counts: GuardCounts) -> Bool { counts.loops > 0 }
 
     /// Whether `segment` is a loop: its own compression ratio (the server's, else ours) above
     /// ``maxCompressionRatio``.

@@ -17,35 +17,63 @@ final class OpenAIDecoder: ChunkDecoder {
     /// The temperature of the one retry after a loop: Whisper's first fallback step.
     static let retryTemperature = 0.2
 
-    func decode(_ chunk: Chunk) async throws -> [Word] {
+    func decode(_ chunk: Chunk) async throws -> DecodedChunk {
         // Nothing is sent for a chunk without speech: Whisper is known to write text over
         // silence ("Thank you for watching").
         let speech = SpeechMap(samples: chunk.samples)
-        guard speech.hasSpeech else { return [] }
+        guard speech.hasSpeech else { return DecodedChunk(words: [], guards: GuardCounts(silentChunks: 1)) }
         let chunkSeconds = Double(chunk.samples.count) / Double(ChunkPlan.sampleRate)
         let guardrail = HallucinationGuard()
         var response = try await request(chunk, temperature: nil)
+        var retries = 0
         if let segments = response.segments, guardrail.wantsRetry(guardrail.filter(segments, speech: speech).counts) {
             // A loop: ask once more with the temperature raised, as Whisper's long-form
             // decoding does, and keep that answer.
             response = try await request(chunk, temperature: Self.retryTemperature)
+            retries = 1
         }
-        return Self.guarded(response, speech: speech, guardrail: guardrail).chunkWords(chunkSeconds: chunkSeconds)
+        var (kept, guards) = Self.guarded(response, speech: speech, guardrail: guardrail)
+        guards.retries = retries
+        return DecodedChunk(words: kept.chunkWords(chunkSeconds: chunkSeconds), guards: guards)
     }
 
-    /// `response` without the segments the guard drops, and without the words inside them.
-    static func guarded(_ response: TranscriptionResponse, speech: SpeechMap, guardrail: HallucinationGuard) -> TranscriptionResponse {
-        guard let segments = response.segments else { return response }
-        let kept = guardrail.filter(segments, speech: speech).kept
-        guard kept.count < segments.count else { return response }
+    /// `response` without the segments the guard drops, and without the words of those
+    /// segments, with what was dropped.
+    ///
+    /// A server lists the words of its segments in order, one per space-separated token of the
+    /// segment's text, so when the counts agree each word goes with its own segment: a repeat or
+    /// a loop laid over the same seconds as the segment before loses its words and only those.
+    /// When they do not agree, a word goes with the segments its middle falls in and is kept
+    /// if one of them is.
+    static func guarded(_ response: TranscriptionResponse, speech: SpeechMap, guardrail: HallucinationGuard)
+        -> (response: TranscriptionResponse, counts: GuardCounts)
+    {
+        guard let segments = response.segments else { return (response, GuardCounts()) }
+        let (keptIndices, counts) = guardrail.keptIndices(segments, speech: speech)
+        guard keptIndices.count < segments.count else { return (response, counts) }
+        let keep = Set(keptIndices)
+        let kept = keptIndices.map { segments[$0] }
         var filtered = response
         filtered.segments = kept
         filtered.text = kept.map(\.text).joined()
-        filtered.words = response.words?.filter { word in
-            let middle = (word.start + word.end) / 2
-            return kept.contains { middle >= $0.start - 0.05 && middle <= $0.end + 0.05 }
+        if let words = response.words {
+            let tokens = segments.map { $0.text.split(whereSeparator: \.isWhitespace).count }
+            if tokens.reduce(0, +) == words.count {
+                var start = 0
+                filtered.words = []
+                for (index, count) in tokens.enumerated() {
+                    if keep.contains(index) { filtered.words?.append(contentsOf: words[start..<start + count]) }
+                    start += count
+                }
+            } else {
+                filtered.words = words.filter { word in
+                    let middle = (word.start + word.end) / 2
+                    let owners = segments.indices.filter { middle >= segments[$0].start - 0.05 && middle <= segments[$0].end + 0.05 }
+                    return owners.isEmpty || owners.contains { keep.contains($0) }
+                }
+            }
         }
-        return filtered
+        return (filtered, counts)
     }
 
     /// Sends `chunk` until the server answers or the retries are spent.

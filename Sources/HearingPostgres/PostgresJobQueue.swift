@@ -460,7 +460,7 @@ struct PostgresCheckpoints: ChunkCheckpoints {
     let queue: PostgresJobQueue
     let resultKey: String
 
-    func load(chunk index: Int) async -> [Word]? {
+    func load(chunk index: Int) async -> DecodedChunk? {
         guard
             let row = try? await queue.query("SELECT words FROM checkpoint WHERE result_key = \(resultKey) AND chunk = \(index)").first,
             let data = try? row.decode(Data.self)
@@ -468,10 +468,10 @@ struct PostgresCheckpoints: ChunkCheckpoints {
         return CheckpointCoding.decode(data, chunk: index, logger: queue.logger)
     }
 
-    func store(_ words: [Word], chunk index: Int) async throws {
+    func store(_ chunk: DecodedChunk, chunk index: Int) async throws {
         try await queue.query(
             try """
-            INSERT INTO checkpoint (result_key, chunk, words) VALUES (\(resultKey), \(index), \(try CheckpointCoding.encode(words)))
+            INSERT INTO checkpoint (result_key, chunk, words) VALUES (\(resultKey), \(index), \(try CheckpointCoding.encode(chunk)))
             ON CONFLICT (result_key, chunk) DO UPDATE SET words = EXCLUDED.words
             """)
     }

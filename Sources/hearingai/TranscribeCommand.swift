@@ -195,16 +195,16 @@ struct TranscribeCommand: AsyncParsableCommand {
                         String(
                             format: "chunk %4d  %9.2f-%9.2f s  %4d words  %6.2f s",
                             chunk.index, chunk.start, chunk.end, chunk.words, chunk.decodeSeconds)
-                        + (chunk.cached ? "  (checkpoint)\n" : "\n")
+                        + (chunk.cached ? "  (checkpoint)" : "") + (chunk.guardNote.map { "  (\($0))" } ?? "") + "\n"
                     FileHandle.standardError.write(Data(line.utf8))
                 } else if verbose {
-                    logger.debug(
-                        "Chunk done",
-                        metadata: [
-                            "chunk.index": "\(chunk.index)", "chunk.start": "\(chunk.start)", "chunk.end": "\(chunk.end)",
-                            "chunk.words": "\(chunk.words)", "chunk.seconds": "\(String(format: "%.2f", chunk.decodeSeconds))",
-                            "progress": "\(progress.chunksDone)/\(progress.chunksTotal)",
-                        ])
+                    var metadata: Logger.Metadata = [
+                        "chunk.index": "\(chunk.index)", "chunk.start": "\(chunk.start)", "chunk.end": "\(chunk.end)",
+                        "chunk.words": "\(chunk.words)", "chunk.seconds": "\(String(format: "%.2f", chunk.decodeSeconds))",
+                        "progress": "\(progress.chunksDone)/\(progress.chunksTotal)",
+                    ]
+                    if let note = chunk.guardNote { metadata["chunk.guards"] = "\(note)" }
+                    logger.debug("Chunk done", metadata: metadata)
                 }
             }
             bar?.finish()

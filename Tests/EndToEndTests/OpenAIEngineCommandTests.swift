@@ -193,6 +193,46 @@ struct OpenAIEngineCommandTests {
         #expect(starts == starts.sorted())
     }
 
+    @Test("Guards in the metadata: silent chunks not sent, repeats dropped, both counted and shown per chunk")
+    func guardsCounted() throws {
+        let dir = try temporaryDirectory(prefix: "hearingai-e2e")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Speech, 25 s of silence, speech: with 10 s chunks at least one chunk is silent.
+        let speech = dir.appendingPathComponent("speech.wav").path
+        let file = dir.appendingPathComponent("gap.wav").path
+        for step in [
+            [TestPaths.fixture("speech/short.wav"), "-r", "16000", "-c", "1", "-b", "16", speech],
+            [speech, speech, file, "pad", "25@4.6"],
+        ] {
+            let sox = try runProcess("/usr/bin/sox", step)
+            #expect(sox.status == 0, "\(sox.stderr)")
+        }
+        // Every answer says its last segment twice.
+        let server = try OpenAITestServer(["--fault", "repeatx0"])
+        defer { server.stop() }
+        let result = try Self.run([
+            "--engine", "openai", "--base-url", server.baseURL, file, "--chunk-size", "10", "--show-chunks",
+            "-f", "json,txt", "-o", dir.path + "/", "--cache-dir", dir.appendingPathComponent("cache").path,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let metadata = try Self.json(dir.appendingPathComponent("gap.json"))["metadata"] as? [String: Any] ?? [:]
+        let stderr = result.stderr
+        let chunks = (metadata["chunking"] as? [String: Any])?["chunks"] as? Int ?? 0
+        let guards = metadata["guards"] as? [String: Int] ?? [:]
+        let requests = try server.requests()
+        #expect(chunks >= 3)
+        #expect((guards["silentChunks"] ?? 0) >= 1)
+        #expect(requests.count == chunks - (guards["silentChunks"] ?? 0))
+        #expect(guards["repeats"] == requests.filter { ($0.words ?? 0) > 0 }.count)
+        #expect(guards["repeats"] ?? 0 >= 2)
+        #expect(guards["loops"] == 0 && guards["overSilence"] == 0 && guards["retries"] == 0)
+        #expect(stderr.contains("(no speech, not sent)"), "\(stderr)")
+        #expect(stderr.contains("(dropped 1 repeat)"), "\(stderr)")
+        // Each sentence once: "my father used to tell us stories" twice in the file, not four times.
+        let text = try String(contentsOf: dir.appendingPathComponent("gap.txt"), encoding: .utf8).lowercased()
+        #expect(text.components(separatedBy: "father").count - 1 == 2, "\(text)")
+    }
+
     @Test("No decoder in process: a limit too small for PocketSphinx runs four OpenAI chunks at once")
     func memoryLimit() throws {
         let server = try OpenAITestServer()

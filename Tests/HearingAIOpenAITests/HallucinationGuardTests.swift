@@ -59,7 +59,7 @@ struct HallucinationGuardTests {
         let guardrail = HallucinationGuard()
         let (kept, counts) = guardrail.filter(segments, speech: speech)
         #expect(kept.map(\.text) == [" The store was out of bread.", " We had soup instead."])
-        #expect(counts == HallucinationGuard.Counts(overSilence: 1, repeats: 1, loops: 1))
+        #expect(counts == GuardCounts(overSilence: 1, repeats: 1, loops: 1))
         #expect(guardrail.wantsRetry(counts))
         // The server's own compression ratio is believed when it sends one.
         let reported = [Segment(start: 0.2, end: 2.8, text: " A plain sentence here.", compressionRatio: 3.1)]

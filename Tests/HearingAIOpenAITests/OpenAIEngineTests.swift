@@ -34,6 +34,11 @@ func loopback(_ server: OpenAITestServer, _ change: (inout OpenAIEngine.Configur
 }
 
 func decode(_ chunk: Chunk, _ configuration: OpenAIEngine.Configuration) async throws -> [Word] {
+    try await decoded(chunk, configuration).words
+}
+
+/// What one decoder made of `chunk`: words and guard counts.
+func decoded(_ chunk: Chunk, _ configuration: OpenAIEngine.Configuration) async throws -> DecodedChunk {
     let decoder = try await OpenAIEngine(configuration: configuration).makeDecoder()
     defer { decoder.close() }
     return try await decoder.decode(chunk)
@@ -330,8 +335,97 @@ struct ServerTests {
         defer { server.stop() }
         var quiet = [Int16](repeating: 0, count: 16_000 * 5)
         for index in stride(from: 0, to: quiet.count, by: 7) { quiet[index] = 3 }  // a faint hiss
-        #expect(try await decode(chunk(quiet), loopback(server)).isEmpty)
+        let result = try await decoded(chunk(quiet), loopback(server))
+        #expect(result.words.isEmpty)
+        #expect(result.guards == GuardCounts(silentChunks: 1))
         #expect(try server.requests().isEmpty)
+    }
+
+    /// Words and guard counts from a server started with `arguments`, and its requests.
+    private func guarded(_ samples: [Int16], _ arguments: [String]) async throws
+        -> (result: DecodedChunk, requests: [OpenAITestServer.Request])
+    {
+        let server = try OpenAITestServer(arguments)
+        defer { server.stop() }
+        let result = try await decoded(chunk(samples), loopback(server))
+        return (result, try server.requests())
+    }
+
+    @Test("A run from checkpoints reports the guard counts the chunks were stored with, and sends nothing")
+    func guardsFromCheckpoints() async throws {
+        let dir = try temporaryDirectory(prefix: "hearingai-openai")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Speech, 25 s of silence, speech.
+        let speech = dir.appendingPathComponent("speech.wav").path
+        let file = dir.appendingPathComponent("gap.wav").path
+        for step in [
+            [TestPaths.fixture("speech/short.wav"), "-r", "16000", "-c", "1", "-b", "16", speech],
+            [speech, speech, file, "pad", "25@4.6"],
+        ] {
+            #expect(try runProcess("/usr/bin/sox", step).status == 0)
+        }
+        let server = try OpenAITestServer(["--fault", "repeatx0"])
+        defer { server.stop() }
+        let orchestrator = WorkflowOrchestrator(
+            engine: OpenAIEngine(configuration: loopback(server)), maxWorkers: 1,
+            cache: ChunkCache(directory: dir.appendingPathComponent("cache")), resources: ResourceManager(limit: nil))
+        let configuration = PipelineConfiguration(chunking: ChunkPlan(chunkSize: 10, overlap: 0.5), maxWorkers: 1)
+        let first = try await orchestrator.transcribe(file, configuration: configuration)
+        let sent = try server.requests().count
+        let second = try await orchestrator.transcribe(file, configuration: configuration)
+        await orchestrator.close()
+        let guards = try #require(first.metadata.guards)
+        #expect(guards.silentChunks >= 1 && guards.repeats >= 2)
+        #expect(sent == first.metadata.chunking.chunks - guards.silentChunks)
+        #expect(try server.requests().count == sent)
+        #expect(second.metadata.guards == guards)
+        #expect(second.words.map(\.text) == first.words.map(\.text))
+    }
+
+    @Test("A loop is asked again once at temperature 0.2; the second answer is kept and the retry counted")
+    func loopRetried() async throws {
+        let speech = try samples(of: "speech/short.wav")
+        let clean = try await guarded(speech, []).result
+        #expect(clean.guards == GuardCounts())
+        let (result, requests) = try await guarded(speech, ["--fault", "loop"])
+        #expect(requests.count == 2)
+        #expect(requests[0].fields?["temperature"] == nil)
+        #expect(requests[1].fields?["temperature"] == ["0.2"])
+        #expect(result.words.map(\.text) == clean.words.map(\.text))
+        #expect(result.guards == GuardCounts(retries: 1))
+    }
+
+    @Test("A loop that comes back after the retry is dropped with its words, and counted")
+    func loopDropped() async throws {
+        let speech = try samples(of: "speech/short.wav")
+        let clean = try await guarded(speech, []).result
+        let (result, requests) = try await guarded(speech, ["--fault", "loopx0"])
+        #expect(requests.count == 2)
+        #expect(requests.allSatisfy { $0.words ?? 0 > 0 })
+        #expect(!result.words.contains { $0.text == "so" })
+        #expect(result.words.map(\.text) == clean.words.map(\.text))
+        #expect(result.guards == GuardCounts(loops: 1, retries: 1))
+    }
+
+    @Test("A segment the server says twice is kept once, and counted")
+    func repeatDropped() async throws {
+        let speech = try samples(of: "speech/short.wav")
+        let clean = try await guarded(speech, []).result
+        let (result, requests) = try await guarded(speech, ["--fault", "repeat"])
+        #expect(requests.count == 1)
+        #expect(!clean.words.isEmpty)
+        #expect(result.words.map(\.text) == clean.words.map(\.text))
+        #expect(result.guards == GuardCounts(repeats: 1))
+    }
+
+    @Test("Text the server writes over the silence after speech is dropped with its words, and counted")
+    func overSilenceDropped() async throws {
+        let speech = try samples(of: "speech/short.wav") + [Int16](repeating: 0, count: 16_000 * 3)
+        let clean = try await guarded(speech, []).result
+        let (result, _) = try await guarded(speech, ["--fault", "oversilence"])
+        #expect(!result.words.contains { $0.text.lowercased().hasPrefix("watching") })
+        #expect(result.words.map(\.text) == clean.words.map(\.text))
+        #expect(result.guards == GuardCounts(overSilence: 1))
     }
 
     @Test("Nobody listening: connection failures are retried, then reported")

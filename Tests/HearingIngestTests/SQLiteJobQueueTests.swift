@@ -17,7 +17,7 @@ struct SQLiteJobQueueTests {
         let queue = try SQLiteJobQueue(path: dir.appendingPathComponent("queue.sqlite").path)
         let words = [Word(text: "hello", start: 1, end: 1.5, confidence: 0.9)]
         let checkpoints = queue.checkpoints(resultKey: "k:1")
-        try await checkpoints.store(words, chunk: 0)
+        try await checkpoints.store(DecodedChunk(words: words), chunk: 0)
         try await queue.database.write { db in
             try db.execute(sql: "UPDATE checkpoint SET words = ?", arguments: [Data("[{\"garbage\"".utf8)])
             try db.execute(
@@ -26,7 +26,7 @@ struct SQLiteJobQueueTests {
 
         await #expect(throws: DecodingError.self) { _ = try await queue.result("k:1") }
         #expect(await checkpoints.load(chunk: 0) == nil)
-        try await checkpoints.store(words, chunk: 0)
-        #expect(await checkpoints.load(chunk: 0) == words)
+        try await checkpoints.store(DecodedChunk(words: words), chunk: 0)
+        #expect(await checkpoints.load(chunk: 0)?.words == words)
     }
 }

@@ -105,14 +105,14 @@ public struct ChunkCache: Sendable {
     public struct Entry: ChunkCheckpoints {
         let directory: URL
 
-        public func load(chunk index: Int) -> [Word]? {
+        public func load(chunk index: Int) -> DecodedChunk? {
             guard let data = try? Data(contentsOf: file(index)) else { return nil }
-            return try? JSONDecoder().decode([Word].self, from: data)
+            return CheckpointCoding.decode(data, chunk: index, logger: nil)
         }
 
-        public func store(_ words: [Word], chunk index: Int) throws {
+        public func store(_ chunk: DecodedChunk, chunk index: Int) throws {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let data = try JSONEncoder().encode(words)
+            let data = try CheckpointCoding.encode(chunk)
             try AtomicFile.write(data, to: file(index))
         }
 

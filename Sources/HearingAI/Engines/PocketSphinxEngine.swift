@@ -100,12 +100,12 @@ final class PocketSphinxDecoder: ChunkDecoder {
         }
     }
 
-    func decode(_ chunk: Chunk) async throws -> [Word] {
+    func decode(_ chunk: Chunk) async throws -> DecodedChunk {
         let handle = self.handle
         let frameRate = self.frameRate
         let samples = chunk.samples
         let index = chunk.index
-        return try await thread.run {
+        let words = try await thread.run {
             guard let ps = handle.decoder else {
                 throw HearingAIError(.engineFailed, reason: "decoder is closed")
             }
@@ -137,6 +137,7 @@ final class PocketSphinxDecoder: ChunkDecoder {
             }
             return try Self.decode(samples, with: ps, frameRate: frameRate, chunkIndex: index)
         }
+        return DecodedChunk(words: words)
     }
 
     /// The frames after which sphinxbase's live normalisation shifts its window back to

@@ -17,9 +17,103 @@ public protocol TranscriptionEngine: Sendable {
 /// One decoder: decodes one chunk at a time.
 public protocol ChunkDecoder: AnyObject, Sendable {
     /// Decodes `chunk`. Word times are seconds from `chunk.samples[0]`.
-    func decode(_ chunk: Chunk) async throws -> [Word]
+    func decode(_ chunk: Chunk) async throws -> DecodedChunk
     /// Releases the decoder's memory and threads. Idempotent.
     func close()
+}
+
+/// What a decoder made of one chunk: its words, and what its hallucination guards did.
+///
+/// This is also what a chunk checkpoint holds, so a resumed run reports the guards of the chunks
+/// it did not decode again.
+public struct DecodedChunk: Sendable, Hashable, Codable {
+    /// The chunk's words. Times are seconds from the chunk's first sample as decoded, and on
+    /// the file's clock once reconciled.
+    public var words: [Word]
+    /// What the engine's guards dropped or skipped, for engines that guard (nil for others).
+    public var guards: GuardCounts?
+
+    /// A decoded chunk.
+    public init(words: [Word], guards: GuardCounts? = nil) {
+        self.words = words
+        self.guards = guards
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case words, guards
+    }
+
+    /// Decodes a chunk, or the bare word array checkpoints held before guards were counted.
+    public init(from decoder: any Decoder) throws {
+        if let words = try? [Word](from: decoder) {
+            self.init(words: words)
+            return
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            words: try container.decode([Word].self, forKey: .words),
+            guards: try container.decodeIfPresent(GuardCounts.self, forKey: .guards))
+    }
+}
+
+/// What an engine's hallucination guards did over a chunk or a whole run (the OpenAI-compatible
+/// engine's: a Whisper-class model can write text over silence, repeat itself or loop).
+public struct GuardCounts: Sendable, Hashable, Codable {
+    /// Chunks not sent to the engine because the voice detector found no speech in them.
+    public var silentChunks = 0
+    /// Segments dropped because their time held almost no speech.
+    public var overSilence = 0
+    /// Segments dropped because they repeated the segment before.
+    public var repeats = 0
+    /// Segments dropped as loops (compression ratio above 2.4, Whisper's rule).
+    public var loops = 0
+    /// Chunks asked again at a higher temperature after a loop.
+    public var retries = 0
+
+    /// Counts.
+    public init(silentChunks: Int = 0, overSilence: Int = 0, repeats: Int = 0, loops: Int = 0, retries: Int = 0) {
+        self.silentChunks = silentChunks
+        self.overSilence = overSilence
+        self.repeats = repeats
+        self.loops = loops
+        self.retries = retries
+    }
+
+    /// Segments dropped, for any reason.
+    public var segmentsDropped: Int { overSilence + repeats + loops }
+
+    /// Whether the guards did nothing.
+    public var isEmpty: Bool { silentChunks + segmentsDropped + retries == 0 }
+
+    /// The counts of two chunks (or runs) together.
+    public static func + (lhs: GuardCounts, rhs: GuardCounts) -> GuardCounts {
+        GuardCounts(
+            silentChunks: lhs.silentChunks + rhs.silentChunks, overSilence: lhs.overSilence + rhs.overSilence,
+            repeats: lhs.repeats + rhs.repeats, loops: lhs.loops + rhs.loops, retries: lhs.retries + rhs.retries)
+    }
+
+    /// The counts of every chunk in `chunks` that reported some, or nil when none did (an
+    /// engine without guards).
+    public static func total(_ chunks: some Sequence<GuardCounts?>) -> GuardCounts? {
+        chunks.reduce(nil) { total, counts in
+            guard let counts else { return total }
+            return (total ?? GuardCounts()) + counts
+        }
+    }
+
+    /// The counts for a log line or `--show-chunks`: only what happened, such as
+    /// "no speech, not sent" or "dropped 1 over silence, 2 loops; asked again 1".
+    public var summary: String {
+        var parts: [String] = []
+        if silentChunks > 0 { parts.append(silentChunks == 1 ? "no speech, not sent" : "\(silentChunks) chunks without speech, not sent") }
+        var dropped: [String] = []
+        if overSilence > 0 { dropped.append("\(overSilence) over silence") }
+        if repeats > 0 { dropped.append("\(repeats) \(repeats == 1 ? "repeat" : "repeats")") }
+        if loops > 0 { dropped.append("\(loops) \(loops == 1 ? "loop" : "loops")") }
+        if !dropped.isEmpty { parts.append("dropped " + dropped.joined(separator: ", ")) }
+        if retries > 0 { parts.append("asked again at a higher temperature") }
+        return parts.joined(separator: "; ")
+    }
 }
 
 /// What a decoder costs in memory, for admission control.

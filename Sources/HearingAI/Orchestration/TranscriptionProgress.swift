@@ -46,4 +46,13 @@ public struct ChunkReport: Sendable, Hashable {
     public var decodeSeconds: Double
     /// Whether the result came from the checkpoint cache.
     public var cached: Bool
+    /// What the engine's hallucination guards did with the chunk (nil for engines without).
+    public var guards: GuardCounts?
+
+    /// The guards' work in words ("no speech, not sent", "dropped 1 loop; …"), or nil when
+    /// they did nothing: for `--show-chunks` and the per-chunk log lines.
+    public var guardNote: String? {
+        guard let guards, !guards.isEmpty else { return nil }
+        return guards.summary
+    }
 }

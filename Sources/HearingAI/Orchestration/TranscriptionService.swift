@@ -16,13 +16,13 @@ public final class TranscriptionService: ManagedResource {
 
     /// Decodes `chunk` on a pooled decoder once its cost fits the budget. Word times are
     /// seconds from `chunk.samples[0]`.
-    public func decode(_ chunk: Chunk) async throws -> [Word] {
+    public func decode(_ chunk: Chunk) async throws -> DecodedChunk {
         let seconds = Double(chunk.samples.count) / Double(ChunkPlan.sampleRate)
         let decoder = try await pool.acquire(chunkSeconds: seconds)
         do {
-            let words = try await decoder.decode(chunk)
+            let decoded = try await decoder.decode(chunk)
             await pool.release(decoder, chunkSeconds: seconds)
-            return words
+            return decoded
         } catch {
             await pool.release(decoder, chunkSeconds: seconds)
             throw error

@@ -170,6 +170,7 @@ public final class WorkflowOrchestrator: Sendable {
             chunksDone: 0, chunksTotal: max(1, Int((audioTotal / plan.chunkSize).rounded(.up))),
             audioDone: 0, audioTotal: audioTotal, elapsed: 0)
         var chunkCount = 0
+        var guards: [GuardCounts?] = []
 
         try await withThrowingTaskGroup(of: ChunkReport?.self) { group in
             group.addTask {
@@ -184,6 +185,7 @@ public final class WorkflowOrchestrator: Sendable {
                 done.audioDone += report.end - report.start
                 done.elapsed = (clock.now - started).seconds
                 done.chunk = report
+                guards.append(report.guards)
                 progress?(done)
             }
             while let chunk = try await source.next() {
@@ -266,6 +268,7 @@ public final class WorkflowOrchestrator: Sendable {
             diarization: diarization
         )
         metadata.wordTimes = TranscriptMetadata.WordTimes(segments.flatMap(\.words))
+        metadata.guards = GuardCounts.total(guards)
         logger.debug(
             "Transcription finished",
             metadata: [
@@ -301,10 +304,12 @@ public final class WorkflowOrchestrator: Sendable {
         }()
         let owned = chunk.ownedSeconds
         let words: [Word]
+        let guards: GuardCounts?
         var seconds = 0.0
         let cached = await checkpoints?.load(chunk: chunk.index)
         if let cached {
-            words = cached
+            words = cached.words
+            guards = cached.guards
         } else {
             try Task.checkCancellation()
             let clock = ContinuousClock()
@@ -313,14 +318,15 @@ public final class WorkflowOrchestrator: Sendable {
             let elapsed = clock.now - started
             seconds = elapsed.seconds
             CoreMetrics.Timer(label: MetricName.chunkDuration).recordNanoseconds(Int64(seconds * 1e9))
-            words = ReconciliationService.ownedWords(raw, of: chunk, fileOffset: fileOffset)
-            try? await checkpoints?.store(words, chunk: chunk.index)
+            words = ReconciliationService.ownedWords(raw.words, of: chunk, fileOffset: fileOffset)
+            guards = raw.guards
+            try? await checkpoints?.store(DecodedChunk(words: words, guards: guards), chunk: chunk.index)
         }
         reconciliation.add(words, chunk: chunk.index)
         await diarized
         return ChunkReport(
             index: chunk.index, start: fileOffset + owned.lowerBound, end: fileOffset + owned.upperBound,
-            words: words.count, decodeSeconds: seconds, cached: cached != nil)
+            words: words.count, decodeSeconds: seconds, cached: cached != nil, guards: guards)
     }
 
     /// Frees every resource the orchestrator created.

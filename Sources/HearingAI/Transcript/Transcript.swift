@@ -113,6 +113,10 @@ public struct TranscriptMetadata: Sendable, Hashable, Codable {
     /// Where the words' times came from: the engine, or estimated within the engine's segments
     /// (servers that return no word times). Nil for transcripts made before this was recorded.
     public var wordTimes: WordTimes?
+    /// What the engine's hallucination guards did over the run: chunks not sent for lack of
+    /// speech, segments dropped (over silence, repeats, loops) and retries. Nil for engines
+    /// without guards (PocketSphinx) and for transcripts made before this was recorded.
+    public var guards: GuardCounts?
 
     /// Where a transcript's word times came from.
     public enum WordTimes: String, Sendable, Hashable, Codable {

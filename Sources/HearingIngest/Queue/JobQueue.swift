@@ -170,27 +170,3 @@ extension HearingAIError {
         HearingAIError(.leaseLost, reason: "job \(lease.jobID): lease lost (the job was requeued and claimed again); not writing")
     }
 }
-
-/// How every backend stores a finished chunk's words: JSON.
-public enum CheckpointCoding {
-    /// The stored form of `words`.
-    public static func encode(_ words: [Word]) throws -> Data {
-        try JSONEncoder().encode(words)
-    }
-
-    /// The words of a stored checkpoint of chunk `index`, or nil when they do not decode:
-    /// garbage in a checkpoint is the store's fault, not the audio's, so it is logged and the
-    /// chunk is decoded again (storing it replaces the garbage).
-    public static func decode(_ data: Data, chunk index: Int, logger: Logger?) -> [Word]? {
-        do {
-            return try JSONDecoder().decode([Word].self, from: data)
-        } catch {
-            logger?.warning(
-                "Checkpoint does not decode; decoding the chunk again",
-                metadata: [
-                    "chunk.index": "\(index)", "error": "\(error)",
-                ])
-            return nil
-        }
-    }
-}

@@ -378,7 +378,7 @@ struct DatabaseCheckpoints: ChunkCheckpoints {
     let queue: SQLiteJobQueue
     let resultKey: String
 
-    func load(chunk index: Int) async -> [Word]? {
+    func load(chunk index: Int) async -> DecodedChunk? {
         let key = resultKey
         guard
             let stored = try? await queue.read({ db in
@@ -389,8 +389,8 @@ struct DatabaseCheckpoints: ChunkCheckpoints {
         return CheckpointCoding.decode(stored.words, chunk: index, logger: queue.logger)
     }
 
-    func store(_ words: [Word], chunk index: Int) async throws {
-        let stored = StoredCheckpoint(resultKey: resultKey, chunk: index, words: try CheckpointCoding.encode(words))
+    func store(_ chunk: DecodedChunk, chunk index: Int) async throws {
+        let stored = StoredCheckpoint(resultKey: resultKey, chunk: index, words: try CheckpointCoding.encode(chunk))
         try await queue.write { db in try stored.upsert(db) }
     }
 }

@@ -313,12 +313,12 @@ final class JobProcessor: Service, Sendable {
                     progress in
                     reporter.yield(progress)
                     if let chunk = progress.chunk {
-                        progressLogger.debug(
-                            "Chunk done",
-                            metadata: [
-                                "chunk.index": "\(chunk.index)", "chunk.words": "\(chunk.words)",
-                                "chunk.checkpoint": "\(chunk.cached)", "progress": "\(progress.chunksDone)/\(progress.chunksTotal)",
-                            ])
+                        var metadata: Logger.Metadata = [
+                            "chunk.index": "\(chunk.index)", "chunk.words": "\(chunk.words)",
+                            "chunk.checkpoint": "\(chunk.cached)", "progress": "\(progress.chunksDone)/\(progress.chunksTotal)",
+                        ]
+                        if let note = chunk.guardNote { metadata["chunk.guards"] = "\(note)" }
+                        progressLogger.debug("Chunk done", metadata: metadata)
                     }
                 }
             }
