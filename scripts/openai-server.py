@@ -23,6 +23,8 @@ Faults, consumed in order, one per request (`--fault KIND[xN]`, repeatable):
     repeat   the last real segment comes twice (the copy over the same time, with its words)
     oversilence  "Thank you for watching." said over the last second of the upload, with words,
              as Whisper writes over silence
+`--detected-language NAME` is the language answered when a request names none (default
+english); a request's own language is answered by name, as OpenAI does.
 `--fault malformedx0` means every request. `--no-words` answers without word times (segments
 only), as some servers do. `--no-decode` answers an empty transcript without running the
 engine: for measuring the client's own per-request overhead.
@@ -42,6 +44,9 @@ import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+LANGUAGE_NAMES = {"en": "english", "de": "german", "fr": "french", "es": "spanish"}
 
 
 class Faults:
@@ -292,7 +297,9 @@ class Handler(BaseHTTPRequestHandler):
         text = " ".join(w["word"] for w in words)
         payload = {"text": text}
         if response_format == "verbose_json":
-            payload.update(task="transcribe", language=fields.get("language", [(None, {}, b"english")])[0][2].decode(),
+            # Like OpenAI: the language by name, the one asked for or the one "detected".
+            asked = fields.get("language", [(None, {}, b"")])[0][2].decode()
+            payload.update(task="transcribe", language=LANGUAGE_NAMES.get(asked, asked) if asked else server.detected_language,
                            duration=round(seconds, 3))
             if "segment" in granularities or not granularities:
                 payload["segments"] = [
@@ -322,6 +329,8 @@ def main():
     parser.add_argument("--retry-after", type=float, default=1)
     parser.add_argument("--hang-seconds", type=float, default=30)
     parser.add_argument("--no-words", action="store_true")
+    parser.add_argument("--detected-language", default="english",
+                        help="the language answered when the request names none")
     parser.add_argument("--no-decode", action="store_true")
     parser.add_argument("--log")
     args = parser.parse_args()
@@ -335,6 +344,7 @@ def main():
     server.retry_after = int(args.retry_after) if args.retry_after == int(args.retry_after) else args.retry_after
     server.hang_seconds = args.hang_seconds
     server.no_words = args.no_words
+    server.detected_language = args.detected_language
     server.no_decode = args.no_decode
     server.log = open(args.log, "a") if args.log else None
     server.log_lock = threading.Lock()

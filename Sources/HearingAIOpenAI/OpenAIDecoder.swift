@@ -17,24 +17,47 @@ final class OpenAIDecoder: ChunkDecoder {
     /// The temperature of the one retry after a loop: Whisper's first fallback step.
     static let retryTemperature = 0.2
 
-    func decode(_ chunk: Chunk) async throws -> DecodedChunk {
+    func decode(_ chunk: Chunk, run: DecodingRun) async throws -> DecodedChunk {
         // Nothing is sent for a chunk without speech: Whisper is known to write text over
         // silence ("Thank you for watching").
         let speech = SpeechMap(samples: chunk.samples)
         guard speech.hasSpeech else { return DecodedChunk(words: [], guards: GuardCounts(silentChunks: 1)) }
         let chunkSeconds = Double(chunk.samples.count) / Double(ChunkPlan.sampleRate)
         let guardrail = HallucinationGuard()
-        var response = try await request(chunk, temperature: nil)
+        // Without a configured language, the run's first chunk with speech goes alone and the
+        // language the server heard in it is sent with the rest: chunks detected one by one
+        // can come back in different languages (a name, a short phrase).
+        var language: String?
+        var response: TranscriptionResponse
+        if configuration.language == nil {
+            switch await run.language.claim() {
+            case .lead:
+                do {
+                    response = try await request(chunk, temperature: nil, language: nil)
+                } catch {
+                    await run.language.settle(nil)
+                    throw error
+                }
+                language = response.language.flatMap(WhisperLanguage.code)
+                await run.language.settle(language)
+            case .settled(let detected):
+                language = detected
+                response = try await request(chunk, temperature: nil, language: detected)
+            }
+        } else {
+            response = try await request(chunk, temperature: nil, language: nil)
+        }
         var retries = 0
         if let segments = response.segments, guardrail.wantsRetry(guardrail.filter(segments, speech: speech).counts) {
             // A loop: ask once more with the temperature raised, as Whisper's long-form
             // decoding does, and keep that answer.
-            response = try await request(chunk, temperature: Self.retryTemperature)
+            response = try await request(chunk, temperature: Self.retryTemperature, language: language)
             retries = 1
         }
         var (kept, guards) = Self.guarded(response, speech: speech, guardrail: guardrail)
         guards.retries = retries
-        return DecodedChunk(words: kept.chunkWords(chunkSeconds: chunkSeconds), guards: guards)
+        let heard = response.language.map { WhisperLanguage.code($0) ?? $0 } ?? language ?? configuration.language
+        return DecodedChunk(words: kept.chunkWords(chunkSeconds: chunkSeconds), guards: guards, language: heard)
     }
 
     /// `response` without the segments the guard drops, and without the words of those
@@ -77,9 +100,9 @@ final class OpenAIDecoder: ChunkDecoder {
     }
 
     /// Sends `chunk` until the server answers or the retries are spent.
-    private func request(_ chunk: Chunk, temperature: Double?) async throws -> TranscriptionResponse {
+    private func request(_ chunk: Chunk, temperature: Double?, language: String?) async throws -> TranscriptionResponse {
         let url = configuration.transcriptionURL
-        let form = TranscriptionRequest.form(for: chunk, configuration: configuration, temperature: temperature)
+        let form = TranscriptionRequest.form(for: chunk, configuration: configuration, temperature: temperature, language: language)
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: form.contentType)

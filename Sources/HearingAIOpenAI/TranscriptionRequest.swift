@@ -74,14 +74,17 @@ public enum TranscriptionRequest {
     /// The form for `chunk`: the file, the model, `verbose_json` with word and segment
     /// timestamps, the language and prompt when set, and `temperature` when one is asked for
     /// (a retry after a loop; otherwise the server's default, which falls back by itself).
-    public static func form(for chunk: Chunk, configuration: OpenAIEngine.Configuration, temperature: Double? = nil) -> Multipart {
+    /// `language` replaces the configured language (the one detected in the run's first chunk).
+    public static func form(
+        for chunk: Chunk, configuration: OpenAIEngine.Configuration, temperature: Double? = nil, language: String? = nil
+    ) -> Multipart {
         var form = Multipart()
         form.add(name: "file", fileName: "chunk-\(chunk.index).wav", contentType: "audio/wav", data: wav(chunk.samples))
         form.add(name: "model", value: configuration.model)
         form.add(name: "response_format", value: "verbose_json")
         form.add(name: "timestamp_granularities[]", value: "word")
         form.add(name: "timestamp_granularities[]", value: "segment")
-        if let language = configuration.language { form.add(name: "language", value: language) }
+        if let language = language ?? configuration.language { form.add(name: "language", value: language) }
         if let prompt = configuration.prompt { form.add(name: "prompt", value: prompt) }
         if let temperature { form.add(name: "temperature", value: String(temperature)) }
         form.finish()

@@ -9,6 +9,9 @@ public struct TranscriptionResponse: Decodable, Sendable {
     public var segments: [Segment]?
     /// Words with their times, when the server sent them.
     public var words: [TimedWord]?
+    /// The language the server heard or was told: OpenAI writes its name ("english"), other
+    /// servers its code ("en").
+    public var language: String?
 
     /// A segment: a stretch of text with its times.
     public struct Segment: Decodable, Sendable {

@@ -351,6 +351,41 @@ struct ServerTests {
         return (result, try server.requests())
     }
 
+    @Test("Without --language the first chunk with speech goes alone; the language heard in it goes with the rest and into the metadata")
+    func languageDetected() async throws {
+        let server = try OpenAITestServer(["--detected-language", "german"])
+        defer { server.stop() }
+        let orchestrator = WorkflowOrchestrator(
+            engine: OpenAIEngine(configuration: loopback(server)), maxWorkers: 3, resources: ResourceManager(limit: nil))
+        let configuration = PipelineConfiguration(chunking: ChunkPlan(chunkSize: 8, overlap: 0.5), maxWorkers: 3)
+        let transcript = try await orchestrator.transcribe(TestPaths.fixture("speech/conversation.wav"), configuration: configuration)
+        let requests = try server.requests().sorted { $0.time < $1.time }
+        #expect(requests.count == transcript.metadata.chunking.chunks && requests.count >= 6)
+        #expect(requests[0].fields?["language"] == nil)
+        #expect(requests.dropFirst().allSatisfy { $0.fields?["language"] == ["de"] })
+        #expect(transcript.metadata.language == "de")
+
+        // A configured language is sent with every chunk, and is what the metadata says.
+        let told = WorkflowOrchestrator(
+            engine: OpenAIEngine(configuration: loopback(server) { $0.language = "en" }), maxWorkers: 3,
+            resources: ResourceManager(limit: nil))
+        let english = try await told.transcribe(TestPaths.fixture("speech/short.wav"), configuration: configuration)
+        #expect(try server.requests().dropFirst(requests.count).allSatisfy { $0.fields?["language"] == ["en"] })
+        #expect(english.metadata.language == "en")
+        await orchestrator.close()
+        await told.close()
+    }
+
+    @Test("Whisper's languages by code or by name, as servers report them")
+    func languageCodes() {
+        #expect(WhisperLanguage.code("english") == "en")
+        #expect(WhisperLanguage.code("English") == "en")
+        #expect(WhisperLanguage.code("en") == "en")
+        #expect(WhisperLanguage.code("haitian creole") == "ht")
+        #expect(WhisperLanguage.code("yue") == "yue")
+        #expect(WhisperLanguage.code("klingon") == nil)
+    }
+
     @Test("A run from checkpoints reports the guard counts the chunks were stored with, and sends nothing")
     func guardsFromCheckpoints() async throws {
         let dir = try temporaryDirectory(prefix: "hearingai-openai")

@@ -100,7 +100,7 @@ final class PocketSphinxDecoder: ChunkDecoder {
         }
     }
 
-    func decode(_ chunk: Chunk) async throws -> DecodedChunk {
+    func decode(_ chunk: Chunk, run: DecodingRun) async throws -> DecodedChunk {
         let handle = self.handle
         let frameRate = self.frameRate
         let samples = chunk.samples

@@ -16,10 +16,77 @@ public protocol TranscriptionEngine: Sendable {
 
 /// One decoder: decodes one chunk at a time.
 public protocol ChunkDecoder: AnyObject, Sendable {
-    /// Decodes `chunk`. Word times are seconds from `chunk.samples[0]`.
-    func decode(_ chunk: Chunk) async throws -> DecodedChunk
+    /// Decodes `chunk`, one of `run`'s. Word times are seconds from `chunk.samples[0]`.
+    func decode(_ chunk: Chunk, run: DecodingRun) async throws -> DecodedChunk
     /// Releases the decoder's memory and threads. Idempotent.
     func close()
+}
+
+extension ChunkDecoder {
+    /// Decodes `chunk` as a run of its own.
+    public func decode(_ chunk: Chunk) async throws -> DecodedChunk {
+        try await decode(chunk, run: DecodingRun())
+    }
+}
+
+/// What the chunks of one transcription run share while they decode, whichever decoders they
+/// land on: a new one for every run.
+public final class DecodingRun: Sendable {
+    /// The language the run's first chunk with speech was heard in, for engines that detect it
+    /// and send it with the rest.
+    public let language = FirstResult<String>()
+
+    /// A run.
+    public init() {}
+}
+
+/// A value the first of several concurrent callers works out and the others wait for.
+public actor FirstResult<Value: Sendable> {
+    private enum State {
+        case open
+        case leading([CheckedContinuation<Value?, Never>])
+        case settled(Value?)
+    }
+
+    private var state = State.open
+
+    /// A value not yet worked out.
+    public init() {}
+
+    /// What a caller of ``claim()`` is to do.
+    public enum Claim: Sendable {
+        /// Work it out, then ``settle(_:)`` (with nil if that failed): the others wait.
+        case lead
+        /// Use this (nil when the leader could not tell).
+        case settled(Value?)
+    }
+
+    /// The first caller leads; the others wait until it settles.
+    public func claim() async -> Claim {
+        switch state {
+        case .open:
+            state = .leading([])
+            return .lead
+        case .settled(let value):
+            return .settled(value)
+        case .leading(var waiters):
+            let value = await withCheckedContinuation { continuation in
+                waiters.append(continuation)
+                state = .leading(waiters)
+            }
+            return .settled(value)
+        }
+    }
+
+    /// Ends the lead with `value` and wakes the waiters. Later calls change nothing.
+    public func settle(_ value: Value?) {
+        guard case .leading(let waiters) = state else {
+            if case .open = state { state = .settled(value) }
+            return
+        }
+        state = .settled(value)
+        for waiter in waiters { waiter.resume(returning: value) }
+    }
 }
 
 /// What a decoder made of one chunk: its words, and what its hallucination guards did.
@@ -32,15 +99,19 @@ public struct DecodedChunk: Sendable, Hashable, Codable {
     public var words: [Word]
     /// What the engine's guards dropped or skipped, for engines that guard (nil for others).
     public var guards: GuardCounts?
+    /// The language the engine says it heard, for engines that say (an ISO-639-1 code when it
+    /// is one Whisper knows).
+    public var language: String?
 
     /// A decoded chunk.
-    public init(words: [Word], guards: GuardCounts? = nil) {
+    public init(words: [Word], guards: GuardCounts? = nil, language: String? = nil) {
         self.words = words
         self.guards = guards
+        self.language = language
     }
 
     enum CodingKeys: String, CodingKey {
-        case words, guards
+        case words, guards, language
     }
 
     /// Decodes a chunk, or the bare word array checkpoints held before guards were counted.
@@ -52,7 +123,8 @@ public struct DecodedChunk: Sendable, Hashable, Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
             words: try container.decode([Word].self, forKey: .words),
-            guards: try container.decodeIfPresent(GuardCounts.self, forKey: .guards))
+            guards: try container.decodeIfPresent(GuardCounts.self, forKey: .guards),
+            language: try container.decodeIfPresent(String.self, forKey: .language))
     }
 }
 

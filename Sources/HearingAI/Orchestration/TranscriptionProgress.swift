@@ -48,6 +48,8 @@ public struct ChunkReport: Sendable, Hashable {
     public var cached: Bool
     /// What the engine's hallucination guards did with the chunk (nil for engines without).
     public var guards: GuardCounts?
+    /// The language the engine said it heard in the chunk, for engines that say.
+    public var language: String?
 
     /// The guards' work in words ("no speech, not sent", "dropped 1 loop; …"), or nil when
     /// they did nothing: for `--show-chunks` and the per-chunk log lines.

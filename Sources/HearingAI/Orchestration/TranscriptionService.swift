@@ -16,11 +16,11 @@ public final class TranscriptionService: ManagedResource {
 
     /// Decodes `chunk` on a pooled decoder once its cost fits the budget. Word times are
     /// seconds from `chunk.samples[0]`.
-    public func decode(_ chunk: Chunk) async throws -> DecodedChunk {
+    public func decode(_ chunk: Chunk, run: DecodingRun = DecodingRun()) async throws -> DecodedChunk {
         let seconds = Double(chunk.samples.count) / Double(ChunkPlan.sampleRate)
         let decoder = try await pool.acquire(chunkSeconds: seconds)
         do {
-            let decoded = try await decoder.decode(chunk)
+            let decoded = try await decoder.decode(chunk, run: run)
             await pool.release(decoder, chunkSeconds: seconds)
             return decoded
         } catch {
@@ -63,7 +63,7 @@ public final class TranscriptionService: ManagedResource {
         await pool.setCapacity(max(1, live - 1))
     }
 
-    /// Frees every decoder. Later calls to ``decode(_:)`` fail.
+    /// Frees every decoder. Later calls to ``decode(_:run:)`` fail.
     public func close() async {
         await pool.close()
     }

@@ -171,6 +171,8 @@ public final class WorkflowOrchestrator: Sendable {
             audioDone: 0, audioTotal: audioTotal, elapsed: 0)
         var chunkCount = 0
         var guards: [GuardCounts?] = []
+        var languages: [Int: String] = [:]
+        let run = DecodingRun()
 
         try await withThrowingTaskGroup(of: ChunkReport?.self) { group in
             group.addTask {
@@ -186,6 +188,7 @@ public final class WorkflowOrchestrator: Sendable {
                 done.elapsed = (clock.now - started).seconds
                 done.chunk = report
                 guards.append(report.guards)
+                if let language = report.language { languages[report.index] = language }
                 progress?(done)
             }
             while let chunk = try await source.next() {
@@ -200,8 +203,8 @@ public final class WorkflowOrchestrator: Sendable {
                 let offset = configuration.startTime
                 group.addTask {
                     try await Self.process(
-                        chunk, service: service, reconciliation: reconciliation, checkpoints: checkpoints, fileOffset: offset,
-                        diarizer: diarizer, diarizationFailure: diarizationFailure)
+                        chunk, service: service, run: run, reconciliation: reconciliation, checkpoints: checkpoints,
+                        fileOffset: offset, diarizer: diarizer, diarizationFailure: diarizationFailure)
                 }
                 inFlight += 1
             }
@@ -269,6 +272,7 @@ public final class WorkflowOrchestrator: Sendable {
         )
         metadata.wordTimes = TranscriptMetadata.WordTimes(segments.flatMap(\.words))
         metadata.guards = GuardCounts.total(guards)
+        metadata.language = languages.min { $0.key < $1.key }?.value
         logger.debug(
             "Transcription finished",
             metadata: [
@@ -287,7 +291,7 @@ public final class WorkflowOrchestrator: Sendable {
 
     /// Decodes one chunk (or takes it from the checkpoints) and reconciles its words.
     private static func process(
-        _ chunk: Chunk, service: TranscriptionService, reconciliation: ReconciliationService,
+        _ chunk: Chunk, service: TranscriptionService, run: DecodingRun, reconciliation: ReconciliationService,
         checkpoints: (any ChunkCheckpoints)?, fileOffset: Double,
         diarizer: DiarizationService?, diarizationFailure: DiarizationFailure
     ) async throws -> ChunkReport {
@@ -305,28 +309,31 @@ public final class WorkflowOrchestrator: Sendable {
         let owned = chunk.ownedSeconds
         let words: [Word]
         let guards: GuardCounts?
+        let language: String?
         var seconds = 0.0
         let cached = await checkpoints?.load(chunk: chunk.index)
         if let cached {
             words = cached.words
             guards = cached.guards
+            language = cached.language
         } else {
             try Task.checkCancellation()
             let clock = ContinuousClock()
             let started = clock.now
-            let raw = try await service.decode(chunk)
+            let raw = try await service.decode(chunk, run: run)
             let elapsed = clock.now - started
             seconds = elapsed.seconds
             CoreMetrics.Timer(label: MetricName.chunkDuration).recordNanoseconds(Int64(seconds * 1e9))
             words = ReconciliationService.ownedWords(raw.words, of: chunk, fileOffset: fileOffset)
             guards = raw.guards
-            try? await checkpoints?.store(DecodedChunk(words: words, guards: guards), chunk: chunk.index)
+            language = raw.language
+            try? await checkpoints?.store(DecodedChunk(words: words, guards: guards, language: language), chunk: chunk.index)
         }
         reconciliation.add(words, chunk: chunk.index)
         await diarized
         return ChunkReport(
             index: chunk.index, start: fileOffset + owned.lowerBound, end: fileOffset + owned.upperBound,
-            words: words.count, decodeSeconds: seconds, cached: cached != nil, guards: guards)
+            words: words.count, decodeSeconds: seconds, cached: cached != nil, guards: guards, language: language)
     }
 
     /// Frees every resource the orchestrator created.

@@ -117,6 +117,9 @@ public struct TranscriptMetadata: Sendable, Hashable, Codable {
     /// speech, segments dropped (over silence, repeats, loops) and retries. Nil for engines
     /// without guards (PocketSphinx) and for transcripts made before this was recorded.
     public var guards: GuardCounts?
+    /// The language the engine heard in the run's first chunk that had speech (what was sent
+    /// with the rest when it was detected), for engines that say. Nil for PocketSphinx.
+    public var language: String?
 
     /// Where a transcript's word times came from.
     public enum WordTimes: String, Sendable, Hashable, Codable {
