@@ -198,15 +198,7 @@ struct OpenAIEngineCommandTests {
         let dir = try temporaryDirectory(prefix: "hearingai-e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
         // Speech, 25 s of silence, speech: with 10 s chunks at least one chunk is silent.
-        let speech = dir.appendingPathComponent("speech.wav").path
-        let file = dir.appendingPathComponent("gap.wav").path
-        for step in [
-            [TestPaths.fixture("speech/short.wav"), "-r", "16000", "-c", "1", "-b", "16", speech],
-            [speech, speech, file, "pad", "25@4.6"],
-        ] {
-            let sox = try runProcess("/usr/bin/sox", step)
-            #expect(sox.status == 0, "\(sox.stderr)")
-        }
+        let file = try GeneratedAudio.speechGapSpeech(in: dir)
         // Every answer says its last segment twice.
         let server = try OpenAITestServer(["--fault", "repeatx0"])
         defer { server.stop() }

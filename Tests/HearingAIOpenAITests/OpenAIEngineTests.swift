@@ -391,14 +391,7 @@ struct ServerTests {
         let dir = try temporaryDirectory(prefix: "hearingai-openai")
         defer { try? FileManager.default.removeItem(at: dir) }
         // Speech, 25 s of silence, speech.
-        let speech = dir.appendingPathComponent("speech.wav").path
-        let file = dir.appendingPathComponent("gap.wav").path
-        for step in [
-            [TestPaths.fixture("speech/short.wav"), "-r", "16000", "-c", "1", "-b", "16", speech],
-            [speech, speech, file, "pad", "25@4.6"],
-        ] {
-            #expect(try runProcess("/usr/bin/sox", step).status == 0)
-        }
+        let file = try GeneratedAudio.speechGapSpeech(in: dir)
         let server = try OpenAITestServer(["--fault", "repeatx0"])
         defer { server.stop() }
         let orchestrator = WorkflowOrchestrator(

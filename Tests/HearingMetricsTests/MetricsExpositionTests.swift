@@ -111,8 +111,9 @@ struct MetricsExpositionTests {
                 maxRetryDelay: .seconds(1)))
         let decoder = try await engine.makeDecoder()
         defer { decoder.close() }
-        let silence = [Int16](repeating: 0, count: 16_000)
-        _ = try await decoder.decode(Chunk(index: 0, samples: silence, audioStart: 0, ownedStart: 0, ownedEnd: Int64(silence.count)))
+        // A tone, not silence: a chunk without sound is not sent at all.
+        let tone = (0..<16_000).map { Int16(3000 * sin(2 * Double.pi * 440 * Double($0) / 16_000)) }
+        _ = try await decoder.decode(Chunk(index: 0, samples: tone, audioStart: 0, ownedStart: 0, ownedEnd: Int64(tone.count)))
         let after = try PrometheusText(await metrics.render())
         func delta(_ code: String) -> Double {
             (after.value(MetricName.engineRequests, ["code": code]) ?? 0) - (before.value(MetricName.engineRequests, ["code": code]) ?? 0)
