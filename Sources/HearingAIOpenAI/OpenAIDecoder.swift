@@ -47,15 +47,14 @@ final class OpenAIDecoder: ChunkDecoder {
         } else {
             response = try await request(chunk, temperature: nil, language: nil)
         }
-        var retries = 0
-        if let segments = response.segments, guardrail.wantsRetry(guardrail.filter(segments, speech: speech).counts) {
-            // A loop: ask once more with the temperature raised, as Whisper's long-form
-            // decoding does, and keep that answer.
-            response = try await request(chunk, temperature: Self.retryTemperature, language: language)
-            retries = 1
-        }
         var (kept, guards) = Self.guarded(response, speech: speech, guardrail: guardrail)
-        guards.retries = retries
+        if guardrail.wantsRetry(guards) {
+            // A loop: ask once more with the temperature raised, as Whisper's long-form
+            // decoding does, and keep that answer (guarded in turn).
+            response = try await request(chunk, temperature: Self.retryTemperature, language: language)
+            (kept, guards) = Self.guarded(response, speech: speech, guardrail: guardrail)
+            guards.retries = 1
+        }
         let heard = response.language.map { WhisperLanguage.code($0) ?? $0 } ?? language ?? configuration.language
         return DecodedChunk(words: kept.chunkWords(chunkSeconds: chunkSeconds), guards: guards, language: heard)
     }
