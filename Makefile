@@ -22,7 +22,7 @@ TEST_PACKAGES := flite espeak-ng sox libsox-fmt-all sndfile-programs opus-tools 
 # official OpenAI client checks the OpenAI-compatible endpoint.
 PYTHON_TEST_PACKAGES := openai==3.57.0
 
-.PHONY: deps test-deps test-python build release demo test fixtures bench bench-quality clean deb deb-test format lint
+.PHONY: deps test-deps test-python build release demo test fixtures bench bench-quality bench-channels clean deb deb-test format lint
 
 deps:
 	@dpkg -s $(RUNTIME_PACKAGES) >/dev/null 2>&1 || { \
@@ -81,6 +81,10 @@ bench: release fixtures
 # Issue 13's measure: WER, DER and speaker counts on the evaluation set (real and hard cases).
 bench-quality: release fixtures
 	bash scripts/bench-quality.sh
+
+# Issue 13's studio sessions: speakers from channels against speakers by voice.
+bench-channels: release fixtures
+	bash scripts/bench-channels.sh
 
 clean:
 	rm -rf .build $(FIXTURES) $(FIXTURES).downloads $(DEMO_DIR) dist .venv-test

@@ -13,6 +13,12 @@
       OUT_PREFIX.rttm, OUT_PREFIX.turns.tsv (make-fixtures' turn list) and OUT_PREFIX.txt
       (the turns' words in order of start time).
 
+  fixture-scene.py channels SPEC.tsv BLEED_DB OUT_PREFIX
+      A studio session of the same SPEC: each speaker on a channel of its own (in order of
+      first appearance), every other speaker heard on it BLEED_DB down (a negative number),
+      as microphones in one room hear each other. OUT_PREFIX.wav has one channel per
+      speaker; the .rttm, .turns.tsv and .txt are those of "scene".
+
   fixture-scene.py addnoise CLEAN.wav NOISE.wav SNR_DB REF.turns.tsv OUT.wav
       Adds NOISE (looped or cut to length) so that the RMS of CLEAN over its reference
       turns (active speech, not the pauses) is SNR_DB above the RMS of the added noise.
@@ -41,15 +47,16 @@ def read_wav(path):
     return rate, data
 
 
-def write_wav(path, rate, samples):
-    """samples: floats in 16-bit units; scaled down to a 0.9 peak only if they would clip."""
+def write_wav(path, rate, samples, channels=1):
+    """samples: floats in 16-bit units, interleaved when channels > 1; scaled down to a 0.9
+    peak only if they would clip."""
     peak = max((abs(x) for x in samples), default=0.0)
     scale = 1.0 if peak <= 32767 else 0.9 * 32767 / peak
     out = array.array("h", (int(round(x * scale)) for x in samples))
     if sys.byteorder == "big":
         out.byteswap()
     with wave.open(path, "wb") as w:
-        w.setnchannels(1)
+        w.setnchannels(channels)
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(out.tobytes())
@@ -78,7 +85,7 @@ def rttm_lines(name, turns):
     )
 
 
-def scene(spec, prefix):
+def scene(spec, prefix, bleed_db=None):
     rows = []
     with open(spec, encoding="utf-8") as f:
         for line in f.read().splitlines():
@@ -106,11 +113,28 @@ def scene(spec, prefix):
             sys.exit(f"fixture-scene: {spec}: turn {i + 1} starts before 0")
         placed.append((start, data, 10 ** (gain / 20), speaker, text))
     total = max(s + len(d) for s, d, _, _, _ in placed) + rate // 2
-    mix = [0.0] * total
-    for start, data, g, _, _ in placed:
-        for j, x in enumerate(data):
-            mix[start + j] += x * g
-    write_wav(prefix + ".wav", rate, mix)
+    if bleed_db is None:
+        mix = [0.0] * total
+        for start, data, g, _, _ in placed:
+            for j, x in enumerate(data):
+                mix[start + j] += x * g
+        write_wav(prefix + ".wav", rate, mix)
+    else:
+        speakers = []
+        for _, _, _, spk, _ in placed:
+            if spk not in speakers:
+                speakers.append(spk)
+        n = len(speakers)
+        bleed = 10 ** (bleed_db / 20)
+        mix = [0.0] * (total * n)
+        for start, data, g, spk, _ in placed:
+            own = speakers.index(spk)
+            gains = [g if c == own else g * bleed for c in range(n)]
+            for j, x in enumerate(data):
+                base = (start + j) * n
+                for c in range(n):
+                    mix[base + c] += x * gains[c]
+        write_wav(prefix + ".wav", rate, mix, channels=n)
     turns = sorted(((s, s + len(d), spk, t) for s, d, _, spk, t in placed), key=lambda t: (t[0], t[1]))
     name = prefix.rsplit("/", 1)[-1]
     with open(prefix + ".turns.tsv", "w", encoding="utf-8") as f:
@@ -143,6 +167,8 @@ def addnoise(clean_path, noise_path, snr_db, ref, out):
 def main(argv):
     if len(argv) == 3 and argv[0] == "scene":
         scene(argv[1], argv[2])
+    elif len(argv) == 4 and argv[0] == "channels":
+        scene(argv[1], argv[3], bleed_db=float(argv[2]))
     elif len(argv) == 6 and argv[0] == "addnoise":
         addnoise(argv[1], argv[2], float(argv[3]), argv[4], argv[5])
     elif len(argv) == 4 and argv[0] == "rttm":

@@ -554,6 +554,38 @@ python3 "$SCENE" addnoise "$H/duo.wav" "$WORK/pink.wav" 10 "$H/duo.turns.tsv" "$
 sox -R -D "$WORK/duo-n10.wav" -r 8000 -e mu-law -b 8 "$H/duo-phone-noise10.wav" sinc 300-3400 rate -v 8000
 variant duo duo-phone-noise10
 
+# ---------------------------------------------------------------- studio/
+# Studio sessions: a microphone per speaker, one channel each, every other voice heard on it
+# 20 dB down (bleed), with overlapping turns; references as for hard/ (speakers in channel
+# order of first appearance). And dual mono: one conversation on both channels of a stereo file.
+ST=$STAGE/studio
+mkdir -p "$ST"
+python3 "$SCENE" channels "$WORK/duo-overlap.spec" -20 "$ST/duo-2ch"
+# The guest's microphone 8 dB quieter than the host's: levels differ, bleed is still 20 dB down.
+sox -R -D "$ST/duo-2ch.wav" "$ST/duo-2ch-gain8.wav" remix 1 2v0.398
+for ext in rttm turns.tsv txt; do sed "s/^SPEAKER duo-2ch /SPEAKER duo-2ch-gain8 /" "$ST/duo-2ch.$ext" >"$ST/duo-2ch-gain8.$ext"; done
+QUAD=(
+    "after|0.5|slt|Welcome back to the show. Today we have three guests in the studio with us."
+    "after|0.4|rms|Thank you for having me. It is good to be here again."
+    "after|-0.6|awb|I am glad to be here too. We have a lot to talk about this morning."
+    "after|0.5|kal|Let us start with the news from the city council this week."
+    "after|0.3|slt|Yes, the council voted on the new park last night."
+    "within|1.0|rms|Right."
+    "after|0.4|awb|The park will open in the spring if the weather is kind."
+    "after|-0.4|kal|And the library will stay open late on Fridays."
+)
+: >"$WORK/quad.spec"; i=0
+for turn in "${QUAD[@]}"; do
+    IFS='|' read -r mode off voice text <<<"$turn"
+    voice_wav "$voice" "$text" "$WORK/quad-$i.wav"
+    printf '%s\t%s\t0\t%s\t%s\t%s\n' "$mode" "$off" "$voice" "$WORK/quad-$i.wav" "$(norm <<<"$text")" >>"$WORK/quad.spec"
+    i=$((i + 1))
+done
+python3 "$SCENE" channels "$WORK/quad.spec" -20 "$ST/quad-4ch"
+# Dual mono: the second channel a copy of the first 0.3 dB down (L-R is 36 dB under L+R).
+sox -R -D "$H/duo.wav" "$ST/dual-mono.wav" remix 1 1v0.966
+for ext in rttm turns.tsv txt; do sed "s/^SPEAKER duo /SPEAKER dual-mono /" "$H/duo.$ext" >"$ST/dual-mono.$ext"; done
+
 # ---------------------------------------------------------------- self-checks
 # Cheap assertions that the tricky files really are what their names say.
 fail() { echo "make-fixtures: check failed: $*" >&2; exit 1; }
@@ -561,12 +593,12 @@ fail() { echo "make-fixtures: check failed: $*" >&2; exit 1; }
 grep -qa bext "$F/bwf.wav" || fail "bwf.wav has no bext"
 [[ $(stat -c %s "$B/lying.wav") == 100 ]] || fail "lying.wav size"
 [[ $(stat -c %s "$B/random.bin") == 4096 ]] || fail "random.bin size"
-for f in "$R"/*.wav "$H"/*.wav; do
+for f in "$R"/*.wav "$H"/*.wav "$ST"/*.wav; do
     b=${f%.wav}
     [[ -s $b.rttm ]] || fail "$f has no speaker reference"
     [[ -z $(awk '$1 != "SPEAKER"' "$b.rttm") ]] || fail "$b.rttm is not RTTM"
 done
-for f in "$R"/phone-call.txt "$R"/read-passage.txt "$H"/*.txt; do [[ -s $f ]] || fail "$f is empty"; done
+for f in "$R"/phone-call.txt "$R"/read-passage.txt "$H"/*.txt "$ST"/*.txt; do [[ -s $f ]] || fail "$f is empty"; done
 for f in "$F"/*.wav "$F"/*.aiff "$F"/*.flac "$F"/*.ogg "$F"/*.opus "$F"/*.mp3 "$STAGE"/speech/*.wav "$R"/*.wav "$H"/*.wav; do
     # sndfile-info exits 0 even on failure, so look at its text.
     if sndfile-info "$f" 2>&1 | grep -qi 'error :'; then fail "libsndfile cannot open $f"; fi
@@ -578,6 +610,9 @@ for f in aac.m4a h264.mp4 video.mov opus.mkv vp8.webm wma.wma amr.amr lying-exte
     [[ $(audio_streams "$MD/$f") == 1 ]] || fail "media/$f should hold one audio stream"
     info=$(sndfile-info "$MD/$f" 2>&1 || true)   # grep -q would cut the pipe under pipefail
     [[ ${info,,} == *"error :"* ]] || fail "libsndfile reads media/$f: it belongs in formats/"
+done
+for f in duo-2ch:2 duo-2ch-gain8:2 quad-4ch:4 dual-mono:2; do
+    [[ $(soxi -c "$ST/${f%:*}.wav") == "${f#*:}" ]] || fail "studio/${f%:*}.wav should have ${f#*:} channels"
 done
 [[ $(audio_streams "$MD/two-streams.mkv") == 2 ]] || fail "media/two-streams.mkv should hold two audio streams"
 [[ $(audio_streams "$MD/no-audio.mp4") == 0 ]] || fail "media/no-audio.mp4 should hold no audio"
@@ -624,6 +659,14 @@ hard/     synthetic, made here (flite slt/rms, espeak-ng en-us, en-gb+f3; sox):
   duo-overlap        every other turn starts 0.5 s before the previous ends, plus two backchannels
   duo-espeak         duo voiced by espeak-ng en-us and en-gb+f3
   duo-mixed          two male voices from two synthesisers: flite rms and espeak-ng en-us
+
+studio/   studio sessions, a channel per speaker, made here (flite; sox):
+  duo-2ch            duo-overlap with rms on channel 1 and slt on channel 2, each heard 20 dB
+                     down on the other's channel (bleed); overlapping turns and backchannels
+  duo-2ch-gain8      duo-2ch with channel 2 recorded 8 dB quieter
+  quad-4ch           four voices (slt, rms, awb, kal) on four channels, -20 dB bleed, two
+                     overlapping turns and a backchannel, ~35 s
+  dual-mono          duo on both channels of a stereo file, the second 0.3 dB down
 EOF
 
 # ---------------------------------------------------------------- publish

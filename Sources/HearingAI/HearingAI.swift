@@ -36,7 +36,9 @@ public func transcribeChunked(
 }
 
 /// Finds who spoke when in `path`, without transcribing: the audio is streamed in chunks of
-/// `chunkSize` seconds, as for transcription, and speakers are linked across chunks.
+/// `chunkSize` seconds, as for transcription, and speakers are linked across chunks. With
+/// ``DiarizationOptions/speakerPerChannel``, a multichannel file's channels are its speakers
+/// (``ChannelDiarizer``) unless they turn out to be one signal.
 public func diarize(
     _ path: String,
     options: DiarizationOptions = DiarizationOptions(),
@@ -46,11 +48,17 @@ public func diarize(
     let plan = ChunkPlan(chunkSize: chunkSize, overlap: 0)
     try plan.validate()
     let service = DiarizationService(options: options)
-    let source = try await ChunkSource.open(path: path, configuration: PipelineConfiguration(chunking: plan))
+    let source = try await ChunkSource.open(path: path, configuration: PipelineConfiguration(chunking: plan, diarization: options))
     defer { source.close() }
+    let levels = source.stream.channelLevels
     do {
         while let chunk = try await source.next() {
-            try await service.analyze(chunk, fileOffset: 0)
+            if levels?.areDistinct != true { try await service.analyze(chunk, fileOffset: 0) }
+        }
+        if let levels, levels.areDistinct {
+            await service.close()
+            let names = options.channelNames
+            return try await source.thread.run { ChannelDiarizer.turns(of: levels, names: names) }
         }
         let turns = try await service.finish()
         await service.close()

@@ -18,6 +18,8 @@ struct PipelineFlags: ParsableArguments {
     @Option(name: .key(Keys.minSpeakers), help: .key(Keys.minSpeakers)) var minSpeakers: Int?
     @Option(name: .key(Keys.maxSpeakers), help: .key(Keys.maxSpeakers)) var maxSpeakers: Int?
     @Flag(name: .key(Keys.diarization), help: "Do not label speakers (key diarization: false).") var noDiarization = false
+    @Flag(name: .key(Keys.speakerPerChannel), help: .key(Keys.speakerPerChannel)) var speakerPerChannel = false
+    @Option(name: .key(Keys.channelNames), help: .key(Keys.channelNames)) var channelNames: String?
     @Option(name: .key(Keys.audioStream), help: .key(Keys.audioStream)) var audioStream: Int?
     @Option(name: .key(Keys.maxLineCharacters), help: .key(Keys.maxLineCharacters)) var maxLineChars: Int?
     @Option(name: .key(Keys.maxLines), help: .key(Keys.maxLines)) var maxLines: Int?
@@ -46,6 +48,8 @@ struct PipelineFlags: ParsableArguments {
         values[Keys.minSpeakers] = minSpeakers.map { .int($0) }
         values[Keys.maxSpeakers] = maxSpeakers.map { .int($0) }
         if noDiarization { values[Keys.diarization] = .bool(false) }
+        if speakerPerChannel { values[Keys.speakerPerChannel] = .bool(true) }
+        values[Keys.channelNames] = channelNames.map { .string($0) }
         values[Keys.audioStream] = audioStream.map { .int($0) }
         values[Keys.maxLineCharacters] = maxLineChars.map { .int($0) }
         values[Keys.maxLines] = maxLines.map { .int($0) }

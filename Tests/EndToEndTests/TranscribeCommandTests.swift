@@ -47,6 +47,39 @@ struct TranscribeCommandTests {
         #expect(try String(contentsOf: out.appendingPathComponent("short.vtt"), encoding: .utf8).hasPrefix("WEBVTT"))
     }
 
+    @Test("A speaker per channel: the channels' names in every format; dual mono falls back to voices with a warning")
+    func speakerPerChannel() throws {
+        let (dir, file) = try Self.staged("studio/duo-2ch.wav")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The flag turns it on, the environment names the channels: one configuration.
+        let result = try BinaryRunner.run(
+            [file.path, "--speaker-per-channel", "-f", "txt,json,srt,vtt,md"], environment: ["HEARINGAI_CHANNEL_NAMES": "Host,Guest"])
+        #expect(result.status == 0, "\(result.stderr)")
+        for ext in ["txt", "json", "srt", "vtt", "md"] {
+            let text = try String(contentsOf: dir.appendingPathComponent("duo-2ch.\(ext)"), encoding: .utf8)
+            #expect(text.contains("Host") && text.contains("Guest"), "duo-2ch.\(ext): \(text.prefix(400))")
+            #expect(!text.contains("Speaker 1"), "duo-2ch.\(ext)")
+        }
+        let vtt = try String(contentsOf: dir.appendingPathComponent("duo-2ch.vtt"), encoding: .utf8)
+        #expect(vtt.contains("<v Host>") && vtt.contains("<v Guest>"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("duo-2ch.json"))) as? [String: Any]
+        let diarization = (json?["metadata"] as? [String: Any])?["diarization"] as? [String: Any]
+        #expect(diarization?["method"] as? String == "channels", "\(String(describing: diarization))")
+        #expect(diarization?["speakers"] as? Int == 2)
+
+        let (monoDir, mono) = try Self.staged("studio/dual-mono.wav")
+        defer { try? FileManager.default.removeItem(at: monoDir) }
+        let fallback = try BinaryRunner.run([mono.path, "--speaker-per-channel", "--channel-names", "Host,Guest", "-f", "json"])
+        #expect(fallback.status == 0, "\(fallback.stderr)")
+        #expect(fallback.stderr.contains("dual mono"), "a warning says why: \(fallback.stderr)")
+        let monoJSON =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: monoDir.appendingPathComponent("dual-mono.json"))) as? [String: Any]
+        let monoDiarization = (monoJSON?["metadata"] as? [String: Any])?["diarization"] as? [String: Any]
+        #expect((monoDiarization?["note"] as? String)?.contains("dual mono") == true, "\(String(describing: monoDiarization))")
+        #expect(monoDiarization?["method"] == nil)
+        #expect(monoDiarization?["speakers"] as? Int == 2, "found by voice")
+    }
+
     @Test("-o DIR/ that does not exist yet is made; one that cannot be made fails before any decoding")
     func outputDirectoryMade() throws {
         let (dir, file) = try Self.staged("speech/short.wav")

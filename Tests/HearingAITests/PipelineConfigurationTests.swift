@@ -11,7 +11,8 @@ struct PipelineConfigurationTests {
     static let full = PipelineConfiguration(
         chunking: ChunkPlan(chunkSize: 20, overlap: 1, boundaryWindow: 1.5), maxWorkers: 2, startTime: 1, endTime: 100,
         sampleDuration: 50, segmentPause: 0.8,
-        diarization: DiarizationOptions(enabled: true, speakers: 2, minSpeakers: 1, maxSpeakers: 4),
+        diarization: DiarizationOptions(
+            enabled: true, speakers: 2, minSpeakers: 1, maxSpeakers: 4, speakerPerChannel: true, channelNames: ["Host", "Guest"]),
         engine: EngineSelection(name: "pocketsphinx", settings: ["model_dir": .string("/m"), "dictionary": .string("/d")]),
         formats: [.txt, .json], memoryLimit: ConfiguredMemoryLimit(megabytes: 500, source: .flag), audioStream: 1,
         ffmpegStallTimeout: 20, subtitles: SubtitleStyle(maxLineCharacters: 37, maxLines: 3))
@@ -57,6 +58,10 @@ struct PipelineConfigurationTests {
         #expect(named.fingerprint == PipelineConfiguration().fingerprint)
         let encoded = String(decoding: try JSONEncoder().encode(PipelineConfiguration().outputShaping), as: UTF8.self)
         #expect(!encoded.contains("audioStream") && !encoded.contains("ffmpegStallTimeout"))
+        // The channel options, newer than stored checkpoints, are written only when set.
+        #expect(!encoded.contains("speakerPerChannel") && !encoded.contains("channelNames"))
+        let old = #"{"enabled":true,"minSpeakers":1,"maxSpeakers":8}"#
+        #expect(try JSONDecoder().decode(DiarizationOptions.self, from: Data(old.utf8)) == DiarizationOptions())
     }
 
     @Test("Changing the speakers changes the result key: the stale-transcript defect")
@@ -91,6 +96,7 @@ struct PipelineConfigurationTests {
             InMemoryProvider(values: [AbsoluteConfigKey(["chunk_size"]): 12.0, AbsoluteConfigKey(["no-such-key"]): 1]),
             EnvironmentVariablesProvider(environmentVariables: [
                 "HEARINGAI_CHUNK_SIZE": "40", "HEARINGAI_SPEAKERS": "3", "HEARINGAI_DIARIZATION": "false",
+                "HEARINGAI_SPEAKER_PER_CHANNEL": "true", "HEARINGAI_CHANNEL_NAMES": "Host, Guest",
             ])
             .prefixKeys(with: "hearingai"),
         ])
@@ -98,6 +104,8 @@ struct PipelineConfigurationTests {
         #expect(configuration.chunking.chunkSize == 12)
         #expect(configuration.diarization.speakers == 3)
         #expect(configuration.diarization.enabled == false)
+        #expect(configuration.diarization.speakerPerChannel)
+        #expect(configuration.diarization.channelNames == ["Host", "Guest"])
         #expect(configuration.memoryLimit?.megabytes == 700)
         #expect(configuration.formats == [.txt])
         #expect(configuration.engine == .pocketsphinx)

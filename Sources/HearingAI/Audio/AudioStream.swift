@@ -40,6 +40,10 @@ final class AudioStream {
         return nil
     }
 
+    /// Each channel's level, measured before the down-mix, when asked for and the file has
+    /// more than one channel that libsndfile reads (``ChannelDiarizer``).
+    let channelLevels: ChannelLevels?
+
     /// The codec FFmpeg decodes, or nil for libsndfile.
     var ffmpegCodec: String? {
         if case .ffmpeg(let decoder) = reader { return decoder.stream.codecName ?? "unknown" }
@@ -78,8 +82,9 @@ final class AudioStream {
         return file
     }
 
-    /// Reads `file` (open in libsndfile) from `startTime` to `endTime`.
-    init(file: AudioFile, startTime: Double = 0, endTime: Double? = nil) throws {
+    /// Reads `file` (open in libsndfile) from `startTime` to `endTime`; with `measureChannels`,
+    /// measures each channel's level as well (``channelLevels``) when it has more than one.
+    init(file: AudioFile, startTime: Double = 0, endTime: Double? = nil, measureChannels: Bool = false) throws {
         path = file.path
         info = file.info
         let rate = Double(file.info.sampleRate)
@@ -100,6 +105,9 @@ final class AudioStream {
         }
         remainingInputFrames = end == Int64.max ? nil : max(0, end - startFrame)
         expectedDuration = remainingInputFrames.map { Double($0) / rate } ?? 0
+        channelLevels =
+            measureChannels && file.info.channels > 1
+            ? ChannelLevels(channels: file.info.channels, inputRate: file.info.sampleRate, expectedSeconds: expectedDuration) : nil
     }
 
     /// Reads `path` with FFmpeg: probes it, picks audio stream `audioStream` (the first by
@@ -152,6 +160,7 @@ final class AudioStream {
                 "\(probe.format?.formatLongName ?? probe.format?.formatName ?? "unknown") / \(stream.codecLongName ?? stream.codecName ?? "unknown") (FFmpeg)"
         )
         expectedDuration = max(0, min(plausible - startTime, duration ?? .infinity))
+        channelLevels = nil
         reader = .ffmpeg(
             try FFmpegDecoder(
                 path: path, tools: tools, probe: probe, stream: stream, audioStreamIndex: index, startTime: startTime, duration: duration,
@@ -176,10 +185,14 @@ final class AudioStream {
             if let remaining = remainingInputFrames { want = Int(min(Int64(want), remaining)) }
             let got = want > 0 ? try file.readMono(into: &mono, interleaved: &interleaved, frameCount: want) : 0
             if let remaining = remainingInputFrames { remainingInputFrames = remaining - Int64(got) }
+            if let channelLevels, got > 0 {
+                interleaved.withUnsafeBufferPointer { channelLevels.measure($0, frames: got) }
+            }
             let atEnd = got == 0
             if atEnd {
                 finished = true
                 try checkComplete(file)
+                channelLevels?.finish()
             }
             if let resampler {
                 resampled.removeAll(keepingCapacity: true)

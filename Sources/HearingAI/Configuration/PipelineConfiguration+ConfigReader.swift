@@ -21,6 +21,8 @@ extension PipelineConfiguration {
     /// | `diarization` | true | label speakers |
     /// | `speakers` | 0 | the number of speakers when known; 0 to find it |
     /// | `min_speakers`, `max_speakers` | 1, 8 | bounds on the number found |
+    /// | `speaker_per_channel` | false | each channel of a multichannel file is one speaker |
+    /// | `channel_names` | none | the channels' speaker labels, in channel order |
     /// | `engine` | pocketsphinx | a name in `engines` |
     /// | `formats` | txt (the service: txt,json) | output formats, comma-separated |
     /// | `max_line_chars`, `max_lines` | 42, 2 | subtitle lines (SRT, WebVTT) |
@@ -52,7 +54,9 @@ extension PipelineConfiguration {
             enabled: try config.value(for: keys.diarization, environment: environment).map { $0 == .bool(true) } ?? true,
             speakers: speakers > 0 ? speakers : nil,
             minSpeakers: try int(keys.minSpeakers) ?? 1,
-            maxSpeakers: try int(keys.maxSpeakers) ?? 8)
+            maxSpeakers: try int(keys.maxSpeakers) ?? 8,
+            speakerPerChannel: try config.value(for: keys.speakerPerChannel, environment: environment) == .bool(true),
+            channelNames: try config.strings(for: keys.channelNames) ?? [])
         formats =
             try config.value(for: keys.formats, environment: environment).map { try TranscriptFormat.parseList([$0.description]) }
             ?? defaultFormats
@@ -91,7 +95,8 @@ extension PipelineConfiguration {
     public static let keys: [ConfigurationKey] = [
         Keys.chunkSize, Keys.overlap, Keys.maxWorkers, Keys.memoryLimit, Keys.startTime, Keys.endTime,
         Keys.sampleDuration, Keys.segmentPause, Keys.diarization, Keys.speakers, Keys.minSpeakers,
-        Keys.maxSpeakers, Keys.engine, Keys.formats, Keys.maxLineCharacters, Keys.maxLines, Keys.audioStream,
+        Keys.maxSpeakers, Keys.speakerPerChannel, Keys.channelNames, Keys.engine, Keys.formats, Keys.maxLineCharacters, Keys.maxLines,
+        Keys.audioStream,
         Keys.ffmpegStallTimeout,
     ]
 
@@ -139,6 +144,14 @@ extension PipelineConfiguration {
         /// `max_speakers`.
         public static let maxSpeakers = ConfigurationKey(
             "max_speakers", .int, flag: "--max-speakers", default: "8", help: "At most this many speakers.")
+        /// `speaker_per_channel`.
+        public static let speakerPerChannel = ConfigurationKey(
+            "speaker_per_channel", .bool, flag: "--speaker-per-channel", default: "false",
+            help: "Each channel of a multichannel file is one speaker (a studio session with a microphone each).")
+        /// `channel_names`.
+        public static let channelNames = ConfigurationKey(
+            "channel_names", .strings, flag: "--channel-names", default: "Speaker 1, Speaker 2, …",
+            help: "With --speaker-per-channel: the channels' speaker labels in channel order, comma-separated.")
         /// `engine`.
         public static let engine = ConfigurationKey(
             "engine", .string, flag: "--engine", default: "pocketsphinx",

@@ -338,7 +338,7 @@ public final class DiarizationService: ManagedResource {
         let sorted = smoothed.sorted()
         let floor = sorted[sorted.count / 10]
         let peak = sorted[sorted.count - 1 - sorted.count / 20]
-        let threshold = max(min(floor + max(4, 0.3 * (peak - floor)), peak - 6), -60)
+        let threshold = speechThreshold(floor: floor, peak: peak)
         var runs: [Range<Int>] = []
         var start: Int?
         for (i, e) in smoothed.enumerated() {
@@ -359,6 +359,13 @@ public final class DiarizationService: ManagedResource {
             }
         }
         return bridged.filter { $0.count >= minimumSpeechFrames }
+    }
+
+    /// The level (dBFS) above which a frame is speech, for a recording whose noise floor and
+    /// speech level are `floor` and `peak`: 30% of the way up, at least 4 dB over the floor, at
+    /// most 6 dB under the speech level, never below -60 dBFS.
+    static func speechThreshold<Level: BinaryFloatingPoint>(floor: Level, peak: Level) -> Level {
+        max(min(floor + max(4, 0.3 * (peak - floor)), peak - 6), -60)
     }
 
     /// Mean and standard deviation of MFCC 1–19 over `frames`.

@@ -38,10 +38,11 @@ final class ChunkSource: @unchecked Sendable {
         let start = configuration.startTime
         let end = configuration.effectiveEndTime
         let audioStream = configuration.audioStream
+        let measureChannels = configuration.diarization.enabled && configuration.diarization.speakerPerChannel
         do {
             let native = try await thread.run { () -> ChunkSource? in
                 guard let file = try AudioStream.openNative(path: path, audioStream: audioStream) else { return nil }
-                let stream = try AudioStream(file: file, startTime: start, endTime: end)
+                let stream = try AudioStream(file: file, startTime: start, endTime: end, measureChannels: measureChannels)
                 return ChunkSource(
                     stream: stream, chunker: Chunker(plan: plan) { try stream.read(into: &$0) }, thread: thread, budget: nil,
                     reservedBytes: 0)

@@ -90,7 +90,13 @@ public final class WorkflowOrchestrator: Sendable {
         let longestChunk = plan.chunkSize + plan.boundaryWindow + 2 * plan.overlap
         let perWorker = await transcription.pool.bytesPerWorker(chunkSeconds: longestChunk)
         // Diarization, when on, runs beside the workers for the whole run.
-        let diarizationBytes = configuration.diarization.enabled ? DiarizationService.reservedBytes(forSeconds: audioTotal) : 0
+        // With a speaker per channel, the channels' levels too (the voice diarizer's analysis
+        // runs until the channels are known to differ, and takes over if they do not).
+        let channelLevels = source.stream.channelLevels
+        let diarizationBytes =
+            configuration.diarization.enabled
+            ? DiarizationService.reservedBytes(forSeconds: audioTotal)
+                + (channelLevels.map { ChannelLevels.reservedBytes(forSeconds: audioTotal, channels: $0.channels) } ?? 0) : 0
         let fit = resources.budget.workersThatFit(perWorker: perWorker, besides: diarizationBytes + source.reservedBytes)
         let live = await transcription.pool.liveCount
         guard fit >= 1 || live >= 1 else {
@@ -204,7 +210,7 @@ public final class WorkflowOrchestrator: Sendable {
                 group.addTask {
                     try await Self.process(
                         chunk, service: service, run: run, reconciliation: reconciliation, checkpoints: checkpoints,
-                        fileOffset: offset, diarizer: diarizer, diarizationFailure: diarizationFailure)
+                        fileOffset: offset, diarizer: diarizer, channelLevels: channelLevels, diarizationFailure: diarizationFailure)
                 }
                 inFlight += 1
             }
@@ -231,9 +237,30 @@ public final class WorkflowOrchestrator: Sendable {
         var diarization: DiarizationSummary?
         if let diarizer {
             do {
-                if let failure = diarizationFailure.error { throw failure }
-                turns = try await diarizer.finish()
-                diarization = DiarizationSummary(speakers: Set(turns.map(\.speaker)).count, seconds: diarizer.seconds)
+                if let channelLevels, channelLevels.areDistinct {
+                    let names = configuration.diarization.channelNames
+                    let offset = configuration.startTime
+                    let (channelTurns, seconds) = try await source.thread.run {
+                        let clock = ContinuousClock()
+                        let started = clock.now
+                        let turns = ChannelDiarizer.turns(of: channelLevels, names: names, fileOffset: offset)
+                        return (turns, (clock.now - started).seconds)
+                    }
+                    turns = channelTurns
+                    diarization = DiarizationSummary(
+                        speakers: Set(turns.map(\.speaker)).count, seconds: diarizer.seconds + seconds, method: "channels")
+                } else {
+                    if let failure = diarizationFailure.error { throw failure }
+                    turns = try await diarizer.finish()
+                    let note = configuration.diarization.speakerPerChannel ? Self.voiceFallbackNote(info: info, levels: channelLevels) : nil
+                    if let note {
+                        // A mono file is no surprise; dual mono or a mix from FFmpeg may be.
+                        logger.log(
+                            level: info.channels <= 1 ? .notice : .warning, "Speakers found by voice, not by channel",
+                            metadata: ["reason": "\(note)"])
+                    }
+                    diarization = DiarizationSummary(speakers: Set(turns.map(\.speaker)).count, seconds: diarizer.seconds, note: note)
+                }
             } catch {
                 diarization = DiarizationSummary(speakers: 0, seconds: diarizer.seconds, error: "\(error)")
                 logger.warning("Diarization failed; the transcript has no speaker labels", metadata: ["error": "\(error)"])
@@ -289,17 +316,28 @@ public final class WorkflowOrchestrator: Sendable {
         cache.entry(forKey: key).remove()
     }
 
+    /// Why a run asked for a speaker per channel had its speakers found by voice instead.
+    static func voiceFallbackNote(info: AudioFormatInfo, levels: ChannelLevels?) -> String {
+        if let levels, levels.isDualMono == true {
+            let difference = levels.differenceDecibels.map { String(format: "%.0f", $0) } ?? "?"
+            return "the two channels carry the same signal (dual mono: L-R is \(difference) dB under L+R), so they are one channel"
+        }
+        if info.channels <= 1 { return "the file has one channel" }
+        return "channels are told apart only in files libsndfile reads (WAV, BWF, RF64, FLAC, AIFF, Ogg); FFmpeg reads this one as a mix"
+    }
+
     /// Decodes one chunk (or takes it from the checkpoints) and reconciles its words.
     private static func process(
         _ chunk: Chunk, service: TranscriptionService, run: DecodingRun, reconciliation: ReconciliationService,
         checkpoints: (any ChunkCheckpoints)?, fileOffset: Double,
-        diarizer: DiarizationService?, diarizationFailure: DiarizationFailure
+        diarizer: DiarizationService?, channelLevels: ChannelLevels?, diarizationFailure: DiarizationFailure
     ) async throws -> ChunkReport {
         // Diarization needs every chunk's audio, checkpointed or not. It runs on its own thread
         // while the chunk decodes; its failure is kept for the end of the run and does not
-        // stop transcription.
+        // stop transcription. Once a file's channels are known to differ, they tell the
+        // speakers apart, and the voice diarizer is spared the rest.
         async let diarized: Void = {
-            guard let diarizer, diarizationFailure.error == nil else { return }
+            guard let diarizer, diarizationFailure.error == nil, channelLevels?.areDistinct != true else { return }
             do {
                 try await diarizer.analyze(chunk, fileOffset: fileOffset)
             } catch {
