@@ -82,7 +82,7 @@ for name in "${NAMES[@]}"; do
         "$BIN" transcribe "$WORK/$name-ch$c.wav" --no-diarization -f json -o "$WORK/$name-ch$c.json" --cache-dir "$WORK/cache" \
             >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
     done
-    python3 - "$WORK/$name-chan.json" "$channels" "$WORK/$name" >"$WORK/$name-perchannel.txt" <<'EOF'
+    python3 - "$WORK/$name-chan/$name.json" "$channels" "$WORK/$name" >"$WORK/$name-perchannel.txt" <<'EOF'
 import json, sys
 chan, channels, prefix = json.load(open(sys.argv[1])), int(sys.argv[2]), sys.argv[3]
 turns = chan["speakerTurns"]

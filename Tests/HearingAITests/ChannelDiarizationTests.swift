@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import HearingAI
@@ -86,6 +87,33 @@ struct ChannelDiarizationTests {
         #expect(session.stream.channelLevels?.isDualMono == false)
         #expect(try #require(session.stream.channelLevels?.differenceDecibels) > -10)
         session.close()
+    }
+
+    @Test("Through FFmpeg too: a session in AAC (M4A) keeps its channels; a dual-mono AAC track is found out")
+    func throughFFmpeg() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func aac(_ name: String) throws -> String {
+            let out = dir.appendingPathComponent("\(name).m4a").path
+            let made = try runProcess(
+                "/usr/bin/ffmpeg",
+                ["-nostdin", "-loglevel", "error", "-i", Fixtures.path("studio/\(name).wav"), "-c:a", "aac", "-b:a", "128k", out])
+            #expect(made.status == 0, "\(made.stderr)")
+            return out
+        }
+        for (name, count) in [("duo-2ch", 2), ("quad-4ch", 4)] {
+            let path = try aac(name)
+            let turns = try await diarize(path, options: DiarizationOptions(speakerPerChannel: true))
+            let score = diarizationErrorRate(reference: try Fixtures.rttmTurns("studio/\(name).rttm"), hypothesis: turns)
+            #expect(score.errorRate <= 0.02, "\(name).m4a: \(score)")
+            #expect(DiarizationTests.speakers(turns).count == count, "\(name).m4a: \(score)")
+        }
+        let source = try await ChunkSource.open(
+            path: try aac("dual-mono"), configuration: PipelineConfiguration(diarization: DiarizationOptions(speakerPerChannel: true)))
+        #expect(source.child != nil, "read through FFmpeg")
+        while try await source.next() != nil {}
+        #expect(source.stream.channelLevels?.isDualMono == true, "\(String(describing: source.stream.channelLevels?.differenceDecibels))")
+        source.close()
     }
 
     @Test("Levels: one byte per channel per 10 ms, in half decibels; dual mono decided on the first 30 s")

@@ -41,7 +41,7 @@ final class AudioStream {
     }
 
     /// Each channel's level, measured before the down-mix, when asked for and the file has
-    /// more than one channel that libsndfile reads (``ChannelDiarizer``).
+    /// more than one channel (``ChannelDiarizer``).
     let channelLevels: ChannelLevels?
 
     /// The codec FFmpeg decodes, or nil for libsndfile.
@@ -116,7 +116,7 @@ final class AudioStream {
     init(
         ffmpegPath path: String, startTime: Double = 0, endTime: Double? = nil, audioStream: Int? = nil,
         stallTimeout: Double = PipelineConfiguration.defaultFFmpegStallTimeout,
-        searchPath: String? = ProcessInfo.processInfo.environment["PATH"]
+        searchPath: String? = ProcessInfo.processInfo.environment["PATH"], measureChannels: Bool = false
     ) throws {
         self.path = path
         let name = URL(fileURLWithPath: path).pathExtension
@@ -160,11 +160,15 @@ final class AudioStream {
                 "\(probe.format?.formatLongName ?? probe.format?.formatName ?? "unknown") / \(stream.codecLongName ?? stream.codecName ?? "unknown") (FFmpeg)"
         )
         expectedDuration = max(0, min(plausible - startTime, duration ?? .infinity))
-        channelLevels = nil
+        let channels = min(stream.channels ?? 1, AudioFile.Limits.maxChannels)
+        let levels =
+            measureChannels && channels > 1
+            ? ChannelLevels(channels: channels, inputRate: ChunkPlan.sampleRate, expectedSeconds: expectedDuration) : nil
+        channelLevels = levels
         reader = .ffmpeg(
             try FFmpegDecoder(
                 path: path, tools: tools, probe: probe, stream: stream, audioStreamIndex: index, startTime: startTime, duration: duration,
-                plausibleSeconds: plausible, stallTimeout: timeout))
+                plausibleSeconds: plausible, stallTimeout: timeout, channelLevels: levels))
     }
 
     /// Reads the next block into `output` (replacing its contents). Returns false at the end.

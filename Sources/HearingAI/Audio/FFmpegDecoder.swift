@@ -19,20 +19,30 @@ final class FFmpegDecoder {
     /// them and the run reads to the end: what the decoded length is checked against.
     private let declaredRemaining: Double?
     private var bytes = [UInt8](repeating: 0, count: 32_768)
-    private var carry: UInt8?
+    /// Bytes of a frame not yet complete at the end of the last read.
+    private var carry: [UInt8] = []
     private var finished = false
+    /// Channels in FFmpeg's output: 1 (FFmpeg mixes down), or the stream's own when each
+    /// channel's level is measured here before the mix.
+    let outputChannels: Int
+    /// Each channel's level, when measured (``ChannelLevels``).
+    let channelLevels: ChannelLevels?
+    private var interleaved: [Float] = []
     /// Samples read so far.
     private(set) var samplesRead: Int64 = 0
 
     /// Starts decoding audio stream `stream` of `path` from `startTime` for `duration` seconds
-    /// (nil: to the end), allowing FFmpeg CPU time for `plausibleSeconds` of audio.
+    /// (nil: to the end), allowing FFmpeg CPU time for `plausibleSeconds` of audio. With
+    /// `channelLevels`, FFmpeg hands on every channel and they are measured and mixed here.
     init(
         path: String, tools: FFmpegTools, probe: MediaProbe, stream: MediaProbe.Stream, audioStreamIndex: Int, startTime: Double,
-        duration: Double?, plausibleSeconds: Double, stallTimeout: Duration
+        duration: Double?, plausibleSeconds: Double, stallTimeout: Duration, channelLevels: ChannelLevels? = nil
     ) throws {
         self.path = path
         self.stream = stream
         self.stallTimeout = stallTimeout
+        self.channelLevels = channelLevels
+        outputChannels = channelLevels?.channels ?? 1
         // Only containers with an index state a stream's length; for raw streams (AMR, ADTS
         // AAC) FFmpeg estimates it from the bit rate, which proves nothing.
         let indexed =
@@ -44,8 +54,9 @@ final class FFmpegDecoder {
         if let duration { arguments += ["-t", String(format: "%.6f", duration)] }
         arguments += [
             "-map", "0:a:\(audioStreamIndex)", "-vn", "-sn", "-dn",
-            // libsoxr, as for the files libsndfile reads; FFmpeg's own down-mix to mono.
-            "-af", "aresample=\(ChunkPlan.sampleRate):resampler=soxr", "-ac", "1", "-ar", "\(ChunkPlan.sampleRate)",
+            // libsoxr, as for the files libsndfile reads; FFmpeg's own down-mix to mono unless
+            // the channels are measured here.
+            "-af", "aresample=\(ChunkPlan.sampleRate):resampler=soxr", "-ac", "\(outputChannels)", "-ar", "\(ChunkPlan.sampleRate)",
             "-c:a", "pcm_s16le", "-f", "s16le", "pipe:1",
         ]
         child = try ChildProcess(
@@ -60,7 +71,7 @@ final class FFmpegDecoder {
     func read(into output: inout [Int16], maxSamples: Int) throws -> Bool {
         output.removeAll(keepingCapacity: true)
         guard !finished else { return false }
-        let want = min(bytes.count, max(2, maxSamples * 2))
+        let want = min(bytes.count, max(2 * outputChannels, maxSamples * 2 * outputChannels))
         let got: Int
         do {
             got = try bytes.withUnsafeMutableBytes {
@@ -73,22 +84,37 @@ final class FFmpegDecoder {
         if got == 0 {
             finished = true
             try finish()
+            channelLevels?.finish()
             return false
         }
-        output.reserveCapacity(got / 2 + 1)
-        var index = 0
-        if let low = carry {
-            output.append(Int16(bitPattern: UInt16(low) | UInt16(bytes[0]) << 8))
-            carry = nil
-            index = 1
+        // Whole frames only: a frame cut by the read waits in `carry` for the rest.
+        let frameBytes = 2 * outputChannels
+        var data = carry
+        data.append(contentsOf: bytes[0..<got])
+        let whole = data.count / frameBytes * frameBytes
+        carry = Array(data[whole...])
+        let frames = whole / frameBytes
+        output.reserveCapacity(frames)
+        if let channelLevels {
+            let channels = outputChannels
+            if interleaved.count < frames * channels { interleaved = [Float](repeating: 0, count: frames * channels) }
+            for i in 0..<(frames * channels) {
+                interleaved[i] = Float(Int16(bitPattern: UInt16(data[2 * i]) | UInt16(data[2 * i + 1]) << 8)) / 32768
+            }
+            interleaved.withUnsafeBufferPointer { channelLevels.measure($0, frames: frames) }
+            // The mix, as FFmpeg's own down-mix makes it: the mean of the channels.
+            for f in 0..<frames {
+                var sum: Float = 0
+                for c in 0..<channels { sum += interleaved[f * channels + c] }
+                output.append(Int16(max(-32768, min(32767, (sum / Float(channels) * 32768).rounded()))))
+            }
+        } else {
+            for i in 0..<frames {
+                output.append(Int16(bitPattern: UInt16(data[2 * i]) | UInt16(data[2 * i + 1]) << 8))
+            }
         }
-        while index + 1 < got {
-            output.append(Int16(bitPattern: UInt16(bytes[index]) | UInt16(bytes[index + 1]) << 8))
-            index += 2
-        }
-        if index < got { carry = bytes[index] }
         samplesRead += Int64(output.count)
-        // A read that held only half a sample is not the end: read again.
+        // A read that held only part of a frame is not the end: read again.
         if output.isEmpty { return try read(into: &output, maxSamples: maxSamples) }
         return true
     }

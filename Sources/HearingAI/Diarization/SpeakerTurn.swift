@@ -28,8 +28,8 @@ public struct DiarizationOptions: Sendable, Hashable, Codable {
     /// At most this many speakers (`--max-speakers`).
     public var maxSpeakers: Int
     /// Each channel of a multichannel file is one speaker (`--speaker-per-channel`): a studio
-    /// session with a microphone per person. Files with one channel, dual mono, or read through
-    /// FFmpeg have their speakers found by voice instead.
+    /// session with a microphone per person. Files with one channel, or dual mono, have their
+    /// speakers found by voice instead.
     public var speakerPerChannel: Bool
     /// The channels' speaker labels in channel order (`--channel-names`); a channel without a
     /// name is "Speaker N", N its number.
@@ -107,8 +107,8 @@ public struct DiarizationSummary: Sendable, Hashable, Codable {
     /// How speakers were told apart: "channels" when each channel was one speaker; absent when
     /// found by voice.
     public var method: String?
-    /// Why `speaker_per_channel` did not apply to this file (one channel, dual mono, read
-    /// through FFmpeg), when it was asked for and speakers were found by voice instead.
+    /// Why `speaker_per_channel` did not apply to this file (one channel, or dual mono), when
+    /// it was asked for and speakers were found by voice instead.
     public var note: String?
 
     /// A summary.

@@ -65,7 +65,8 @@ final class ChunkSource: @unchecked Sendable {
                 let stallTimeout = configuration.ffmpegStallTimeout ?? PipelineConfiguration.defaultFFmpegStallTimeout
                 let source = try await thread.run {
                     let stream = try AudioStream(
-                        ffmpegPath: path, startTime: start, endTime: end, audioStream: audioStream, stallTimeout: stallTimeout)
+                        ffmpegPath: path, startTime: start, endTime: end, audioStream: audioStream, stallTimeout: stallTimeout,
+                        measureChannels: measureChannels)
                     return ChunkSource(
                         stream: stream, chunker: Chunker(plan: plan) { try stream.read(into: &$0) }, thread: thread, budget: budget,
                         reservedBytes: 0)

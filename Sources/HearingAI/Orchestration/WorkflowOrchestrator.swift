@@ -323,7 +323,7 @@ public final class WorkflowOrchestrator: Sendable {
             return "the two channels carry the same signal (dual mono: L-R is \(difference) dB under L+R), so they are one channel"
         }
         if info.channels <= 1 { return "the file has one channel" }
-        return "channels are told apart only in files libsndfile reads (WAV, BWF, RF64, FLAC, AIFF, Ogg); FFmpeg reads this one as a mix"
+        return "the decoder did not report the file's channels, so they could not be told apart"
     }
 
     /// Decodes one chunk (or takes it from the checkpoints) and reconciles its words.
