@@ -12,9 +12,11 @@
 #   * the seconds spent on diarization by each mode (metadata.diarization.seconds).
 #
 # Files: fixtures/studio (flite voices, one per channel, -20 dB bleed, overlapping turns), and
-# harder variants made here with sox: each microphone's own noise at -45 dBFS (room tone and
-# preamp hiss, independent per channel), a reverberant room on every channel, and bleed of
-# -10 dB (microphones close together) made by mixing each channel with the other 10 dB down.
+# harder variants made here with sox: each microphone's own pink noise (independent per
+# channel, -59 dBFS RMS, about 40 dB under the speech), reverberation on each channel (sox reverb, stereo
+# depth 0), one diffuse room field shared by both channels and as loud as the direct sound
+# (sox reverb's stereo depth 100: distant microphones in a live room), and bleed raised to
+# -8 dB (lavaliers side by side) by mixing each channel with the other 10 dB down.
 #
 #   scripts/bench-channels.sh
 set -euo pipefail
@@ -55,10 +57,11 @@ noisy() {
 }
 noisy duo-2ch-noise duo-2ch
 noisy quad-4ch-noise quad-4ch
-variant duo-2ch-reverb duo-2ch reverb 50 50 60
-variant duo-2ch-bleed10 duo-2ch remix 1,2v0.316 2,1v0.316
+variant duo-2ch-reverb duo-2ch reverb 50 50 60 0     # each channel its own reverberation
+variant duo-2ch-room duo-2ch reverb 50 50 60 100      # one diffuse room field on both, as loud as the voices
+variant duo-2ch-bleed8 duo-2ch remix 1,2v0.316 2,1v0.316
 
-NAMES=(duo-2ch duo-2ch-gain8 quad-4ch duo-2ch-noise quad-4ch-noise duo-2ch-reverb duo-2ch-bleed10)
+NAMES=(duo-2ch duo-2ch-gain8 quad-4ch duo-2ch-noise quad-4ch-noise duo-2ch-reverb duo-2ch-room duo-2ch-bleed8)
 speakers() { python3 -c 'import json,sys; print(len({t["speaker"] for t in json.load(open(sys.argv[1])).get("speakerTurns", [])}))' "$1"; }
 seconds() { python3 -c 'import json,sys; print("%.2f" % json.load(open(sys.argv[1]))["metadata"]["diarization"]["seconds"])' "$1"; }
 der() { python3 scripts/der.py "$1" "$2" | awk '{print $2}'; }

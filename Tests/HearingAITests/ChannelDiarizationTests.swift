@@ -168,7 +168,7 @@ struct ChannelDiarizationTests {
         other.finish()
         #expect(other.isDualMono == false)
         #expect(ChannelLevels(channels: 4, inputRate: 16_000).areDistinct)
-        #expect(ChannelLevels.reservedBytes(forSeconds: 3_600, channels: 4) == 1_440_000 + 65_536)
+        #expect(ChannelLevels.reservedBytes(forSeconds: 3_600, channels: 4) == 1_440_000 + 4 * 4 * 512 + 65_536)
     }
 
     @Test("Bleed is not speech: a voice 20 dB down on the other channel gives that channel no turn")
@@ -190,5 +190,26 @@ struct ChannelDiarizationTests {
         #expect(turns.allSatisfy { $0.start >= 10 && $0.end <= 14 })
         #expect(turns.filter { $0.speaker == "A" }.allSatisfy { $0.end <= 12.05 })
         #expect(turns.filter { $0.speaker == "B" }.allSatisfy { $0.start >= 11.95 })
+    }
+
+    @Test("Close microphones: bleed 8 dB down is measured and rejected, and overlapping speech is still both")
+    func closeBleed() {
+        // 6 s: A alone (-20 dBFS, heard on B at -28), B alone (the same the other way), then
+        // both at once (each channel its own voice and the other's bleed: -19.4), each part
+        // 2 s with a 250 ms pause a second. A fixed margin of 10 dB took the bleed for speech.
+        func level(_ db: Double) -> UInt8 { ChannelLevels.level(ofMeanSquare: pow(10, db / 10)) }
+        var bytes: [UInt8] = []
+        for f in 0..<600 {
+            let pair = f < 200 ? (-20.0, -28.0) : f < 400 ? (-28.0, -20.0) : (-19.4, -19.4)
+            bytes += (f % 100) >= 75 ? [level(-70), level(-70)] : [level(pair.0), level(pair.1)]
+        }
+        let turns = ChannelDiarizer.turns(levels: bytes, channels: 2, names: ["A", "B"])
+        func speaking(at t: Double) -> Set<String> { Set(turns.filter { $0.start <= t && t < $0.end }.map(\.speaker)) }
+        #expect(speaking(at: 0.5) == ["A"], "\(turns)")
+        #expect(speaking(at: 1.5) == ["A"], "\(turns)")
+        #expect(speaking(at: 2.5) == ["B"], "\(turns)")
+        #expect(speaking(at: 3.5) == ["B"], "\(turns)")
+        #expect(speaking(at: 4.5) == ["A", "B"], "\(turns)")
+        #expect(speaking(at: 5.5) == ["A", "B"], "\(turns)")
     }
 }

@@ -58,9 +58,11 @@ public final class ChannelLevels: Sendable {
     }
 
     /// What a run reserves for the levels of `seconds` of `channels` channels: the levels
-    /// themselves and 64 KB for the turns made from them.
+    /// themselves, the channel diarizer's histograms of each pair of channels
+    /// (``ChannelDiarizer/workingBytes(channels:)``) and 64 KB for the turns.
     public static func reservedBytes(forSeconds seconds: Double, channels: Int) -> Int {
-        Int((max(0, seconds) * Double(framesPerSecond * channels)).rounded(.up)) + 65_536
+        Int((max(0, seconds) * Double(framesPerSecond * channels)).rounded(.up)) + ChannelDiarizer.workingBytes(channels: channels)
+            + 65_536
     }
 
     /// Measures `frames` interleaved frames (`channels` floats each, full scale ±1).

@@ -4,23 +4,36 @@ import Foundation
 /// each channel is one speaker (`speaker_per_channel`).
 ///
 /// Every channel is voice-activity-detected on its own level (``ChannelLevels``, 10 ms frames,
-/// power smoothed over 50 ms) against a threshold set from its own noise floor and speech level, the
-/// same rule the voice diarizer uses (``DiarizationService/speechThreshold(floor:peak:)``).
-/// Bleed, a voice heard on the other microphones, is rejected by comparing the channels: a
-/// channel speaks only while it is within ``bleedMargin`` of the loudest channel speaking, so a
-/// voice that reaches a neighbour 20 dB down is not that neighbour speaking, while two people
-/// talking over each other both are. Each channel's speech is then bridged over short gaps and
-/// cleared of short bursts, as the voice diarizer does, and becomes its turns; turns of
-/// different channels may overlap.
+/// power smoothed over 50 ms) against a threshold set from its own noise floor and speech
+/// level, the same rule the voice diarizer uses
+/// (``DiarizationService/speechThreshold(floor:peak:)``). Bleed, a voice heard on the other
+/// microphones, is told from speech by how each channel is heard on each other: first, over the
+/// frames where a channel is the loudest speaking, the median of every other channel's level
+/// under it is how it bleeds into that channel (-20 dB for microphones a metre apart, -8 dB for
+/// lavaliers side by side); then a channel quieter than a louder one speaking is itself
+/// speaking only when it is at least ``bleedMargin`` above that bleed. So a voice heard on a
+/// neighbour is not the neighbour speaking, whatever the distance, while two people talking
+/// over each other both are. Each channel's speech is then bridged over short gaps and cleared
+/// of short bursts, as the voice diarizer does, and becomes its turns; turns of different
+/// channels may overlap.
 ///
-/// It holds nothing but the levels it is given and the turns it makes.
+/// It holds the levels it is given, a histogram of level differences for each pair of
+/// channels (512 bytes a pair) and the turns it makes.
 public enum ChannelDiarizer {
-    /// How far under the loudest speaking channel a channel may be and still be speaking, in
-    /// dB. Bleed between microphones a metre or more apart is 15–25 dB down; overlapping
-    /// talkers recorded with gains up to 10 dB apart are both kept.
-    public static let bleedMargin = 10.0
+    /// How far above the bleed expected from a louder channel a channel must be to be speaking
+    /// beside it, in dB.
+    public static let bleedMargin = 6.0
+    /// The bleed assumed between two channels when one has been the loudest speaking for
+    /// under half a second, too little to measure: a channel then speaks beside a louder one
+    /// within 10 dB of it.
+    static let unmeasuredBleed = -16.0
     /// Frames of the moving average over each channel's level (50 ms).
     static let smoothingFrames = 5
+    /// Bins of the level-difference histograms: 1 dB each, from 0 down to -127 dB.
+    static let differenceBins = 128
+
+    /// Bytes the pair histograms take for `channels` channels.
+    public static func workingBytes(channels: Int) -> Int { channels * channels * differenceBins * 4 }
 
     /// The label of channel `index` (from 0): its name from `names`, or "Speaker N" with N the
     /// channel's number, so that a channel keeps its label from file to file.
@@ -62,22 +75,64 @@ public enum ChannelDiarizer {
         // Smoothed as power, not decibels, so that the ratio between two channels holds at the
         // edges of a word, where speech and silence share the average.
         let power = (0...255).map { pow(10, ChannelLevels.decibels(ofLevel: UInt8($0)) / 10) }
-        var runs: [[Range<Int>]] = Array(repeating: [], count: channels)
-        var open: [Int?] = Array(repeating: nil, count: channels)
-        var smoothed = [Double](repeating: 0, count: channels)
         let half = smoothingFrames / 2
-        for f in 0..<frames {
+        func smooth(_ f: Int, into smoothed: inout [Double]) {
             let lower = max(0, f - half)
             let upper = min(frames, f + half + 1)
-            var loudest = -Double.infinity
             for c in 0..<channels {
                 var sum = 0.0
                 for g in lower..<upper { sum += power[Int(levels[g * channels + c])] }
                 smoothed[c] = 10 * log10(sum / Double(upper - lower))
-                if smoothed[c] > thresholds[c] { loudest = max(loudest, smoothed[c]) }
             }
+        }
+        var smoothed = [Double](repeating: 0, count: channels)
+
+        // How each channel is heard on each other: over the frames where channel i is the
+        // loudest speaking, the median of channel j's level under it.
+        var histogram = [UInt32](repeating: 0, count: channels * channels * differenceBins)
+        for f in 0..<frames {
+            smooth(f, into: &smoothed)
+            var loudest: Int?
+            for c in 0..<channels where smoothed[c] > thresholds[c] {
+                if loudest.map({ smoothed[c] > smoothed[$0] }) ?? true { loudest = c }
+            }
+            guard let i = loudest else { continue }
+            for j in 0..<channels where j != i {
+                let bin = min(differenceBins - 1, max(0, Int(smoothed[i] - smoothed[j])))
+                histogram[(i * channels + j) * differenceBins + bin] += 1
+            }
+        }
+        var bleed = [Double](repeating: unmeasuredBleed, count: channels * channels)
+        for i in 0..<channels {
+            for j in 0..<channels where j != i {
+                let base = (i * channels + j) * differenceBins
+                let count = histogram[base..<(base + differenceBins)].reduce(0, +)
+                guard count >= 50 else { continue }
+                var seen: UInt32 = 0
+                for bin in 0..<differenceBins {
+                    seen += histogram[base + bin]
+                    if seen * 2 >= count {
+                        bleed[i * channels + j] = -(Double(bin) + 0.5)
+                        break
+                    }
+                }
+            }
+        }
+
+        var runs: [[Range<Int>]] = Array(repeating: [], count: channels)
+        var open: [Int?] = Array(repeating: nil, count: channels)
+        for f in 0..<frames {
+            smooth(f, into: &smoothed)
             for c in 0..<channels {
-                let speaking = smoothed[c] > thresholds[c] && smoothed[c] >= loudest - bleedMargin
+                var speaking = smoothed[c] > thresholds[c]
+                if speaking {
+                    for i in 0..<channels where i != c && smoothed[i] > thresholds[i] && smoothed[i] > smoothed[c] {
+                        if smoothed[c] < smoothed[i] + bleed[i * channels + c] + bleedMargin {
+                            speaking = false
+                            break
+                        }
+                    }
+                }
                 if speaking, open[c] == nil {
                     open[c] = f
                 } else if !speaking, let start = open[c] {
