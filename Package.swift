@@ -40,13 +40,17 @@ let package = Package(
             pkgConfig: "pocketsphinx",
             providers: [.apt(["libpocketsphinx-dev", "libsphinxbase-dev", "pocketsphinx-en-us"])]
         ),
+        .systemLibrary(
+            name: "CFlite",
+            providers: [.apt(["flite1-dev"])]
+        ),
         // What Swift cannot reach directly (malloc_trim, ...).
         .target(name: "CHearingShims"),
 
         .target(
             name: "HearingAI",
             dependencies: [
-                "CSndFile", "CSoxr", "CPocketSphinx", "CHearingShims",
+                "CSndFile", "CSoxr", "CPocketSphinx", "CFlite", "CHearingShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

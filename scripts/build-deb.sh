@@ -7,7 +7,7 @@ ROOT=$PWD
 SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
 export PATH="$PATH:/opt/swift/usr/bin"
 
-deps=(debhelper dpkg-dev lintian pkg-config libsndfile1-dev libsoxr-dev libsqlite3-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us)
+deps=(debhelper dpkg-dev lintian pkg-config libsndfile1-dev libsoxr-dev libsqlite3-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us flite1-dev)
 dpkg -s "${deps[@]}" >/dev/null 2>&1 || {
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${deps[@]}"

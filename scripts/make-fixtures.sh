@@ -586,6 +586,33 @@ python3 "$SCENE" channels "$WORK/quad.spec" -20 "$ST/quad-4ch"
 sox -R -D "$H/duo.wav" "$ST/dual-mono.wav" remix 1 1v0.966
 for ext in rttm turns.tsv txt; do sed "s/^SPEAKER duo /SPEAKER dual-mono /" "$H/duo.$ext" >"$ST/dual-mono.$ext"; done
 
+# ---------------------------------------------------------------- vocab/
+# Names and jargon the dictionary does not have (custom vocabulary, issue 14): the same seven
+# sentences in three voices from two synthesisers, a second of silence between sentences.
+V=$STAGE/vocab
+mkdir -p "$V"
+JARGON=(
+    "We moved the whole cluster to Kubernetes last spring."
+    "The dashboards in Grafana show the load every minute."
+    "Terraform builds the servers and Ansible sets them up."
+    "Our data lives in Postgres on two machines."
+    "Doctor Okonkwo will join the call from Lagos."
+    "The office network runs on Tailscale now."
+    "Zorblatt is the name of the new billing service."
+)
+printf '%s\n' "# Terms the pocketsphinx dictionary lacks (custom vocabulary fixture)" Kubernetes Grafana Terraform Ansible Postgres Okonkwo \
+    Tailscale Zorblatt >"$V/jargon.vocabulary"
+printf '%s ' "${JARGON[@]}" | norm >"$V/jargon.txt"
+for voice in slt awb espeak:en-us; do
+    parts=()
+    for i in "${!JARGON[@]}"; do
+        voice_wav "$voice" "${JARGON[$i]}" "$WORK/jargon-$i.wav"
+        sox -R "$WORK/jargon-$i.wav" "$WORK/jargon-pad-$i.wav" pad 0 1
+        parts+=("$WORK/jargon-pad-$i.wav")
+    done
+    sox -R "${parts[@]}" "$V/jargon-${voice#espeak:}.wav"
+done
+
 # ---------------------------------------------------------------- self-checks
 # Cheap assertions that the tricky files really are what their names say.
 fail() { echo "make-fixtures: check failed: $*" >&2; exit 1; }
@@ -659,6 +686,11 @@ hard/     synthetic, made here (flite slt/rms, espeak-ng en-us, en-gb+f3; sox):
   duo-overlap        every other turn starts 0.5 s before the previous ends, plus two backchannels
   duo-espeak         duo voiced by espeak-ng en-us and en-gb+f3
   duo-mixed          two male voices from two synthesisers: flite rms and espeak-ng en-us
+
+vocab/    custom vocabulary (issue 14): jargon-{slt,awb,en-us}.wav, seven sentences full of names
+          and jargon the dictionary lacks (Kubernetes, Grafana, Terraform, Ansible, Postgres,
+          Okonkwo, Tailscale, Zorblatt) in flite slt and awb and espeak-ng en-us; jargon.txt,
+          the words; jargon.vocabulary, the terms, as --vocabulary reads them
 
 studio/   studio sessions, a channel per speaker, made here (flite; sox):
   duo-2ch            duo-overlap with rms on channel 1 and slt on channel 2, each heard 20 dB

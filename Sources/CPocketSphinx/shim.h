@@ -5,3 +5,4 @@
 #include <sphinxbase/feat.h>
 #include <sphinxbase/cmn.h>
 #include <sphinxbase/fe.h>
+#include <sphinxbase/ngram_model.h>

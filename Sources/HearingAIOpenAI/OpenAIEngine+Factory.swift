@@ -61,7 +61,10 @@ extension OpenAIEngine {
             configuration.requestPath = nonEmpty(selection.string(requestPath.name)) ?? configuration.requestPath
             configuration.model = selection.string(model.name) ?? configuration.model
             configuration.language = nonEmpty(selection.string(language.name))
+            // The vocabulary's terms follow the user's prompt: Whisper spells what its prompt
+            // spells.
             configuration.prompt = nonEmpty(selection.string(prompt.name))
+            if let vocabulary = selection.vocabulary { configuration.prompt = vocabulary.promptText(after: configuration.prompt) }
             configuration.apiKey = nonEmpty(selection.secrets[apiKey.name])
             if let seconds = selection.double(requestTimeout.name) {
                 configuration.requestTimeout = .milliseconds(Int64(seconds * 1000))

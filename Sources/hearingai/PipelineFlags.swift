@@ -23,6 +23,7 @@ struct PipelineFlags: ParsableArguments {
     @Option(name: .key(Keys.audioStream), help: .key(Keys.audioStream)) var audioStream: Int?
     @Option(name: .key(Keys.maxLineCharacters), help: .key(Keys.maxLineCharacters)) var maxLineChars: Int?
     @Option(name: .key(Keys.maxLines), help: .key(Keys.maxLines)) var maxLines: Int?
+    @Option(name: .key(Keys.vocabulary), help: .key(Keys.vocabulary)) var vocabulary: String?
 
     @Option(name: .key(PocketSphinxKeys.modelDirectory), help: .key(PocketSphinxKeys.modelDirectory)) var modelDir: String?
     @Option(name: .key(PocketSphinxKeys.dictionary), help: .key(PocketSphinxKeys.dictionary)) var dictionary: String?
@@ -53,6 +54,7 @@ struct PipelineFlags: ParsableArguments {
         values[Keys.audioStream] = audioStream.map { .int($0) }
         values[Keys.maxLineCharacters] = maxLineChars.map { .int($0) }
         values[Keys.maxLines] = maxLines.map { .int($0) }
+        values[Keys.vocabulary] = vocabulary.map { .string($0) }
         values[PocketSphinxKeys.modelDirectory] = modelDir.map { .string($0) }
         values[PocketSphinxKeys.dictionary] = dictionary.map { .string($0) }
         values[PocketSphinxKeys.languageModel] = languageModel.map { .string($0) }

@@ -248,6 +248,31 @@ struct TranscribeCommandTests {
         let format = try BinaryRunner.run([file, "-f", "docx"])
         #expect(format.status == 1)
         #expect(format.stderr.contains("unknown format 'docx'"))
+        // A vocabulary that cannot be read or has a bad line: one line naming it, before any audio.
+        let dir = try temporaryDirectory(prefix: "hearingai-e2e")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let terms = dir.appendingPathComponent("terms.txt")
+        try "Kubernetes\nFoo | Q AA\n".write(to: terms, atomically: true, encoding: .utf8)
+        let vocabulary = try BinaryRunner.run([file, "--vocabulary", terms.path, "-o", dir.appendingPathComponent("out.txt").path])
+        #expect(vocabulary.status == 1)
+        #expect(vocabulary.stderr.contains(terms.path) && vocabulary.stderr.contains("vocabulary line 2"), "\(vocabulary.stderr)")
+        #expect(vocabulary.stderr.split(separator: "\n").count == 1, "\(vocabulary.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out.txt").path))
+    }
+
+    @Test("--vocabulary: the names PocketSphinx lacked are in the transcript")
+    func vocabulary() throws {
+        let (dir, file) = try Self.staged("vocab/jargon-slt.wav")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try BinaryRunner.run(
+            [file.path, "--no-diarization", "--vocabulary", TestPaths.fixture("vocab/jargon.vocabulary"), "-f", "txt,json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let text = try String(contentsOf: dir.appendingPathComponent("jargon-slt.txt"), encoding: .utf8).lowercased()
+        for term in ["kubernetes", "terraform", "ansible", "tailscale", "zorblatt"] {
+            #expect(text.contains(term), "\(term) in \(text)")
+        }
+        let json = try String(contentsOf: dir.appendingPathComponent("jargon-slt.json"), encoding: .utf8)
+        #expect(json.contains("vocabulary=8 terms"), "the model line says a vocabulary was used")
     }
 }
 

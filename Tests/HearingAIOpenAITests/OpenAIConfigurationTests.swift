@@ -8,6 +8,23 @@ import Testing
 struct OpenAIConfigurationTests {
     static let engines = EngineRegistry.embedded.adding(OpenAIEngine.Factory())
 
+    @Test("A vocabulary reaches the server as a glossary after the prompt")
+    func vocabularyPrompt() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hearingai-vocab-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let terms = dir.appendingPathComponent("terms.txt")
+        try "Kubernetes\nDr. Okonkwo\n".write(to: terms, atomically: true, encoding: .utf8)
+        let file = InMemoryProvider(values: [
+            AbsoluteConfigKey(["engine"]): "openai", AbsoluteConfigKey(["openai_base_url"]): "http://127.0.0.1:9/v1",
+            AbsoluteConfigKey(["openai_prompt"]): "A team meeting.", AbsoluteConfigKey(["vocabulary"]): .init(stringLiteral: terms.path),
+        ])
+        let pipeline = try PipelineConfiguration(config: ConfigReader(provider: file), engines: Self.engines)
+        let openAI = try OpenAIEngine.Factory.configuration(pipeline.engine)
+        // The prompt is what every request's `prompt` field carries (OpenAIEngineTests/formFields).
+        #expect(openAI.prompt == "A team meeting. Glossary: Kubernetes, Dr. Okonkwo.")
+    }
+
     @Test("Its keys from the file, HEARINGAI_* and OPENAI_* variables, read through the pipeline's configuration")
     func keys() throws {
         let file = InMemoryProvider(values: [

@@ -13,7 +13,9 @@ struct PipelineConfigurationTests {
         sampleDuration: 50, segmentPause: 0.8,
         diarization: DiarizationOptions(
             enabled: true, speakers: 2, minSpeakers: 1, maxSpeakers: 4, speakerPerChannel: true, channelNames: ["Host", "Guest"]),
-        engine: EngineSelection(name: "pocketsphinx", settings: ["model_dir": .string("/m"), "dictionary": .string("/d")]),
+        engine: EngineSelection(
+            name: "pocketsphinx", settings: ["model_dir": .string("/m"), "dictionary": .string("/d")],
+            vocabulary: Vocabulary(terms: [.init(text: "Zorblatt", pronunciation: "Z AO R B L AH T")])),
         formats: [.txt, .json], memoryLimit: ConfiguredMemoryLimit(megabytes: 500, source: .flag), audioStream: 1,
         ffmpegStallTimeout: 20, subtitles: SubtitleStyle(maxLineCharacters: 37, maxLines: 3))
 

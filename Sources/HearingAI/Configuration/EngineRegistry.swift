@@ -10,25 +10,32 @@ public struct EngineSelection: Sendable, Hashable, Codable, CustomStringConverti
     public var settings: [String: ConfigurationValue]
     /// Secret settings by key. Not encoded.
     public var secrets: [String: String]
+    /// Terms the engine should expect (the pipeline key `vocabulary`, read from its file), when
+    /// given: every engine takes them in its own way.
+    public var vocabulary: Vocabulary?
 
     /// The embedded engine with its defaults.
     public static let pocketsphinx = EngineSelection(name: PocketSphinxEngine.Factory.name)
 
     /// An engine selection.
-    public init(name: String, settings: [String: ConfigurationValue] = [:], secrets: [String: String] = [:]) {
+    public init(
+        name: String, settings: [String: ConfigurationValue] = [:], secrets: [String: String] = [:], vocabulary: Vocabulary? = nil
+    ) {
         self.name = name
         self.settings = settings
         self.secrets = secrets
+        self.vocabulary = vocabulary
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, settings
+        case name, settings, vocabulary
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
         settings = try container.decodeIfPresent([String: ConfigurationValue].self, forKey: .settings) ?? [:]
+        vocabulary = try container.decodeIfPresent(Vocabulary.self, forKey: .vocabulary)
         secrets = [:]
     }
 
@@ -36,13 +43,15 @@ public struct EngineSelection: Sendable, Hashable, Codable, CustomStringConverti
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(name, forKey: .name)
         try container.encode(settings, forKey: .settings)
+        try container.encodeIfPresent(vocabulary, forKey: .vocabulary)
     }
 
     /// The name and settings; secrets only by key.
     public var description: String {
         let shown = settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         let hidden = secrets.keys.sorted().map { "\($0)=<secret>" }
-        return ([name] + shown + hidden).joined(separator: " ")
+        let terms = vocabulary.map { ["vocabulary=\($0.terms.count) terms"] } ?? []
+        return ([name] + shown + terms + hidden).joined(separator: " ")
     }
 
     /// The text setting `key`, if set.

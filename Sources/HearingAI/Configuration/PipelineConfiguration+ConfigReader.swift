@@ -28,6 +28,7 @@ extension PipelineConfiguration {
     /// | `max_line_chars`, `max_lines` | 42, 2 | subtitle lines (SRT, WebVTT) |
     /// | `audio_stream` | 0 | which audio stream FFmpeg reads, from 0 |
     /// | `ffmpeg_stall_timeout` | 30 | seconds FFmpeg may produce nothing before it is killed |
+    /// | `vocabulary` | none | a file of terms the engine should expect (``Vocabulary``) |
     ///
     /// The engine's own keys are its factory's ``EngineFactory/keys``.
     /// `defaultFormats` is what `formats` means when no source sets it (`transcribe` writes txt,
@@ -85,6 +86,9 @@ extension PipelineConfiguration {
                 selection.settings[key.name] = value
             }
         }
+        selection.vocabulary = try config.value(for: keys.vocabulary, environment: environment).map {
+            try Vocabulary.load(path: $0.description)
+        }
         engine = selection
         try validate()
         // Settings the engine cannot work with are refused now, not at the first file.
@@ -97,7 +101,7 @@ extension PipelineConfiguration {
         Keys.sampleDuration, Keys.segmentPause, Keys.diarization, Keys.speakers, Keys.minSpeakers,
         Keys.maxSpeakers, Keys.speakerPerChannel, Keys.channelNames, Keys.engine, Keys.formats, Keys.maxLineCharacters, Keys.maxLines,
         Keys.audioStream,
-        Keys.ffmpegStallTimeout,
+        Keys.ffmpegStallTimeout, Keys.vocabulary,
     ]
 
     /// The pipeline's keys by name, for the code that maps flags onto them.
@@ -171,6 +175,10 @@ extension PipelineConfiguration {
         public static let audioStream = ConfigurationKey(
             "audio_stream", .int, flag: "--audio-stream", default: "0",
             help: "Which audio stream of a video or multi-track file to transcribe, counted from 0 (read through FFmpeg).")
+        /// `vocabulary`.
+        public static let vocabulary = ConfigurationKey(
+            "vocabulary", .string, flag: "--vocabulary", default: "none",
+            help: "A file of terms to expect (names, jargon), one a line, optionally 'term | PHONES'.")
         /// `ffmpeg_stall_timeout`.
         public static let ffmpegStallTimeout = ConfigurationKey(
             "ffmpeg_stall_timeout", .double, default: "30",

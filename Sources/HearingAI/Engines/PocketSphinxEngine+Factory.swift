@@ -26,11 +26,12 @@ extension PocketSphinxEngine {
         public var keys: [ConfigurationKey] { [Self.modelDirectory, Self.dictionary, Self.languageModel] }
 
         public func makeEngine(_ selection: EngineSelection) throws -> any TranscriptionEngine {
-            PocketSphinxEngine(
+            try PocketSphinxEngine(
                 model: PocketSphinxModel(
                     modelDirectory: selection.string(Self.modelDirectory.name),
                     dictionary: selection.string(Self.dictionary.name),
-                    languageModel: selection.string(Self.languageModel.name)))
+                    languageModel: selection.string(Self.languageModel.name)),
+                vocabulary: selection.vocabulary)
         }
     }
 }

@@ -6,16 +6,39 @@ import Synchronization
 public struct PocketSphinxEngine: TranscriptionEngine {
     /// The model files the decoders load.
     public var model: PocketSphinxModel
+    /// Words each decoder adds to its dictionary and language model when they are not there,
+    /// with their pronunciations: the vocabulary's own, else Flite's (``LetterToSound``).
+    public let additions: [(word: String, phones: String)]
+    /// The vocabulary the additions come from.
+    public let vocabulary: Vocabulary?
+
+    /// An engine for `model` (Debian's US English model by default) that expects the terms of
+    /// `vocabulary`. Throws when a word of it has no pronunciation and Flite cannot make one.
+    public init(model: PocketSphinxModel = PocketSphinxModel(), vocabulary: Vocabulary?) throws {
+        self.model = model
+        self.vocabulary = vocabulary
+        additions = try (vocabulary?.words ?? []).map { entry in
+            guard let phones = entry.pronunciation ?? LetterToSound.pronunciation(of: entry.word) else {
+                throw HearingAIError(
+                    .invalidOptions,
+                    reason: "vocabulary: no pronunciation for '\(entry.word)'; give one as '\(entry.word) | PHONES'")
+            }
+            return (entry.word, phones)
+        }
+    }
 
     /// An engine for `model` (Debian's US English model by default).
     public init(model: PocketSphinxModel = PocketSphinxModel()) {
         self.model = model
+        self.vocabulary = nil
+        self.additions = []
     }
 
     public var name: String { "pocketsphinx" }
 
     public var modelDescription: String {
         "hmm=\(model.acousticModel) lm=\(model.languageModel) dict=\(model.dictionary)"
+            + (vocabulary.map { " vocabulary=\($0.terms.count) terms" } ?? "")
     }
 
     /// Measured with Debian's en-us model (docs/memory-management.md): a decoder adds about
@@ -27,7 +50,7 @@ public struct PocketSphinxEngine: TranscriptionEngine {
 
     public func makeDecoder() async throws -> any ChunkDecoder {
         try model.validate()
-        return try await PocketSphinxDecoder.make(model: model)
+        return try await PocketSphinxDecoder.make(model: model, additions: additions)
     }
 }
 
@@ -62,17 +85,19 @@ final class PocketSphinxDecoder: ChunkDecoder {
         self.frameRate = frameRate
     }
 
-    static func make(model: PocketSphinxModel) async throws -> PocketSphinxDecoder {
+    static func make(model: PocketSphinxModel, additions: [(word: String, phones: String)] = []) async throws -> PocketSphinxDecoder {
         let number = instances.add(1, ordering: .relaxed).newValue
         let thread = BlockingThread(name: "pocketsphinx-\(number)")
         let handle = Handle()
         do {
             let frameRate = try await thread.run {
                 _ = silenceLogs
-                let args = [
-                    "-hmm", model.acousticModel, "-lm", model.languageModel, "-dict", model.dictionary,
-                    "-samprate", String(ChunkPlan.sampleRate),
-                ]
+                // With a vocabulary the language model is loaded here, not by `ps_init`, so that
+                // its words can join it first (``add(_:to:config:languageModel:)``).
+                let args =
+                    ["-hmm", model.acousticModel]
+                    + (additions.isEmpty ? ["-lm", model.languageModel] : [])
+                    + ["-dict", model.dictionary, "-samprate", String(ChunkPlan.sampleRate)]
                 var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
                 defer { argv.forEach { free($0) } }
                 guard let config = cmd_ln_parse_r(nil, ps_args(), Int32(argv.count), &argv, 1) else {
@@ -84,6 +109,9 @@ final class PocketSphinxDecoder: ChunkDecoder {
                 }
                 handle.config = config
                 handle.decoder = decoder
+                if !additions.isEmpty {
+                    try Self.add(additions, to: decoder, config: config, languageModel: model.languageModel)
+                }
                 if let cmn = ps_get_feat(decoder)?.pointee.cmn_struct {
                     let count = Int(cmn.pointee.veclen)
                     handle.initialMean = Array(UnsafeBufferPointer(start: cmn.pointee.cmn_mean, count: count))
@@ -97,6 +125,55 @@ final class PocketSphinxDecoder: ChunkDecoder {
         } catch {
             thread.shutdown()
             throw error
+        }
+    }
+
+    /// The class the vocabulary's words join in the language model.
+    static let vocabularyClass = "[vocabulary]"
+    /// Each vocabulary word's unigram probability, as a multiple of a uniform one (one over the
+    /// model's vocabulary, about 134,000 words for Debian's en-us): a name the model has
+    /// never seen is as likely as a word it has seen a few times.
+    static let vocabularyBoost: Float = 8
+
+    /// Adds the vocabulary's words the dictionary lacks to it, and the words the language model
+    /// lacks to it as one class whose words are equally likely (``vocabularyBoost``), then
+    /// makes that model the decoder's search. A class, not one unigram a word: the unigram
+    /// route (`ps_add_word` on the model) corrupts sphinxbase 5prealpha's trie model when the
+    /// eighth word is added, and the decoder crashes in `lm_trie_score` (docs/benchmarks.md).
+    private static func add(
+        _ additions: [(word: String, phones: String)], to decoder: OpaquePointer, config: OpaquePointer, languageModel: String
+    ) throws {
+        for addition in additions {
+            if let known = ps_lookup_word(decoder, addition.word) {
+                free(known)
+                continue
+            }
+            // No language model is searched yet: this only reaches the dictionary.
+            guard ps_add_word(decoder, addition.word, addition.phones, 0) >= 0 else {
+                throw HearingAIError(
+                    .invalidOptions, reason: "vocabulary: PocketSphinx refused '\(addition.word)' with phones '\(addition.phones)'")
+            }
+        }
+        guard let lm = ngram_model_read(config, languageModel, NGRAM_AUTO, ps_get_logmath(decoder)) else {
+            throw HearingAIError(.engineUnavailable, path: languageModel, reason: "PocketSphinx could not load the language model")
+        }
+        defer { _ = ngram_model_free(lm) }
+        let unknown = ngram_unknown_wid(lm)
+        let newWords = additions.map(\.word).filter { ngram_wid(lm, $0) == unknown }
+        if !newWords.isEmpty {
+            var words: [UnsafeMutablePointer<CChar>?] = newWords.map { strdup($0) }
+            defer { words.forEach { free($0) } }
+            let weights = [Float](repeating: 1, count: newWords.count)
+            let added = words.withUnsafeMutableBufferPointer { pointers in
+                ngram_model_add_class(
+                    lm, vocabularyClass, vocabularyBoost * Float(newWords.count), pointers.baseAddress, weights, Int32(newWords.count))
+            }
+            guard added >= 0 else {
+                throw HearingAIError(.invalidOptions, reason: "vocabulary: the language model refused its words")
+            }
+        }
+        guard ps_set_lm(decoder, "vocabulary", lm) == 0, ps_set_search(decoder, "vocabulary") == 0 else {
+            throw HearingAIError(.engineUnavailable, path: languageModel, reason: "PocketSphinx could not search the language model")
         }
     }
 
