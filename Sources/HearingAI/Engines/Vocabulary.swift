@@ -60,7 +60,9 @@ public struct Vocabulary: Sendable, Hashable, Codable {
             func refuse(_ reason: String) -> HearingAIError {
                 HearingAIError(.invalidOptions, path: path, reason: "vocabulary line \(number + 1): \(reason)")
             }
-            let parts = line.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = line.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             let term = parts[0]
             guard !term.isEmpty else { throw refuse("no term before '|'") }
             guard term.contains(where: \.isLetter) else { throw refuse("'\(term)' has no letters") }
