@@ -46,12 +46,13 @@ public final class ChannelLevels: Sendable {
     private let state: Mutex<State>
 
     /// Levels for `channels` channels at `inputRate` frames a second; `expectedSeconds` sizes
-    /// the store up front (it grows if the file runs longer).
+    /// the store up front, up to three hours (it grows if the file runs longer: a length
+    /// FFmpeg only estimates is not allocated before it is read).
     public init(channels: Int, inputRate: Int, expectedSeconds: Double = 0) {
         self.channels = channels
         self.inputRate = inputRate
         var state = State(sums: [Double](repeating: 0, count: channels))
-        let frames = Int(max(0, expectedSeconds) * Double(Self.framesPerSecond)) + 1
+        let frames = Int(min(max(0, expectedSeconds), 3 * 3600) * Double(Self.framesPerSecond)) + 1
         state.levels.reserveCapacity(frames * channels)
         if channels != 2 { state.dualMono = false }
         self.state = Mutex(state)

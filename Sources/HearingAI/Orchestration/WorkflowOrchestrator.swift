@@ -254,7 +254,7 @@ public final class WorkflowOrchestrator: Sendable {
                     turns = try await diarizer.finish()
                     let note = configuration.diarization.speakerPerChannel ? Self.voiceFallbackNote(info: info, levels: channelLevels) : nil
                     if let note {
-                        // A mono file is no surprise; dual mono or a mix from FFmpeg may be.
+                        // A mono file is no surprise; dual mono may be.
                         logger.log(
                             level: info.channels <= 1 ? .notice : .warning, "Speakers found by voice, not by channel",
                             metadata: ["reason": "\(note)"])
