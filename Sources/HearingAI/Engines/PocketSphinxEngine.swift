@@ -107,11 +107,18 @@ final class PocketSphinxDecoder: ChunkDecoder {
                     cmd_ln_free_r(config)
                     throw HearingAIError(.engineUnavailable, path: model.acousticModel, reason: "PocketSphinx could not load the model")
                 }
+                if !additions.isEmpty {
+                    do {
+                        try Self.add(additions, to: decoder, config: config, languageModel: model.languageModel)
+                    } catch {
+                        // Not yet in the handle, so `close()` would not free them.
+                        ps_free(decoder)
+                        cmd_ln_free_r(config)
+                        throw error
+                    }
+                }
                 handle.config = config
                 handle.decoder = decoder
-                if !additions.isEmpty {
-                    try Self.add(additions, to: decoder, config: config, languageModel: model.languageModel)
-                }
                 if let cmn = ps_get_feat(decoder)?.pointee.cmn_struct {
                     let count = Int(cmn.pointee.veclen)
                     handle.initialMean = Array(UnsafeBufferPointer(start: cmn.pointee.cmn_mean, count: count))
