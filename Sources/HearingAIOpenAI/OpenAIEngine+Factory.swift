@@ -32,6 +32,10 @@ extension OpenAIEngine {
         public static let prompt = ConfigurationKey(
             "openai_prompt", .string, flag: "--prompt", default: "none",
             help: "Text that guides the model's spelling and style, sent with every chunk.")
+        /// `openai_context_chunks` (`--context-chunks`).
+        public static let contextChunks = ConfigurationKey(
+            "openai_context_chunks", .int, flag: "--context-chunks", default: String(Configuration.defaultContextChunks),
+            help: "Chunks decoded in order, each prompted with the text before it; 1 sends chunks cold.")
         /// `openai_api_key` (file or environment only; `OPENAI_API_KEY` when unset).
         public static let apiKey = ConfigurationKey(
             "openai_api_key", .string, default: "$OPENAI_API_KEY", help: "The bearer token (a secret: never logged).",
@@ -46,7 +50,10 @@ extension OpenAIEngine {
             help: "Retries of a request after 429, 5xx, a timeout or a broken connection.")
 
         public var keys: [ConfigurationKey] {
-            [Self.baseURL, Self.requestPath, Self.model, Self.language, Self.prompt, Self.apiKey, Self.requestTimeout, Self.retries]
+            [
+                Self.baseURL, Self.requestPath, Self.model, Self.language, Self.prompt, Self.contextChunks, Self.apiKey,
+                Self.requestTimeout, Self.retries,
+            ]
         }
 
         public func makeEngine(_ selection: EngineSelection) throws -> any TranscriptionEngine {
@@ -65,6 +72,7 @@ extension OpenAIEngine {
             // spells.
             configuration.prompt = nonEmpty(selection.string(prompt.name))
             if let vocabulary = selection.vocabulary { configuration.prompt = vocabulary.promptText(after: configuration.prompt) }
+            configuration.contextChunks = selection.int(contextChunks.name) ?? configuration.contextChunks
             configuration.apiKey = nonEmpty(selection.secrets[apiKey.name])
             if let seconds = selection.double(requestTimeout.name) {
                 configuration.requestTimeout = .milliseconds(Int64(seconds * 1000))

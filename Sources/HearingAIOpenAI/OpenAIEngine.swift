@@ -44,6 +44,10 @@ public struct OpenAIEngine: TranscriptionEngine {
             growthBytesPerSecond: 3 * 2 * ChunkPlan.sampleRate)
     }
 
+    /// ``Configuration-swift.struct/contextChunks``: a chunk is prompted with what the chunks
+    /// before it in its run said.
+    public var contextRunLength: Int { configuration.contextChunks }
+
     public func makeDecoder() async throws -> any ChunkDecoder {
         try configuration.validate()
         return OpenAIDecoder(configuration: configuration, client: Self.client)
@@ -69,6 +73,11 @@ extension OpenAIEngine {
         public static let defaultRequestPath = "/audio/transcriptions"
         /// OpenAI's Whisper model.
         public static let defaultModel = "whisper-1"
+        /// Chunks per context run; docs/benchmarks.md records the measurement behind it.
+        public static let defaultContextChunks = 8
+        /// The most characters of preceding text sent in a prompt (about 100 tokens; Whisper
+        /// reads at most 224 tokens of prompt, the user's prompt and glossary included).
+        public static let maxPrecedingCharacters = 400
 
         /// The API's base URL, such as `https://api.openai.com/v1` or `http://127.0.0.1:8080/v1`.
         public var baseURL: String
@@ -80,6 +89,10 @@ extension OpenAIEngine {
         public var language: String?
         /// Text to guide the model's style or vocabulary, sent with every chunk.
         public var prompt: String?
+        /// Consecutive chunks decoded in order, each sent with the end of what the ones before
+        /// it said as the prompt (after ``prompt``), as Whisper's own long-form decoding
+        /// conditions on the text before; runs decode in parallel. 1 sends every chunk cold.
+        public var contextChunks: Int
         /// The bearer token, or nil for servers that need none. Never logged or written out.
         public var apiKey: String?
         /// How long one request may take, from connecting to the last byte of the response.
@@ -100,6 +113,7 @@ extension OpenAIEngine {
             model: String = defaultModel,
             language: String? = nil,
             prompt: String? = nil,
+            contextChunks: Int = defaultContextChunks,
             apiKey: String? = nil,
             requestTimeout: Duration = .seconds(120),
             maxRetries: Int = 4,
@@ -112,6 +126,7 @@ extension OpenAIEngine {
             self.model = model
             self.language = language
             self.prompt = prompt
+            self.contextChunks = contextChunks
             self.apiKey = apiKey
             self.requestTimeout = requestTimeout
             self.maxRetries = maxRetries
@@ -143,12 +158,35 @@ extension OpenAIEngine {
             guard maxRetries >= 0 else {
                 throw HearingAIError(.invalidOptions, reason: "retries must be 0 or more")
             }
+            guard (1...10_000).contains(contextChunks) else {
+                throw HearingAIError(.invalidOptions, reason: "--context-chunks must be between 1 and 10000 (got \(contextChunks))")
+            }
+        }
+
+        /// The prompt for a chunk: ``prompt`` (with the glossary), then the end of
+        /// `precedingText` in whole words, at most ``maxPrecedingCharacters``. Nil when both are
+        /// empty.
+        public func prompt(precedingText: String?) -> String? {
+            var tail = Substring(precedingText ?? "")
+            if tail.count > Self.maxPrecedingCharacters {
+                tail = tail.suffix(Self.maxPrecedingCharacters)
+                // Whole words: drop the cut one.
+                if let space = tail.firstIndex(where: \.isWhitespace) { tail = tail[space...] }
+            }
+            let preceding = tail.trimmingCharacters(in: .whitespacesAndNewlines)
+            switch (prompt, preceding.isEmpty) {
+            case (nil, true): return nil
+            case (nil, false): return preceding
+            case (let configured?, true): return configured
+            case (let configured?, false): return configured + " " + preceding
+            }
         }
 
         /// Everything but the key, which shows as `<redacted>` when set.
         public var description: String {
             "OpenAIEngine.Configuration(url: \(transcriptionURL), model: \(model), language: \(language ?? "auto"), "
-                + "apiKey: \(apiKey == nil ? "none" : "<redacted>"), timeout: \(requestTimeout), retries: \(maxRetries))"
+                + "apiKey: \(apiKey == nil ? "none" : "<redacted>"), timeout: \(requestTimeout), retries: \(maxRetries), "
+                + "contextChunks: \(contextChunks))"
         }
     }
 }

@@ -75,9 +75,13 @@ public enum TranscriptionRequest {
     /// timestamps, the language and prompt when set, and `temperature` when one is asked for
     /// (a retry after a loop; otherwise the server's default, which falls back by itself).
     /// `language` replaces the configured language (the one detected in the run's first chunk).
+    /// The prompt is the configured one followed by the chunk's ``Chunk/precedingText``, unless
+    /// `withContext` is false.
     public static func form(
-        for chunk: Chunk, configuration: OpenAIEngine.Configuration, temperature: Double? = nil, language: String? = nil
+        for chunk: Chunk, configuration: OpenAIEngine.Configuration, temperature: Double? = nil, language: String? = nil,
+        withContext: Bool = true
     ) -> Multipart {
+        let prompt = configuration.prompt(precedingText: withContext ? chunk.precedingText : nil)
         var form = Multipart()
         form.add(name: "file", fileName: "chunk-\(chunk.index).wav", contentType: "audio/wav", data: wav(chunk.samples))
         form.add(name: "model", value: configuration.model)
@@ -85,7 +89,7 @@ public enum TranscriptionRequest {
         form.add(name: "timestamp_granularities[]", value: "word")
         form.add(name: "timestamp_granularities[]", value: "segment")
         if let language = language ?? configuration.language { form.add(name: "language", value: language) }
-        if let prompt = configuration.prompt { form.add(name: "prompt", value: prompt) }
+        if let prompt { form.add(name: "prompt", value: prompt) }
         if let temperature { form.add(name: "temperature", value: String(temperature)) }
         form.finish()
         return form

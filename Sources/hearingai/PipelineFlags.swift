@@ -35,6 +35,7 @@ struct PipelineFlags: ParsableArguments {
     @Option(name: .key(OpenAIKeys.model), help: .key(OpenAIKeys.model)) var model: String?
     @Option(name: .key(OpenAIKeys.language), help: .key(OpenAIKeys.language)) var language: String?
     @Option(name: .key(OpenAIKeys.prompt), help: .key(OpenAIKeys.prompt)) var prompt: String?
+    @Option(name: .key(OpenAIKeys.contextChunks), help: .key(OpenAIKeys.contextChunks)) var contextChunks: Int?
     @Option(name: .key(OpenAIKeys.requestTimeout), help: .key(OpenAIKeys.requestTimeout)) var requestTimeout: Double?
     @Option(name: .key(OpenAIKeys.retries), help: .key(OpenAIKeys.retries)) var retries: Int?
 
@@ -64,6 +65,7 @@ struct PipelineFlags: ParsableArguments {
         values[OpenAIKeys.model] = model.map { .string($0) }
         values[OpenAIKeys.language] = language.map { .string($0) }
         values[OpenAIKeys.prompt] = prompt.map { .string($0) }
+        values[OpenAIKeys.contextChunks] = contextChunks.map { .int($0) }
         values[OpenAIKeys.requestTimeout] = requestTimeout.map { .double($0) }
         values[OpenAIKeys.retries] = retries.map { .int($0) }
         return values

@@ -76,6 +76,9 @@ struct OpenAIEngineCommandTests {
         #expect(requests.allSatisfy { $0.status == 200 && $0.rate == 16_000 && $0.channels == 1 && $0.bits == 16 })
         #expect(requests.dropLast().allSatisfy { ($0.audio_seconds ?? 0) > 6 && ($0.audio_seconds ?? 99) < 12 })
         #expect(requests.allSatisfy { $0.fields?["language"] == ["en"] && $0.fields?["model"] == ["whisper-1"] })
+        // Context runs of 8 by default: chunk 0 goes cold, the others of its run with the text before them.
+        let prompted = requests.filter { $0.fields?["prompt"] != nil }.compactMap(\.filename).sorted()
+        #expect(prompted == (1..<min(chunks, 8)).map { "chunk-\($0).wav" }.sorted())
 
         // The words, in order, where the engine heard them in the whole file.
         let words = Self.words(json)

@@ -47,7 +47,10 @@ public final class OpenAITestServer: @unchecked Sendable {
 
     /// One logged request.
     public struct Request: Decodable, Sendable {
+        /// When it arrived (Unix seconds).
         public var time: Double
+        /// How long the server took to answer it.
+        public var seconds: Double?
         public var path: String
         public var status: Int
         public var message: String?

@@ -15,14 +15,22 @@ public struct Chunk: Sendable {
     public var ownedStart: Int64
     /// One past the last sample this chunk is responsible for.
     public var ownedEnd: Int64
+    /// What was said before this chunk in its context run, up to where its audio begins: set by
+    /// the pipeline for an engine that chains context
+    /// (``TranscriptionEngine/contextRunLength`` above 1), nil for a run's first chunk, a chunk
+    /// after nothing but silence, and every chunk of other engines.
+    public var precedingText: String?
 
     /// Creates a chunk.
-    public init(index: Int, samples: [Int16], audioStart: Int64, ownedStart: Int64, ownedEnd: Int64) {
+    public init(
+        index: Int, samples: [Int16], audioStart: Int64, ownedStart: Int64, ownedEnd: Int64, precedingText: String? = nil
+    ) {
         self.index = index
         self.samples = samples
         self.audioStart = audioStart
         self.ownedStart = ownedStart
         self.ownedEnd = ownedEnd
+        self.precedingText = precedingText
     }
 
     /// Seconds from the start of the range to `samples[0]`.

@@ -139,8 +139,9 @@ public struct PipelineConfiguration: Sendable, Hashable, Codable {
     /// Bumped whenever the pipeline's code changes what a configuration produces (a new
     /// diarizer, a different decoder setting), so that stored results and checkpoints made by
     /// the older code are not reused. 3: chunks start from the decoder's whole initial
-    /// cepstral-mean state.
-    public static let pipelineVersion = 3
+    /// cepstral-mean state. 4: the OpenAI-compatible engine prompts chunks with the text before
+    /// them, by default.
+    public static let pipelineVersion = 4
 
     /// This configuration reduced to what shapes a transcript: everything but the workers (one
     /// and several give identical transcripts), the memory limit, the output formats (all

@@ -12,6 +12,15 @@ public protocol TranscriptionEngine: Sendable {
     func makeDecoder() async throws -> any ChunkDecoder
     /// What a decoder costs in memory, before one has been measured.
     var decoderCost: DecoderCost { get }
+    /// How many consecutive chunks make a *context run*: a run's chunks decode in order, each
+    /// given what the ones before it said (``Chunk/precedingText``), while runs decode side by
+    /// side. 1 (the default) for an engine whose chunks are independent.
+    var contextRunLength: Int { get }
+}
+
+extension TranscriptionEngine {
+    /// Chunks are independent.
+    public var contextRunLength: Int { 1 }
 }
 
 /// One decoder: decodes one chunk at a time.

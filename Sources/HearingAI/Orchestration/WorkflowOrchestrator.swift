@@ -88,7 +88,7 @@ public final class WorkflowOrchestrator: Sendable {
         // Admission up front: refuse a limit that cannot fit one worker, and size the pool to
         // what fits so that no decoder is created that could never run.
         let longestChunk = plan.chunkSize + plan.boundaryWindow + 2 * plan.overlap
-        let perWorker = await transcription.pool.bytesPerWorker(chunkSeconds: longestChunk)
+        let decoderBytes = await transcription.pool.bytesPerWorker(chunkSeconds: longestChunk)
         // Diarization, when on, runs beside the workers for the whole run.
         // With a speaker per channel, the channels' levels too (the voice diarizer's analysis
         // runs until the channels are known to differ, and takes over if they do not).
@@ -97,6 +97,12 @@ public final class WorkflowOrchestrator: Sendable {
             configuration.diarization.enabled
             ? DiarizationService.reservedBytes(forSeconds: audioTotal)
                 + (channelLevels.map { ChannelLevels.reservedBytes(forSeconds: audioTotal, channels: $0.channels) } ?? 0) : 0
+        // An engine that chains context holds the rest of a run's chunks, read ahead of the
+        // one decoding, for each worker.
+        let runLength = max(1, engine.contextRunLength)
+        let queuedBytes =
+            ContextRuns.queuedChunksPerSlot(length: runLength) * Int(longestChunk * Double(ChunkPlan.sampleRate)) * MemoryLayout<Int16>.size
+        let perWorker = decoderBytes + queuedBytes
         let fit = resources.budget.workersThatFit(perWorker: perWorker, besides: diarizationBytes + source.reservedBytes)
         let live = await transcription.pool.liveCount
         guard fit >= 1 || live >= 1 else {
@@ -110,11 +116,13 @@ public final class WorkflowOrchestrator: Sendable {
         let workers = max(1, min(maxWorkers, configuration.maxWorkers, fit))
         await transcription.pool.setCapacity(workers)
 
-        // The run's own reservation (the diarizer's, when on) is held for the whole run; other
-        // files may run beside this one when it and one more worker fit.
+        // The run's own reservation (the diarizer's, when on, and the chunks read ahead for
+        // context runs) is held for the whole run; other files may run beside this one when it
+        // and one more worker fit. Decoders reserve their own as they are acquired.
+        let runBytes = diarizationBytes + workers * queuedBytes
         guard
             let admitted = await admission.admit(
-                reserving: diarizationBytes, perWorker: perWorker,
+                reserving: runBytes, perWorker: decoderBytes,
                 makeRoom: {
                     // Decoders kept loaded from an earlier file hold the room: a new one is loaded
                     // for this file within what is left.
@@ -128,7 +136,7 @@ public final class WorkflowOrchestrator: Sendable {
                     "memory limit \(limit) is too small for one worker with diarization; the smallest that works is \(resources.budget.smallestLimitMB(perWorker: perWorker + diarizationBytes + source.reservedBytes)) MB"
             )
         }
-        defer { self.admission.leave(releasing: diarizationBytes) }
+        defer { self.admission.leave(releasing: runBytes) }
         // Peak RSS is the process's: it is measured per file only when no other file runs.
         if admitted == .alone { SystemInfo.resetPeakResident() }
         let diarizer: DiarizationService?
@@ -180,14 +188,30 @@ public final class WorkflowOrchestrator: Sendable {
         var languages: [Int: String] = [:]
         let run = DecodingRun()
 
-        try await withThrowingTaskGroup(of: ChunkReport?.self) { group in
+        try await withThrowingTaskGroup(of: FinishedChunk?.self) { group in
             group.addTask {
                 await supervisor.run()
                 return nil
             }
+            // Chunks decode as runs allow: one run per worker, a run's chunks in order.
+            var runs = ContextRuns(length: runLength, slots: workers, fileOffset: configuration.startTime)
             var inFlight = 0
-            func collect(_ report: ChunkReport?) {
-                guard let report else { return }
+            let service = transcription
+            let offset = configuration.startTime
+            func start(_ chunks: [Chunk]) {
+                for chunk in chunks {
+                    group.addTask {
+                        try await Self.process(
+                            chunk, service: service, run: run, reconciliation: reconciliation, checkpoints: checkpoints,
+                            fileOffset: offset, diarizer: diarizer, channelLevels: channelLevels,
+                            diarizationFailure: diarizationFailure)
+                    }
+                    inFlight += 1
+                }
+            }
+            func collect(_ finished: FinishedChunk?) {
+                guard let finished else { return }
+                let report = finished.report
                 inFlight -= 1
                 done.chunksDone += 1
                 done.audioDone += report.end - report.start
@@ -196,26 +220,21 @@ public final class WorkflowOrchestrator: Sendable {
                 guards.append(report.guards)
                 if let language = report.language { languages[report.index] = language }
                 progress?(done)
+                start(runs.finished(report.index, words: finished.words))
             }
             while let chunk = try await source.next() {
                 try Task.checkCancellation()
                 chunkCount += 1
                 done.chunksTotal = max(done.chunksTotal, chunkCount)
-                // Keep no more chunks in hand than can decode at once.
-                while inFlight >= workers {
+                // Keep no more chunks in hand than the open runs hold.
+                while !runs.accepts(chunk.index) {
                     collect(try await group.next() ?? nil)
                 }
-                let service = transcription
-                let offset = configuration.startTime
-                group.addTask {
-                    try await Self.process(
-                        chunk, service: service, run: run, reconciliation: reconciliation, checkpoints: checkpoints,
-                        fileOffset: offset, diarizer: diarizer, channelLevels: channelLevels, diarizationFailure: diarizationFailure)
-                }
-                inFlight += 1
+                start(runs.add(chunk))
             }
             // Every chunk has been read: the total is known now, not estimated.
             done.chunksTotal = chunkCount
+            runs.endOfInput()
             while inFlight > 0 {
                 collect(try await group.next() ?? nil)
             }
@@ -331,7 +350,7 @@ public final class WorkflowOrchestrator: Sendable {
         _ chunk: Chunk, service: TranscriptionService, run: DecodingRun, reconciliation: ReconciliationService,
         checkpoints: (any ChunkCheckpoints)?, fileOffset: Double,
         diarizer: DiarizationService?, channelLevels: ChannelLevels?, diarizationFailure: DiarizationFailure
-    ) async throws -> ChunkReport {
+    ) async throws -> FinishedChunk {
         // Diarization needs every chunk's audio, checkpointed or not. It runs on its own thread
         // while the chunk decodes; its failure is kept for the end of the run and does not
         // stop transcription. Once a file's channels are known to differ, they tell the
@@ -369,9 +388,17 @@ public final class WorkflowOrchestrator: Sendable {
         }
         reconciliation.add(words, chunk: chunk.index)
         await diarized
-        return ChunkReport(
+        let report = ChunkReport(
             index: chunk.index, start: fileOffset + owned.lowerBound, end: fileOffset + owned.upperBound,
             words: words.count, decodeSeconds: seconds, cached: cached != nil, guards: guards, language: language)
+        return FinishedChunk(report: report, words: words)
+    }
+
+    /// A chunk's report and the words it kept (on the file's clock), which the next chunk of
+    /// its context run is told.
+    private struct FinishedChunk: Sendable {
+        var report: ChunkReport
+        var words: [Word]
     }
 
     /// Frees every resource the orchestrator created.
