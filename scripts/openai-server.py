@@ -23,6 +23,9 @@ Faults, consumed in order, one per request (`--fault KIND[xN]`, repeatable):
     repeat   the last real segment comes twice (the copy over the same time, with its words)
     oversilence  "Thank you for watching." said over the last second of the upload, with words,
              as Whisper writes over silence
+    skipahead  for a request with a prompt, only the first segment, with its words: the speech
+             after it is left out, as Whisper skips ahead after a prompt now and then (a request
+             without a prompt is answered in full, and still consumes the fault)
 `--detected-language NAME` is the language answered when a request names none (default
 english); a request's own language is answered by name, as OpenAI does.
 `--fault malformedx0` means every request. `--no-words` answers without word times (segments
@@ -289,6 +292,9 @@ class Handler(BaseHTTPRequestHandler):
                         for i in range(12)]
             segments.append(copy)
             words = words + copy
+        elif fault == "skipahead" and fields.get("prompt") and len(segments) > 1:
+            segments = segments[:1]
+            words = list(segments[0])
         elif fault == "oversilence":
             tail = [{"word": w, "start": round(seconds - 1 + i * 0.25, 3), "end": round(seconds - 0.75 + i * 0.25, 3)}
                     for i, w in enumerate(["Thank", "you", "for", "watching."])]

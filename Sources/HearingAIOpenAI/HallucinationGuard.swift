@@ -10,12 +10,21 @@ public import HearingAI
 /// - **a loop**: a segment whose text compresses too well (Whisper's rule: a compression ratio
 ///   above 2.4), or that the server itself reports so.
 ///
-/// A loop is also a reason to ask again with the temperature raised (``wantsRetry``).
+/// A loop is also a reason to ask again with the temperature raised (``wantsRetry``), and an
+/// answer that leaves speech out after a prompt (``skipsSpeech(_:speech:chunkSeconds:)``) one
+/// to ask again without the prompt's text.
 public struct HallucinationGuard: Sendable {
     /// Above this compression ratio a segment is a loop (Whisper's `compression_ratio_threshold`).
     public var maxCompressionRatio = 2.4
     /// A segment with less than this share of its frames holding speech is over silence.
     public var minSpeechShare = 0.1
+    /// An answer has left speech out when this much of the chunk's speech (seconds of frames
+    /// the ``SpeechMap`` marks) lies between two of its words, or before the first or after
+    /// the last; between words people pause for a second or two, not for this long.
+    public var maxUnheardSpeechSeconds = 6.0
+    /// Without word times: a segment with at least ``maxUnheardSpeechSeconds`` of speech and
+    /// fewer words than this per second of it has left speech out (speech runs at 2 to 4).
+    public var minWordsPerSpeechSecond = 0.7
 
     /// A guard with Whisper's thresholds.
     public init() {}
@@ -62,6 +71,33 @@ public struct HallucinationGuard: Sendable {
     /// Whether the answer is worth asking for again with a higher temperature: a loop was
     /// dropped, as Whisper falls back to sampling when greedy decoding loops.
     public func wantsRetry(_ counts: GuardCounts) -> Bool { counts.loops > 0 }
+
+    /// Whether `answer` (as kept) leaves speech out of a chunk of `chunkSeconds`: more than
+    /// ``maxUnheardSpeechSeconds`` of speech between its timed words (or before the first, or
+    /// after the last), or, when the server gave no word times, a segment with fewer than
+    /// ``minWordsPerSpeechSecond`` words a second of its speech. Whisper does this after a
+    /// prompt now and then: it jumps ahead and writes one sentence over twenty seconds of talk.
+    public func skipsSpeech(_ answer: TranscriptionResponse, speech: SpeechMap, chunkSeconds: Double) -> Bool {
+        func speechSeconds(_ start: Double, _ end: Double) -> Double {
+            end > start ? speech.share(from: start, to: end) * (end - start) : 0
+        }
+        if let words = answer.words, !words.isEmpty {
+            var previousEnd = 0.0
+            for word in words {
+                if speechSeconds(previousEnd, word.start) > maxUnheardSpeechSeconds { return true }
+                previousEnd = max(previousEnd, word.end)
+            }
+            return speechSeconds(previousEnd, chunkSeconds) > maxUnheardSpeechSeconds
+        }
+        guard let segments = answer.segments, !segments.isEmpty else {
+            return speechSeconds(0, chunkSeconds) > maxUnheardSpeechSeconds
+        }
+        return segments.contains { segment in
+            let seconds = speechSeconds(segment.start, segment.end)
+            guard seconds >= maxUnheardSpeechSeconds else { return false }
+            return Double(Self.normalised(segment.text).split(separator: " ").count) / seconds < minWordsPerSpeechSecond
+        }
+    }
 
     /// Whether `segment` is a loop: its own compression ratio (the server's, else ours) above
     /// ``maxCompressionRatio``.

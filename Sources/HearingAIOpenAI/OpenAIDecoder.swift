@@ -55,9 +55,26 @@ final class OpenAIDecoder: ChunkDecoder {
             response = try await request(chunk, temperature: Self.retryTemperature, language: language, withContext: false)
             (kept, guards) = Self.guarded(response, speech: speech, guardrail: guardrail)
             guards.retries = 1
+        } else if chunk.precedingText != nil, guardrail.skipsSpeech(kept, speech: speech, chunkSeconds: chunkSeconds) {
+            // Whisper skipped ahead with the text before as its prompt: ask again without it,
+            // and keep whichever answer heard more.
+            let cold = try await request(chunk, temperature: nil, language: language, withContext: false)
+            let (coldKept, coldGuards) = Self.guarded(cold, speech: speech, guardrail: guardrail)
+            if Self.wordCount(coldKept) > Self.wordCount(kept) {
+                (response, kept, guards) = (cold, coldKept, coldGuards)
+            }
+            guards.skippedSpeech = 1
         }
         let heard = response.language.map { WhisperLanguage.code($0) ?? $0 } ?? language ?? configuration.language
         return DecodedChunk(words: kept.chunkWords(chunkSeconds: chunkSeconds), guards: guards, language: heard)
+    }
+
+    /// The words of an answer: its word list's, else its segments' text's.
+    static func wordCount(_ response: TranscriptionResponse) -> Int {
+        response.words?.count
+            ?? (response.segments?.map(\.text) ?? [response.text ?? ""]).reduce(0) {
+                $0 + HallucinationGuard.normalised($1).split(separator: " ").count
+            }
     }
 
     /// `response` without the segments the guard drops, and without the words of those

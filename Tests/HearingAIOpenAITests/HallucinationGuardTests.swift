@@ -38,6 +38,32 @@ struct HallucinationGuardTests {
         #expect(SpeechMap(samples: Self.audio("ssssss")).share(from: 0, to: 6) > 0.95)
     }
 
+    @Test("Skipping ahead: more than 6 s of speech between two words, or a segment with under 0.7 words a second of speech")
+    func skipsSpeech() {
+        typealias TimedWord = TranscriptionResponse.TimedWord
+        // 20 s of talk with 1 s pauses every 4 s.
+        let speech = SpeechMap(samples: Self.audio("ssss.ssss.ssss.ssss."))
+        let guardrail = HallucinationGuard()
+        func words(_ times: [Double]) -> [TimedWord] { times.map { TimedWord(word: "w", start: $0, end: $0 + 0.3) } }
+        let steady = TranscriptionResponse(words: words(stride(from: 0.1, to: 19, by: 0.4).map { $0 }))
+        #expect(!guardrail.skipsSpeech(steady, speech: speech, chunkSeconds: 20))
+        // The words of the first four seconds and the last three: 12 s of speech between.
+        let skipped = TranscriptionResponse(words: words([0.2, 1, 2, 3, 16, 17, 18.5]))
+        #expect(guardrail.skipsSpeech(skipped, speech: speech, chunkSeconds: 20))
+        // A pause of silence is no gap in what was heard: 10 s of quiet between words.
+        let paused = SpeechMap(samples: Self.audio("sss..........sss"))
+        #expect(!guardrail.skipsSpeech(TranscriptionResponse(words: words([0.5, 1.5, 2.5, 13.5, 14.5])), speech: paused, chunkSeconds: 16))
+        // Words stop early: the last 8 s of speech unheard.
+        let early = TranscriptionResponse(words: words(stride(from: 0.1, to: 11, by: 0.4).map { $0 }))
+        #expect(guardrail.skipsSpeech(early, speech: speech, chunkSeconds: 20))
+        // Without word times: one segment of 8 words over 16 s of speech is too few.
+        let sparse = TranscriptionResponse(segments: [Segment(start: 0, end: 20, text: String(repeating: " word", count: 8))])
+        #expect(guardrail.skipsSpeech(sparse, speech: speech, chunkSeconds: 20))
+        let dense = TranscriptionResponse(segments: [Segment(start: 0, end: 20, text: String(repeating: " word", count: 45))])
+        #expect(!guardrail.skipsSpeech(dense, speech: speech, chunkSeconds: 20))
+        #expect(guardrail.skipsSpeech(TranscriptionResponse(segments: []), speech: speech, chunkSeconds: 20))
+    }
+
     @Test("Whisper's 2.4 rule: a looping segment compresses far better than a sentence")
     func compression() {
         let sentence = "the store was out of fresh bread when i got there so we had soup for lunch instead"

@@ -15,7 +15,10 @@ struct PromptChainingTests {
     /// words each chunk kept and the owned start of each chunk.
     struct Outcome {
         var transcript: Transcript
+        /// The last request for each chunk.
         var requests: [Int: OpenAITestServer.Request]
+        /// Every request, in the order logged.
+        var all: [OpenAITestServer.Request]
         var words: [Int: [Word]]
         var ownedStarts: [Int: Double]
     }
@@ -23,7 +26,8 @@ struct PromptChainingTests {
     static let plan = ChunkPlan(chunkSize: 8, overlap: 0.5)
 
     func transcribe(
-        workers: Int, contextChunks: Int, prompt: String? = nil, cache directory: URL? = nil, server existing: OpenAITestServer? = nil
+        workers: Int, contextChunks: Int, prompt: String? = nil, cache directory: URL? = nil, server existing: OpenAITestServer? = nil,
+        plan: ChunkPlan = plan
     ) async throws -> Outcome {
         let server = try existing ?? OpenAITestServer()
         defer { if existing == nil { server.stop() } }
@@ -42,13 +46,14 @@ struct PromptChainingTests {
         let starts = Mutex<[Int: Double]>([:])
         let transcript = try await orchestrator.transcribe(
             TestPaths.fixture("speech/conversation.wav"),
-            configuration: PipelineConfiguration(chunking: Self.plan, maxWorkers: workers), checkpoints: checkpoints
+            configuration: PipelineConfiguration(chunking: plan, maxWorkers: workers), checkpoints: checkpoints
         ) { progress in
             if let chunk = progress.chunk { starts.withLock { $0[chunk.index] = chunk.start } }
         }
         await orchestrator.close()
         var requests: [Int: OpenAITestServer.Request] = [:]
-        for request in try server.requests().dropFirst(before) {
+        let all = Array(try server.requests().dropFirst(before))
+        for request in all {
             let index = try #require(request.filename.flatMap { Int($0.dropFirst("chunk-".count).dropLast(".wav".count)) })
             requests[index] = request
         }
@@ -56,7 +61,7 @@ struct PromptChainingTests {
         for index in 0..<transcript.metadata.chunking.chunks {
             words[index] = try #require(checkpoints.load(chunk: index)).words
         }
-        return Outcome(transcript: transcript, requests: requests, words: words, ownedStarts: starts.withLock { $0 })
+        return Outcome(transcript: transcript, requests: requests, all: all, words: words, ownedStarts: starts.withLock { $0 })
     }
 
     /// The prompt chunk `index` should carry: the words of the chunks before it in its run that
@@ -145,6 +150,28 @@ struct PromptChainingTests {
         #expect(second.requests[4]?.fields?["prompt"] != nil)
         #expect(second.requests[5]?.fields?["prompt"] == first.requests[5]?.fields?["prompt"])
         #expect(second.transcript.text == first.transcript.text)
+    }
+
+    @Test("An answer that skips ahead after its prompt is asked again without it; the transcript is the cold one, and it is counted")
+    func skippedAhead() async throws {
+        let plan = ChunkPlan(chunkSize: 15, overlap: 0.5)
+        let cold = try await transcribe(workers: 2, contextChunks: 1, plan: plan)
+        // Every prompted request is answered with its first and last segments only.
+        let server = try OpenAITestServer(["--fault", "skipaheadx0"])
+        defer { server.stop() }
+        let outcome = try await transcribe(workers: 2, contextChunks: 5, server: server, plan: plan)
+        let chunks = outcome.transcript.metadata.chunking.chunks
+        #expect(chunks >= 4)
+        let prompted = outcome.all.filter { $0.fields?["prompt"] != nil }
+        #expect(prompted.count == chunks - 1, "every chunk but the first is prompted")
+        // Each prompted request is followed by the same chunk without a prompt.
+        for request in prompted {
+            let again = outcome.all.filter { $0.filename == request.filename && $0.fields?["prompt"] == nil }
+            #expect(again.count == 1, "\(request.filename ?? "?") asked again once, without the prompt")
+        }
+        #expect(outcome.all.count == chunks + prompted.count)
+        #expect(outcome.transcript.metadata.guards?.skippedSpeech == prompted.count)
+        #expect(outcome.transcript.words.map(\.text) == cold.transcript.words.map(\.text))
     }
 
     @Test("The preceding text is cut to 400 characters from its end, in whole words, after the user's prompt")

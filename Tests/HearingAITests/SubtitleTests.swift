@@ -198,4 +198,40 @@ struct SubtitleTests {
         let inside = [Word(text: "had", start: 1, end: 1.2, confidence: 1), Word(text: "had", start: 1.3, end: 1.5, confidence: 1)]
         #expect(ReconciliationService.joinedAtSeams([inside]).count == 2)
     }
+
+    @Test("Given the chunk before's last words, a seam is joined by text: a word timed on the wrong side is kept once, not lost or doubled")
+    func seamsByText() {
+        // Chunk 1's audio starts at 9 s; it owns 10 s to 20 s. Times below are the chunk's own.
+        func chunk(seam: [Word]) -> Chunk {
+            var chunk = Chunk(index: 1, samples: [], audioStart: 144_000, ownedStart: 160_000, ownedEnd: 320_000)
+            chunk.seamWords = seam
+            return chunk
+        }
+        func word(_ text: String, _ start: Double) -> Word { Word(text: text, start: start, end: start + 0.25, confidence: 0.9) }
+        func owned(_ raw: [Word], seam: [Word]) -> [String] {
+            ReconciliationService.ownedWords(raw, of: chunk(seam: seam), fileOffset: 0).map(\.text)
+        }
+        // "them" was heard only by this chunk, timed before its owned start: by time it is lost.
+        let lost = [word("of", 0.0), word("them", 0.3), word("the", 1.2), word("dog", 1.5)]
+        #expect(owned(lost, seam: []) == ["the", "dog"])
+        #expect(owned(lost, seam: [word("proud", 8.6), word("of", 9.0)]) == ["them", "the", "dog"])
+        // "i" was heard by both, 1.2 s apart: by time it is kept twice.
+        let doubled = [word("i", 1.2), word("spent", 1.5)]
+        #expect(owned(doubled, seam: []) == ["i", "spent"])
+        #expect(owned(doubled, seam: [word("grass", 8.5), word("i", 9.0)]) == ["spent"])
+        // The longest run of the last words wins: "to the", not the nearer lone "the".
+        let twice = [word("to", 0.1), word("the", 0.4), word("park", 0.8), word("the", 1.1), word("dog", 1.4)]
+        #expect(owned(twice, seam: [word("walked", 8.6), word("to", 8.9), word("the", 9.2)]) == ["park", "the", "dog"])
+        // No match, or a match too far from where the chunk before heard it: by time.
+        #expect(owned([word("park", 1.2)], seam: [word("walk", 9.0)]) == ["park"])
+        let far = [word("a", 0.5), word("the", 2.6), word("dog", 2.9)]
+        #expect(owned(far, seam: [word("the", 9.0)]) == ["the", "dog"])
+        // Nothing is taken past the owned end.
+        #expect(owned([word("of", 0.0), word("them", 0.3), word("late", 11.5)], seam: [word("of", 9.0)]) == ["them"])
+        // Spliced words never go before the chunk before's last word.
+        let early = ReconciliationService.ownedWords(
+            [word("of", 0.0), word("them", 0.05), word("the", 1.2)], of: chunk(seam: [word("of", 9.1)]), fileOffset: 0)
+        #expect(early.map(\.text) == ["them", "the"])
+        #expect(early.first?.start == 9.35)
+    }
 }

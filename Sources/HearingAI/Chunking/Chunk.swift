@@ -20,6 +20,10 @@ public struct Chunk: Sendable {
     /// (``TranscriptionEngine/contextRunLength`` above 1), nil for a run's first chunk, a chunk
     /// after nothing but silence, and every chunk of other engines.
     public var precedingText: String?
+    /// The last few words the chunk before this one kept, on the file's clock, when it finished
+    /// before this one started (the chunks of a context run): the seam between them is then
+    /// joined by the words' text as well as their times (``ReconciliationService``).
+    public var seamWords: [Word] = []
 
     /// Creates a chunk.
     public init(

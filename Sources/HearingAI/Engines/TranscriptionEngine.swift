@@ -150,27 +150,47 @@ public struct GuardCounts: Sendable, Hashable, Codable {
     public var loops = 0
     /// Chunks asked again at a higher temperature after a loop.
     public var retries = 0
+    /// Chunks whose answer left speech out after a prompt of the text before them (Whisper
+    /// skipping ahead), asked again without it.
+    public var skippedSpeech = 0
 
     /// Counts.
-    public init(silentChunks: Int = 0, overSilence: Int = 0, repeats: Int = 0, loops: Int = 0, retries: Int = 0) {
+    public init(
+        silentChunks: Int = 0, overSilence: Int = 0, repeats: Int = 0, loops: Int = 0, retries: Int = 0, skippedSpeech: Int = 0
+    ) {
         self.silentChunks = silentChunks
         self.overSilence = overSilence
         self.repeats = repeats
         self.loops = loops
         self.retries = retries
+        self.skippedSpeech = skippedSpeech
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case silentChunks, overSilence, repeats, loops, retries, skippedSpeech
+    }
+
+    /// Reads counts, also those stored before a count was added (it is 0).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func count(_ key: CodingKeys) throws -> Int { try container.decodeIfPresent(Int.self, forKey: key) ?? 0 }
+        self.init(
+            silentChunks: try count(.silentChunks), overSilence: try count(.overSilence), repeats: try count(.repeats),
+            loops: try count(.loops), retries: try count(.retries), skippedSpeech: try count(.skippedSpeech))
     }
 
     /// Segments dropped, for any reason.
     public var segmentsDropped: Int { overSilence + repeats + loops }
 
     /// Whether the guards did nothing.
-    public var isEmpty: Bool { silentChunks + segmentsDropped + retries == 0 }
+    public var isEmpty: Bool { silentChunks + segmentsDropped + retries + skippedSpeech == 0 }
 
     /// The counts of two chunks (or runs) together.
     public static func + (lhs: GuardCounts, rhs: GuardCounts) -> GuardCounts {
         GuardCounts(
             silentChunks: lhs.silentChunks + rhs.silentChunks, overSilence: lhs.overSilence + rhs.overSilence,
-            repeats: lhs.repeats + rhs.repeats, loops: lhs.loops + rhs.loops, retries: lhs.retries + rhs.retries)
+            repeats: lhs.repeats + rhs.repeats, loops: lhs.loops + rhs.loops, retries: lhs.retries + rhs.retries,
+            skippedSpeech: lhs.skippedSpeech + rhs.skippedSpeech)
     }
 
     /// The counts of every chunk in `chunks` that reported some, or nil when none did (an
@@ -193,6 +213,7 @@ public struct GuardCounts: Sendable, Hashable, Codable {
         if loops > 0 { dropped.append("\(loops) \(loops == 1 ? "loop" : "loops")") }
         if !dropped.isEmpty { parts.append("dropped " + dropped.joined(separator: ", ")) }
         if retries > 0 { parts.append("asked again at a higher temperature") }
+        if skippedSpeech > 0 { parts.append("left speech out, asked again without the text before") }
         return parts.joined(separator: "; ")
     }
 }

@@ -28,6 +28,8 @@ struct ContextRuns {
         var decoding = false
         /// What the run's finished chunks said, on the file's clock, the last few hundred words.
         var words: [Word] = []
+        /// The last words of the run's last finished chunk.
+        var lastChunkWords: [Word] = []
     }
 
     private var open: [Int: Run] = [:]
@@ -78,6 +80,7 @@ struct ContextRuns {
         if length > 1 {
             run.words += words
             if run.words.count > 400 { run.words.removeFirst(run.words.count - 200) }
+            run.lastChunkWords = Array(words.suffix(ReconciliationService.seamWordCount))
         }
         open[key] = run
         if isComplete(key) {
@@ -104,6 +107,7 @@ struct ContextRuns {
         if length > 1, chunk.index % length != 0 {
             let text = Self.precedingText(run.words, before: fileOffset + chunk.startSeconds)
             chunk.precedingText = text.isEmpty ? nil : text
+            chunk.seamWords = run.lastChunkWords
         }
         open[key] = run
         return [chunk]

@@ -14,20 +14,75 @@ public final class ReconciliationService: ManagedResource {
 
     /// The words of `chunk` that it owns, on the file's clock (`fileOffset` is where the
     /// transcribed range starts in the file). `words` have times from `chunk.samples[0]`.
+    ///
+    /// A word belongs to the chunk that owns its midpoint; the neighbour owns the rest of the
+    /// overlap, so a word heard by both is kept once. When the chunk knows the last words its
+    /// predecessor kept (``Chunk/seamWords``), the seam is joined by text first: if those words
+    /// end, in order, among this chunk's first words, this chunk takes over right after them,
+    /// whatever the times say. Whisper's word times near the edges of an upload can be a second
+    /// off, enough to lose a word to neither chunk or to keep it in both.
     public static func ownedWords(_ words: [Word], of chunk: Chunk, fileOffset: Double) -> [Word] {
         let owned = chunk.ownedSeconds
-        return words.compactMap { word in
-            let start = chunk.startSeconds + word.start
-            let end = chunk.startSeconds + word.end
-            // A word belongs to the chunk that owns its midpoint; the neighbour owns the rest
-            // of the overlap, so a word heard by both is kept once.
-            guard owned.contains((start + end) / 2) else { return nil }
+        // On the transcribed range's clock.
+        let moved = words.map { word in
             var moved = word
-            moved.start = Self.milliseconds(fileOffset + start)
-            moved.end = Self.milliseconds(fileOffset + end)
-            moved.confidence = Self.milliseconds(word.confidence)
+            moved.start = chunk.startSeconds + word.start
+            moved.end = chunk.startSeconds + word.end
             return moved
         }
+        func onFileClock(_ word: Word) -> Word {
+            var word = word
+            word.start = Self.milliseconds(fileOffset + word.start)
+            word.end = Self.milliseconds(fileOffset + word.end)
+            word.confidence = Self.milliseconds(word.confidence)
+            return word
+        }
+        let seam = chunk.seamWords.map { word in
+            var word = word
+            word.start -= fileOffset
+            word.end -= fileOffset
+            return word
+        }
+        if let splice = Self.splice(moved, after: seam, ownedStart: owned.lowerBound) {
+            // Kept after the predecessor's last words, and never before them in time.
+            let floor = seam.last?.end ?? 0
+            return moved[splice...].compactMap { word in
+                guard (word.start + word.end) / 2 < owned.upperBound else { return nil }
+                var word = word
+                if word.start < floor {
+                    word.start = floor
+                    word.end = max(word.end, floor)
+                }
+                return onFileClock(word)
+            }
+        }
+        return moved.filter { owned.contains(($0.start + $0.end) / 2) }.map(onFileClock)
+    }
+
+    /// How many of a chunk's last words its successor in a context run is given to join the
+    /// seam by.
+    public static let seamWordCount = 4
+
+    /// Where in `words` (a chunk's) the words after `seam` (the chunk before's last words, on
+    /// the same clock) begin: after the longest run of `seam`'s last words found in order
+    /// among `words`, its first word within ``seamTolerance`` × 3 of where the chunk before
+    /// heard it and no later than 2 s past the owned start. Nil when none is found.
+    static func splice(_ words: [Word], after seam: [Word], ownedStart: Double) -> Int? {
+        guard !seam.isEmpty, !words.isEmpty else { return nil }
+        let window = 3 * seamTolerance
+        for length in stride(from: min(seam.count, seamWordCount), through: 1, by: -1) {
+            let suffix = Array(seam.suffix(length))
+            var best: (index: Int, distance: Double)?
+            var index = 0
+            while index + length <= words.count, words[index].start <= ownedStart + 2 {
+                let matches = (0..<length).allSatisfy { sameWord(words[index + $0], suffix[$0]) }
+                let distance = abs(words[index].start - suffix[0].start)
+                if matches, distance <= window, distance < (best?.distance ?? .infinity) { best = (index + length, distance) }
+                index += 1
+            }
+            if let best { return best.index }
+        }
+        return nil
     }
 
     /// `words` with the speaker of the turn each overlaps most, or of the nearest turn when a
