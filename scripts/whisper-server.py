@@ -23,7 +23,7 @@ compression_ratio, no_speech_prob}] and, with word granularity, a flat top-level
     .venv-bench/bin/python scripts/whisper-server.py [--port 0] [--log FILE]
 
 The chosen port is printed as `listening on PORT`. Every request is logged as one JSON line
-to --log (fields, audio seconds, decode seconds).
+to --log (fields, upload bytes, decode seconds, the answer).
 """
 
 import argparse
@@ -158,6 +158,7 @@ class Handler(BaseHTTPRequestHandler):
                 "fields": [[n, v.decode()] for n, v in fields if n != "file"],
                 "upload_bytes": sum(len(v) for n, v in fields if n == "file"),
                 "seconds": round(time.monotonic() - started, 3),
+                "answer": answer.decode("utf-8", "replace"),
             }
             with self.log_lock, open(self.log, "a") as f:
                 f.write(json.dumps(entry) + "\n")

@@ -72,9 +72,12 @@ public struct HallucinationGuard: Sendable {
     /// dropped, as Whisper falls back to sampling when greedy decoding loops.
     public func wantsRetry(_ counts: GuardCounts) -> Bool { counts.loops > 0 }
 
+    /// The longest a word is taken to last, however long the server times it.
+    static let longestWordSeconds = 2.0
+
     /// Whether `answer` (as kept) leaves speech out of a chunk of `chunkSeconds`: more than
     /// ``maxUnheardSpeechSeconds`` of speech between its timed words (or before the first, or
-    /// after the last), or, when the server gave no word times, a segment with fewer than
+    /// after the last; a word counts for its first two seconds at most), or, when the server gave no word times, a segment with fewer than
     /// ``minWordsPerSpeechSecond`` words a second of its speech. Whisper does this after a
     /// prompt now and then: it jumps ahead and writes one sentence over twenty seconds of talk.
     public func skipsSpeech(_ answer: TranscriptionResponse, speech: SpeechMap, chunkSeconds: Double) -> Bool {
@@ -85,7 +88,9 @@ public struct HallucinationGuard: Sendable {
             var previousEnd = 0.0
             for word in words {
                 if speechSeconds(previousEnd, word.start) > maxUnheardSpeechSeconds { return true }
-                previousEnd = max(previousEnd, word.end)
+                // A word is not heard over more than a couple of seconds: one "word" stretched
+                // over twenty seconds of talk is the same skip.
+                previousEnd = max(previousEnd, min(word.end, word.start + Self.longestWordSeconds))
             }
             return speechSeconds(previousEnd, chunkSeconds) > maxUnheardSpeechSeconds
         }

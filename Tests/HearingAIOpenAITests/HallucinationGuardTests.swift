@@ -53,6 +53,12 @@ struct HallucinationGuardTests {
         // A pause of silence is no gap in what was heard: 10 s of quiet between words.
         let paused = SpeechMap(samples: Self.audio("sss..........sss"))
         #expect(!guardrail.skipsSpeech(TranscriptionResponse(words: words([0.5, 1.5, 2.5, 13.5, 14.5])), speech: paused, chunkSeconds: 16))
+        // One word stretched over 14 s of talk is the same skip (seen: "country." from 2 s to 30 s).
+        let stretched = TranscriptionResponse(words: [
+            TimedWord(word: "the", start: 0.1, end: 0.4), TimedWord(word: "country.", start: 0.4, end: 17.8),
+            TimedWord(word: "We", start: 18, end: 18.3), TimedWord(word: "will", start: 18.3, end: 18.6),
+        ])
+        #expect(guardrail.skipsSpeech(stretched, speech: speech, chunkSeconds: 20))
         // Words stop early: the last 8 s of speech unheard.
         let early = TranscriptionResponse(words: words(stride(from: 0.1, to: 11, by: 0.4).map { $0 }))
         #expect(guardrail.skipsSpeech(early, speech: speech, chunkSeconds: 20))
